@@ -1,0 +1,152 @@
+package gmedia
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"syncer/internal/providers"
+)
+
+// tinyRetry keeps retry tests fast.
+var tinyRetry = providers.Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * time.Millisecond}
+
+// fakeGmedia is an httptest server with the token and check endpoints. Each
+// token it issues is "tok-N"; check requests are recorded.
+type fakeGmedia struct {
+	t   *testing.T
+	srv *httptest.Server
+	mux *http.ServeMux
+
+	tokenCalls atomic.Int32
+	checkCalls atomic.Int32
+
+	mu         sync.Mutex
+	tokenBody  map[string]string // last token request
+	checks     []seenCheck
+	expiresIn  int
+	tokenDelay time.Duration
+}
+
+type seenCheck struct {
+	method, auth, contentType string
+	platform, account         string
+}
+
+func newFake(t *testing.T) *fakeGmedia {
+	t.Helper()
+	f := &fakeGmedia{t: t, mux: http.NewServeMux(), expiresIn: 86400}
+	f.mux.HandleFunc("POST /gmedia/token", func(w http.ResponseWriter, r *http.Request) {
+		n := f.tokenCalls.Add(1)
+		var body map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.tokenBody = body
+		delay, exp := f.tokenDelay, f.expiresIn
+		f.mu.Unlock()
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":%d,"token_type":"Bearer"}`, n, exp)
+	})
+	f.srv = httptest.NewServer(f.mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// handleCheck serves the check endpoint (POST and GET) with h after recording the request.
+func (f *fakeGmedia) handleCheck(h http.HandlerFunc) {
+	f.mux.HandleFunc("/gmedia/CheckMawathoq", func(w http.ResponseWriter, r *http.Request) {
+		f.checkCalls.Add(1)
+		s := seenCheck{method: r.Method, auth: r.Header.Get("Authorization"), contentType: r.Header.Get("Content-Type")}
+		if r.Method == http.MethodGet {
+			s.platform, s.account = r.URL.Query().Get("platform"), r.URL.Query().Get("account")
+		} else {
+			var body map[string]string
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			s.platform, s.account = body["platform"], body["account"]
+		}
+		f.mu.Lock()
+		f.checks = append(f.checks, s)
+		f.mu.Unlock()
+		h(w, r)
+	})
+}
+
+func (f *fakeGmedia) seen() []seenCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]seenCheck(nil), f.checks...)
+}
+
+func (f *fakeGmedia) config() Config {
+	return Config{
+		TokenURL:     f.srv.URL + "/gmedia/token",
+		CheckURL:     f.srv.URL + "/gmedia/CheckMawathoq",
+		ClientID:     "contract-client",
+		ClientSecret: "contract-secret",
+		HTTPClient:   &http.Client{Timeout: 5 * time.Second},
+		Retry:        tinyRetry,
+	}
+}
+
+func (f *fakeGmedia) client() *Client { return New(f.config()) }
+
+// reply answers status with a body from testdata (when file is non-empty).
+func reply(t *testing.T, status int, file string) http.HandlerFunc {
+	t.Helper()
+	var body []byte
+	if file != "" {
+		body = readTestdata(t, file)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// clock is an injectable time.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}

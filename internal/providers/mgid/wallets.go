@@ -1,0 +1,110 @@
+package mgid
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"syncer/internal/money"
+)
+
+// AgencyBalance is the agency's own wallets and the sum of its clients' balances.
+type AgencyBalance struct {
+	AgencyID       int64
+	Personal       money.Amount
+	Bonus          money.Amount
+	ClientsBalance money.Amount
+}
+
+// ClientWallet is one client's MGID wallet, in the agency's currency.
+type ClientWallet struct {
+	ID      int64
+	Email   string
+	Balance money.Amount
+	Credit  money.Amount // overdraft allowed
+	Income  money.Amount // total replenished
+}
+
+// Agency reads the agency's balances.
+func (c *Client) Agency(ctx context.Context) (AgencyBalance, error) {
+	id, err := c.AccountID(ctx)
+	if err != nil {
+		return AgencyBalance{}, err
+	}
+	op := fmt.Sprintf("agency %d", id)
+	var v struct {
+		ID      flexID `json:"id"`
+		Balance struct {
+			Personal money.Amount `json:"personal_account"`
+			Bonus    money.Amount `json:"bonus_account"`
+			Clients  money.Amount `json:"clients_balance"`
+		} `json:"balance"`
+	}
+	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d", id), nil, func(resp *http.Response) error {
+		return c.decodeSmall(op, resp, &v)
+	})
+	if err != nil {
+		return AgencyBalance{}, err
+	}
+	b := AgencyBalance{AgencyID: int64(v.ID), Personal: v.Balance.Personal, Bonus: v.Balance.Bonus, ClientsBalance: v.Balance.Clients}
+	if b.AgencyID == 0 {
+		b.AgencyID = id
+	}
+	return b, nil
+}
+
+// Clients streams every client of the agency to fn, in the provider's order,
+// without holding the list in memory. It stops at fn's first error and
+// returns it. A failure after fn has received a client is returned, not
+// retried: a resend would deliver those clients twice.
+func (c *Client) Clients(ctx context.Context, fn func(ClientWallet) error) error {
+	id, err := c.AccountID(ctx)
+	if err != nil {
+		return err
+	}
+	op := fmt.Sprintf("clients of agency %d", id)
+	delivered := false
+	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients", id), func() bool { return !delivered },
+		func(resp *http.Response) error {
+			return c.stream(op, resp, "clients", func(dec *json.Decoder) error {
+				return eachEntry(dec, func(key string, w *wireClient) error {
+					cw, err := w.wallet(key)
+					if err != nil {
+						return err
+					}
+					delivered = true
+					if err := fn(cw); err != nil {
+						return callerError{err}
+					}
+					return nil
+				})
+			})
+		})
+	return unwrapCaller(err)
+}
+
+// Client reads one client's wallet. An id MGID does not know (or that is not
+// this agency's) is a Permanent error with Message "Invalid client id".
+func (c *Client) Client(ctx context.Context, clientID int64) (ClientWallet, error) {
+	id, err := c.AccountID(ctx)
+	if err != nil {
+		return ClientWallet{}, err
+	}
+	op := fmt.Sprintf("client %d of agency %d", clientID, id)
+	var w wireClient
+	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients/%d", id, clientID), nil, func(resp *http.Response) error {
+		if err := c.decodeSmall(op, resp, &w); err != nil {
+			return err
+		}
+		if w.ID != 0 && int64(w.ID) != clientID {
+			return c.malformed(op, resp.StatusCode, fmt.Errorf("answer is for client %d", w.ID))
+		}
+		return nil
+	})
+	if err != nil {
+		return ClientWallet{}, err
+	}
+	w.ID = flexID(clientID)
+	return w.wallet("")
+}
