@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"syncer/internal/config"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a job or operation failed
+	exitBadArgs = 2 // invalid configuration or command line; nothing was written
+)
+
+// env is the outside world a command sees; tests pass their own.
+type env struct {
+	stdout, stderr io.Writer
+	environ        []string
+	stdin          io.Reader
+}
+
+// usageError is invalid input: exit status 2, before anything is written.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+type command struct {
+	name, args, help string
+	run              func(ctx context.Context, e env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "", "the daemon: migrate, then run every enabled job on its schedule", cmdRun},
+		{"once", "JOB...", "run jobs now, in the foreground", cmdOnce},
+		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD", "run a job for each past day, resumable", cmdBackfill},
+		{"jobs", "", "each job's schedule, next run, last run and outcome", cmdJobs},
+		{"migrate", "up|down|status", "manage the database schema", cmdMigrate},
+		{"config", "check", "validate the configuration and print it, secrets redacted", cmdConfig},
+		{"sim", "[--addr HOST:PORT] [flags]", "serve the simulated provider APIs", cmdSim},
+		{"mawthoq", "track add|remove|list|import", "Mawthoq licence checks to track", cmdMawthoq},
+		{"firstlight", "track add|remove|list|import", "Firstlight redeem checks to track", cmdFirstlight},
+		{"mgid", "transfer|transfers list|transfers reconcile", "MGID money transfers", cmdMGID},
+	}
+}
+
+func run(ctx context.Context, args []string, e env) int {
+	if e.stdin == nil {
+		e.stdin = os.Stdin
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitBadArgs
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			return report(e, c.name, err)
+		}
+	}
+	fmt.Fprintf(e.stderr, "syncer: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return exitBadArgs
+}
+
+func report(e env, name string, err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "syncer %s: %s\n", name, ue.msg)
+		return exitBadArgs
+	case errors.Is(err, errSilentFailure):
+		return exitFailed
+	}
+	fmt.Fprintf(e.stderr, "syncer %s: %v\n", name, err)
+	return exitFailed
+}
+
+// errSilentFailure: the command already printed why it failed.
+var errSilentFailure = errors.New("failed")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: syncer COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %-40s %s\n", c.name, c.args, c.help)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --config FILE (or SYNCER_CONFIG); see README.md for settings.")
+}
+
+// newFlags makes a command's flag set with the shared --config flag. Flag
+// errors come back as usage errors (exit 2) instead of the flag package's exit.
+func newFlags(name string, e env) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("syncer "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", "", "YAML configuration file (default $SYNCER_CONFIG)")
+	return fs, path
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	// Allow flags after positional arguments: `once mgid-spend --config x`.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+// loadConfig loads and validates; enable names jobs the command will run
+// even if the schedule has them disabled, so their settings are checked too.
+func loadConfig(e env, path string, enable ...string) (config.Config, error) {
+	if path == "" {
+		path = lookupEnv(e.environ, config.EnvConfigFile)
+	}
+	cfg, err := config.LoadEnviron(path, e.environ)
+	if err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	for _, name := range enable {
+		j := cfg.Jobs[name]
+		j.Enabled = true
+		cfg.Jobs[name] = j
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
+	}
+	return cfg, nil
+}
+
+func lookupEnv(environ []string, key string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/jobs"
+)
+
+func cmdBackfill(ctx context.Context, e env, args []string) error {
+	fs, path := newFlags("backfill", e)
+	fromS := fs.String("from", "", "first day, YYYY-MM-DD")
+	toS := fs.String("to", "", "last day, YYYY-MM-DD (inclusive)")
+	conc := fs.Int("concurrency", 0, "days in flight at once (default BACKFILL_CONCURRENCY)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("backfill takes one job: syncer backfill JOB --from YYYY-MM-DD --to YYYY-MM-DD")
+	}
+	name := fs.Arg(0)
+	if err := checkJobNames([]string{name}); err != nil {
+		return err
+	}
+	if name != config.JobMGIDSpend {
+		return usagef("job %q has no per-day history to backfill (backfill supports %s)", name, config.JobMGIDSpend)
+	}
+	from, err := time.Parse(time.DateOnly, *fromS)
+	if err != nil {
+		return usagef("--from %q: want a date as YYYY-MM-DD", *fromS)
+	}
+	to, err := time.Parse(time.DateOnly, *toS)
+	if err != nil {
+		return usagef("--to %q: want a date as YYYY-MM-DD", *toS)
+	}
+	if to.Before(from) {
+		return usagef("--to %s is before --from %s", *toS, *fromS)
+	}
+	if *conc < 0 || *conc > 64 {
+		return usagef("--concurrency %d: want 1..64", *conc)
+	}
+	cfg, err := loadConfig(e, *path, name)
+	if err != nil {
+		return err
+	}
+	if *conc == 0 {
+		*conc = cfg.Backfill.Concurrency
+	}
+	a, err := openApp(ctx, e, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	built, err := a.buildJobs(name)
+	if err != nil {
+		return err
+	}
+	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout)}
+	start := time.Now()
+	res, err := b.Run(ctx, built[name].(jobs.DayJob), from, to)
+	took := time.Since(start)
+	fmt.Fprintf(e.stdout, "%s backfill %s..%s: %d days done, %d already done, %d failed, %d rows in %s (%.1f days/s, %.0f rows/s)\n",
+		name, *fromS, *toS, res.Days, res.Skipped, res.Failed, res.Rows, took.Round(time.Millisecond),
+		float64(res.Days)/took.Seconds(), float64(res.Rows)/took.Seconds())
+	return err
+}
+
+// progress draws a bar on a terminal and plain lines elsewhere (logs, CI).
+type progress struct {
+	w           io.Writer
+	tty         bool
+	mu          sync.Mutex
+	total, done int
+	rows        int64
+	start       time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progress{w: w, tty: tty, start: time.Now()}
+}
+
+func (p *progress) Start(total, alreadyDone int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total, p.done = total, alreadyDone
+	if !p.tty {
+		fmt.Fprintf(p.w, "backfill: %d days, %d already done\n", total, alreadyDone)
+	}
+}
+
+func (p *progress) Day(day time.Time, rows int64, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.rows += rows
+	if !p.tty {
+		status := "ok"
+		if err != nil {
+			status = "failed: " + err.Error()
+		}
+		fmt.Fprintf(p.w, "backfill: %s %s, %d rows (%d/%d)\n", day.Format(time.DateOnly), status, rows, p.done, p.total)
+		return
+	}
+	const width = 30
+	filled := width * p.done / max(1, p.total)
+	rate := float64(p.rows) / time.Since(p.start).Seconds()
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d days  %.0f rows/s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), p.done, p.total, rate)
+	if p.done == p.total {
+		fmt.Fprintln(p.w)
+	}
+	if err != nil {
+		fmt.Fprintf(p.w, "\n%s failed: %v\n", day.Format(time.DateOnly), err)
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+
+	"syncer/internal/config"
+	"syncer/internal/jobs"
+	"syncer/internal/providers/mgid"
+	"syncer/internal/store"
+)
+
+// app is everything a command wires from the configuration.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *store.DB
+	runner *jobs.Runner
+	mgid   []*mgid.Client
+}
+
+func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
+	log := newLogger(e.stderr, cfg.LogLevel)
+	db, err := store.Open(ctx, cfg.DatabaseURL.Value())
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return &app{
+		cfg: cfg, log: log, db: db,
+		runner: &jobs.Runner{Store: db, Log: log, Replica: fmt.Sprintf("%s:%d", host, os.Getpid())},
+	}, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+// buildJobs constructs the named jobs (all enabled ones when names is empty).
+// Explicit wiring: every job and its dependencies are visible here.
+func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
+	if len(names) == 0 {
+		for _, n := range config.JobNames {
+			if a.cfg.Jobs[n].Enabled {
+				names = append(names, n)
+			}
+		}
+	}
+	out := map[string]jobs.Job{}
+	for _, n := range names {
+		switch n {
+		case config.JobMGIDBalances:
+			j := &jobs.MGIDBalances{DB: a.db}
+			for _, c := range a.mgidClients() {
+				j.Agencies = append(j.Agencies, c)
+			}
+			out[n] = j
+		case config.JobMGIDSpend:
+			j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays}
+			for _, c := range a.mgidClients() {
+				j.Agencies = append(j.Agencies, c)
+			}
+			out[n] = j
+		case config.JobMGIDTopUp:
+			j, err := a.buildTopUpJob()
+			if err != nil {
+				return nil, err
+			}
+			out[n] = j
+		default:
+			j, err := a.buildTrackedJob(n)
+			if err != nil {
+				return nil, err
+			}
+			out[n] = j
+		}
+	}
+	return out, nil
+}
+
+// mgidClients makes one client per agency, once, so jobs share their tokens.
+func (a *app) mgidClients() []*mgid.Client {
+	if a.mgid == nil {
+		hc := &http.Client{Timeout: a.cfg.MGID.RequestTimeout}
+		for _, ag := range a.cfg.MGID.Agencies {
+			a.mgid = append(a.mgid, mgid.New(a.cfg.MGID.BaseURL, ag.Login, ag.Password.Value(),
+				mgid.WithHTTPClient(hc), mgid.WithLogger(a.log.With("agency", ag.Name))))
+		}
+	}
+	return a.mgid
+}
+
+func checkJobNames(names []string) error {
+	known := map[string]bool{}
+	for _, n := range config.JobNames {
+		known[n] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			all := append([]string(nil), config.JobNames...)
+			sort.Strings(all)
+			return usagef("unknown job %q (jobs: %v)", n, all)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"syncer/internal/providers/mgid"
+	"syncer/internal/store"
+)
+
+// MGIDWallets is what the balances job needs of an MGID agency client.
+type MGIDWallets interface {
+	Agency(ctx context.Context) (mgid.AgencyBalance, error)
+	Clients(ctx context.Context, fn func(mgid.ClientWallet) error) error
+}
+
+// TxRunner opens transactions.
+type TxRunner interface {
+	WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error
+}
+
+// MGIDBalances snapshots every agency's wallets and every client's wallet.
+type MGIDBalances struct {
+	Agencies []MGIDWallets
+	DB       TxRunner
+	Now      func() time.Time
+}
+
+func (j *MGIDBalances) Name() string { return "mgid-balances" }
+
+// Run writes one snapshot per agency, all stamped with one captured_at and
+// committed together: a failure anywhere leaves no partial snapshot.
+func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
+	// Postgres keeps microseconds; truncating keeps the key we write equal to the one we read.
+	capturedAt := j.now().UTC().Truncate(time.Microsecond)
+	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
+		for _, a := range j.Agencies {
+			bal, err := a.Agency(ctx)
+			if err != nil {
+				return err
+			}
+			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{
+				AgencyID: bal.AgencyID, CapturedAt: capturedAt, RunID: run.ID,
+				Personal: bal.Personal, Bonus: bal.Bonus, ClientsBalance: bal.ClientsBalance,
+			}); err != nil {
+				return err
+			}
+			n, err := copyClients(ctx, tx, a, bal.AgencyID, capturedAt)
+			if err != nil {
+				return err
+			}
+			run.AddRows(n + 1)
+			run.Log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n)
+		}
+		return nil
+	})
+}
+
+func (j *MGIDBalances) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+// copyClients overlaps the two slow halves: a goroutine decodes the clients
+// list off the wire while COPY sends the rows already decoded. Batches keep
+// the channel cheap; at most a few batches are in memory at once.
+func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows := &walletStream{batches: make(chan []store.ClientBalance, 4), done: make(chan struct{})}
+	go rows.produce(ctx, a)
+	n, err := store.CopyClientBalances(ctx, tx, agencyID, capturedAt, rows)
+	cancel()
+	<-rows.done // the producer has stopped before we return
+	if err != nil {
+		if rows.err != nil {
+			return n, rows.err // the provider's failure is the cause, COPY's error only its echo
+		}
+		return n, err
+	}
+	return n, nil
+}
+
+const walletBatch = 1024
+
+type walletStream struct {
+	batches chan []store.ClientBalance
+	done    chan struct{}
+	err     error // set by the producer before it closes batches
+
+	cur []store.ClientBalance
+	i   int
+}
+
+func (s *walletStream) produce(ctx context.Context, a MGIDWallets) {
+	defer close(s.done)
+	defer close(s.batches)
+	batch := make([]store.ClientBalance, 0, walletBatch)
+	send := func() error {
+		select {
+		case s.batches <- batch:
+			batch = make([]store.ClientBalance, 0, walletBatch)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := a.Clients(ctx, func(c mgid.ClientWallet) error {
+		batch = append(batch, store.ClientBalance{
+			ClientID: c.ID, Email: c.Email, Balance: c.Balance, Credit: c.Credit, Income: c.Income,
+		})
+		if len(batch) == walletBatch {
+			return send()
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = send()
+	}
+	s.err = err
+}
+
+func (s *walletStream) Next() bool {
+	s.i++
+	for s.i > len(s.cur) {
+		b, ok := <-s.batches
+		if !ok {
+			return false
+		}
+		s.cur, s.i = b, 1
+	}
+	return true
+}
+
+func (s *walletStream) Row() store.ClientBalance { return s.cur[s.i-1] }
+
+// Err is read by COPY after Next returned false, i.e. after the producer
+// closed the channel, so reading s.err here is ordered after its write.
+func (s *walletStream) Err() error {
+	if s.err != nil {
+		return fmt.Errorf("clients list: %w", s.err)
+	}
+	return nil
+}
