@@ -1,0 +1,49 @@
+package config
+
+import "time"
+
+// Defaults is the configuration before any file or environment variable is
+// applied. Every default lives here and nowhere else.
+func Defaults() Config {
+	check := func(recheckAfter time.Duration) TrackedCheck {
+		return TrackedCheck{
+			RecheckAfter: recheckAfter,
+			Concurrency:  8,
+			RateLimit:    10,
+			BatchSize:    100,
+			Lease:        5 * time.Minute,
+		}
+	}
+	return Config{
+		AutoMigrate:   true,
+		ShutdownGrace: 30 * time.Second,
+		LogLevel:      "info",
+		Jobs: map[string]Job{
+			JobMGIDBalances:     {Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
+			JobMGIDSpend:        {Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},
+			JobMGIDTopUp:        {Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
+			JobMawthoqRecheck:   {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
+			JobFirstlightRedeem: {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
+		},
+		Backfill: Backfill{Concurrency: 4},
+		MGID: MGID{
+			BaseURL:        "https://api.mgid.com",
+			Timezone:       "UTC",
+			LookbackDays:   7,
+			RequestTimeout: 30 * time.Second,
+		},
+		Gmedia: Gmedia{
+			CheckMethod:    "POST",
+			ClientIDKey:    "client_id",
+			RequestTimeout: 15 * time.Second,
+			Check:          check(24 * time.Hour),
+		},
+		Firstlight: Firstlight{
+			RequestTimeout: 15 * time.Second,
+			Check:          check(time.Hour),
+		},
+		// Dry run by default: money moves only after an operator has read
+		// the journal of what would have been sent and turned it off.
+		TopUp: TopUp{DryRun: true, AccountType: "personal"},
+	}
+}
