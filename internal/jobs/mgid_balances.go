@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,8 +79,8 @@ func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, 
 	cancel()
 	<-rows.done // the producer has stopped before we return
 	if err != nil {
-		if rows.err != nil {
-			return n, rows.err // the provider's failure is the cause, COPY's error only its echo
+		if perr := rows.Err(); perr != nil {
+			return n, perr // the provider's failure is the cause, COPY's error only its echo
 		}
 		return n, err
 	}
@@ -91,7 +92,8 @@ const walletBatch = 1024
 type walletStream struct {
 	batches chan []store.ClientBalance
 	done    chan struct{}
-	err     error // set by the producer before it closes batches
+	mu      sync.Mutex
+	err     error // the producer's failure; pgx may ask for it at any time
 
 	cur []store.ClientBalance
 	i   int
@@ -122,7 +124,9 @@ func (s *walletStream) produce(ctx context.Context, a MGIDWallets) {
 	if err == nil && len(batch) > 0 {
 		err = send()
 	}
+	s.mu.Lock()
 	s.err = err
+	s.mu.Unlock()
 }
 
 func (s *walletStream) Next() bool {
@@ -139,9 +143,9 @@ func (s *walletStream) Next() bool {
 
 func (s *walletStream) Row() store.ClientBalance { return s.cur[s.i-1] }
 
-// Err is read by COPY after Next returned false, i.e. after the producer
-// closed the channel, so reading s.err here is ordered after its write.
 func (s *walletStream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return fmt.Errorf("clients list: %w", s.err)
 	}

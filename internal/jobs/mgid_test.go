@@ -1,0 +1,234 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"syncer/internal/jobs"
+	"syncer/internal/money"
+	"syncer/internal/sim"
+	"syncer/internal/store"
+	"syncer/internal/testdb"
+)
+
+var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+
+func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := newClock(t0)
+	s, url := startSim(t, sim.Options{Clients: 3000, Now: clk.Now, ClientsAsMap: true}, nil)
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{mgidClient(url)}, DB: db, Now: clk.Now}
+	res := newRunner(db, "a", clk.Now).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
+	if res.Status != jobs.StatusSucceeded || res.Rows != 3001 {
+		t.Fatalf("run: %+v", res)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_latest`); n != 3000 {
+		t.Fatalf("latest has %d clients", n)
+	}
+	// Spot-check stored values against the simulator's own figures.
+	first, _, _ := s.ClientRange(sim.DemoAgencyID)
+	for _, id := range []int64{first, first + 1234, first + 2999} {
+		want, _ := s.WalletAt(id, t0)
+		var bal, credit, income money.Amount
+		var email string
+		if err := db.Pool.QueryRow(context.Background(), `SELECT balance, credit, income, email
+			FROM bi.mgid_client_balance_latest WHERE client_id = $1`, id).Scan(&bal, &credit, &income, &email); err != nil {
+			t.Fatal(err)
+		}
+		if bal != want.Balance || credit != want.Credit || income != want.Income || !strings.Contains(email, "@") {
+			t.Errorf("client %d: stored %s/%s/%s %q, sim %+v", id, bal, credit, income, email, want)
+		}
+	}
+}
+
+// A response that breaks in the middle of the clients list must fail the run
+// and leave the previous snapshot as the latest, with no partial rows.
+func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := newClock(t0)
+	var broken toggle
+	_, url := startSim(t, sim.Options{Clients: 5000, Now: clk.Now}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if broken.on.Load() && strings.HasSuffix(r.URL.Path, "/clients") {
+				h.ServeHTTP(&cutWriter{ResponseWriter: w, left: 100_000}, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{mgidClient(url)}, DB: db, Now: clk.Now}
+	runner := newRunner(db, "a", clk.Now)
+	if res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Status != jobs.StatusSucceeded {
+		t.Fatalf("first run: %+v", res)
+	}
+	clk.Add(15 * time.Minute)
+	broken.on.Store(true)
+	res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
+	if res.Status != jobs.StatusFailed {
+		t.Fatalf("broken run: %+v", res)
+	}
+	var class, msg string
+	var rows int64
+	if err := db.Pool.QueryRow(context.Background(), `SELECT error_class, error, rows_written FROM bi.sync_runs WHERE run_id = $1`,
+		res.RunID).Scan(&class, &msg, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if class == "" || class == "internal" || rows != 0 {
+		t.Errorf("failed run recorded as class %q rows %d: %s", class, rows, msg)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
+		t.Errorf("history has %d rows after a failed run, want the first snapshot's 5000", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_agency_balance_history`); n != 1 {
+		t.Errorf("%d agency snapshots, want 1", n)
+	}
+	if strings.Contains(msg, sim.DemoPassword) {
+		t.Error("the error message contains the password")
+	}
+}
+
+// cutWriter passes the first `left` bytes, then fails the connection.
+type cutWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, _ := c.ResponseWriter.Write(p)
+	c.left -= n
+	if c.left == 0 {
+		if h, ok := c.ResponseWriter.(http.Hijacker); ok {
+			if f, ok := c.ResponseWriter.(http.Flusher); ok {
+				f.Flush()
+			}
+			conn, _, err := h.Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}
+		return n, http.ErrHandlerTimeout
+	}
+	return n, nil
+}
+
+func (c *cutWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := newClock(t0)
+	s, url := startSim(t, sim.Options{Clients: 200, Now: clk.Now}, nil)
+	job := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{mgidClient(url)}, DB: db, LookbackDays: 7, Now: clk.Now}
+	runner := newRunner(db, "a", clk.Now)
+	ctx := context.Background()
+
+	first := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual})
+	if first.Status != jobs.StatusSucceeded || first.Rows == 0 {
+		t.Fatalf("first run: %+v", first)
+	}
+	days := count(t, db, `SELECT count(DISTINCT spend_date) FROM bi.mgid_client_spend_daily`)
+	if days != 8 {
+		t.Errorf("%d distinct days, want today and 7 before", days)
+	}
+	// Same instant again: nothing changed, nothing is written.
+	if again := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); again.Rows != 0 {
+		t.Errorf("unchanged re-run wrote %d rows", again.Rows)
+	}
+	// Seven hours later recent days are restated; days older than the
+	// restatement window are final and must not be revised.
+	clk.Add(7 * time.Hour)
+	later := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual})
+	if later.Status != jobs.StatusSucceeded {
+		t.Fatalf("later run: %+v", later)
+	}
+	revised := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions`)
+	if revised == 0 {
+		t.Fatal("no restatement was recorded")
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date < $1::date - 5`,
+		t0.Format(time.DateOnly)); n != 0 {
+		t.Errorf("%d revisions of final days", n)
+	}
+	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != revised {
+		t.Errorf("revision counters sum to %d, revision rows %d", n, revised)
+	}
+	// The stored value is the simulator's current one.
+	first5001, _, _ := s.ClientRange(sim.DemoAgencyID)
+	var spent money.Amount
+	yesterday := time.Date(t0.Year(), t0.Month(), t0.Day()-1, 0, 0, 0, 0, time.UTC)
+	err := db.Pool.QueryRow(ctx, `SELECT spent FROM bi.mgid_client_spend_daily WHERE client_id = $1 AND spend_date = $2`,
+		first5001+1, yesterday.Format(time.DateOnly)).Scan(&spent)
+	want, _ := s.SpendAt(first5001+1, yesterday, clk.Now())
+	if err == nil && spent != want {
+		t.Errorf("stored %s, sim says %s", spent, want)
+	}
+}
+
+// A backfill that fails on some days checkpoints the others; running it again
+// does only the missing days, and a third run does nothing.
+func TestBackfillResumesAndIsIdempotent(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := newClock(t0)
+	var failing toggle
+	failing.on.Store(true)
+	_, url := startSim(t, sim.Options{Clients: 300, Now: clk.Now}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.on.Load() && r.URL.Query().Get("dateStart") == "2026-10-05" {
+				http.Error(w, `{"errors":["Invalid client id"]}`, http.StatusBadRequest)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	job := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{mgidClient(url)}, DB: db, Now: clk.Now}
+	b := &jobs.Backfill{Store: db, Runner: newRunner(db, "a", clk.Now), Concurrency: 3}
+	from, to := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+
+	res, err := b.Run(ctx, job, from, to)
+	if err == nil || res.Days != 9 || res.Failed != 1 {
+		t.Fatalf("first backfill: %+v %v", res, err)
+	}
+	rowsBefore := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
+	failing.on.Store(false)
+	res, err = b.Run(ctx, job, from, to)
+	if err != nil || res.Days != 1 || res.Skipped != 9 {
+		t.Fatalf("resumed backfill: %+v %v", res, err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_date = '2026-10-05'`); n == 0 {
+		t.Error("the resumed day wrote nothing")
+	}
+	rowsAfter := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
+	res, err = b.Run(ctx, job, from, to)
+	if err != nil || res.Days != 0 || res.Skipped != 10 {
+		t.Fatalf("third backfill: %+v %v", res, err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`); n != rowsAfter || rowsAfter <= rowsBefore {
+		t.Errorf("rows: %d after first, %d after resume, %d after the no-op", rowsBefore, rowsAfter, n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND error_class = 'permanent'`); n != 1 {
+		t.Errorf("%d failed backfill runs recorded, want 1", n)
+	}
+}

@@ -1,0 +1,174 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"syncer/internal/jobs"
+	"syncer/internal/store"
+	"syncer/internal/testdb"
+)
+
+// fnJob is a job whose body the test supplies.
+type fnJob struct {
+	name string
+	fn   func(ctx context.Context, run *jobs.Run) error
+}
+
+func (j fnJob) Name() string                                { return j.name }
+func (j fnJob) Run(ctx context.Context, run *jobs.Run) error { return j.fn(ctx, run) }
+
+func runRow(t *testing.T, db *store.DB, id int64) (status, class string) {
+	t.Helper()
+	var c *string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT status, error_class FROM syncer.runs WHERE id = $1`, id).Scan(&status, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c != nil {
+		class = *c
+	}
+	return status, class
+}
+
+func TestRunnerRecordsOutcomes(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	r := newRunner(db, "a", nil)
+	cases := []struct {
+		name       string
+		fn         func(ctx context.Context, run *jobs.Run) error
+		timeout    time.Duration
+		wantStatus string
+		wantClass  string
+	}{
+		{"ok", func(ctx context.Context, run *jobs.Run) error { run.AddRows(3); return nil }, 0, "succeeded", ""},
+		{"panic", func(ctx context.Context, run *jobs.Run) error { panic("boom") }, 0, "failed", "internal"},
+		{"timeout", func(ctx context.Context, run *jobs.Run) error { <-ctx.Done(); return ctx.Err() }, 20 * time.Millisecond, "failed", "timeout"},
+		{"error", func(ctx context.Context, run *jobs.Run) error { return errors.New("bad") }, 0, "failed", "internal"},
+	}
+	for _, c := range cases {
+		res := r.Execute(context.Background(), fnJob{"job-" + c.name, c.fn}, jobs.Options{Trigger: jobs.TriggerManual, Timeout: c.timeout})
+		status, class := runRow(t, db, res.RunID)
+		if status != c.wantStatus || class != c.wantClass || res.Status != c.wantStatus {
+			t.Errorf("%s: recorded %s/%q, returned %s; want %s/%q", c.name, status, class, res.Status, c.wantStatus, c.wantClass)
+		}
+	}
+}
+
+// A cancelled run (shutdown) is recorded as cancelled and its transaction is rolled back.
+func TestCancelledRunRollsBack(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	job := fnJob{"writer", func(ctx context.Context, run *jobs.Run) error {
+		return db.WithTx(ctx, func(tx pgx.Tx) error {
+			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+				return err
+			}
+			cancel()
+			<-ctx.Done()
+			_, err := tx.Exec(ctx, `SELECT 1`)
+			return err
+		})
+	}}
+	res := newRunner(db, "a", nil).Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual})
+	if status, class := runRow(t, db, res.RunID); status != "cancelled" || class != "cancelled" {
+		t.Errorf("recorded %s/%s", status, class)
+	}
+	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+		t.Errorf("a cancelled run left %d rows", n)
+	}
+}
+
+// Two replicas whose cron fires for the same tick: the job runs once.
+func TestTickRunsOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	var runs atomic.Int32
+	job := fnJob{"tick", func(ctx context.Context, run *jobs.Run) error {
+		runs.Add(1)
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	}}
+	tick := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	statuses := make([]string, 4)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := newRunner(db, []string{"a", "b", "c", "d"}[i], nil)
+			statuses[i] = r.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick}).Status
+		}()
+	}
+	wg.Wait()
+	if runs.Load() != 1 {
+		t.Fatalf("the tick ran %d times (%v)", runs.Load(), statuses)
+	}
+	// The same tick again, later (a replica whose clock lags): still skipped.
+	res := newRunner(db, "e", nil).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
+	if res.Status != jobs.StatusSkipped || runs.Load() != 1 {
+		t.Errorf("late replica: %s, runs %d", res.Status, runs.Load())
+	}
+}
+
+// A run left 'running' by a killed process is marked failed by the next
+// process that takes the job's lock.
+func TestAbandonedRunIsMarkedFailed(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	id, err := db.StartRun(ctx, store.RunStart{Job: "j", Trigger: jobs.TriggerManual, Replica: "dead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRunner(db, "a", nil).Execute(ctx, fnJob{"j", func(context.Context, *jobs.Run) error { return nil }}, jobs.Options{Trigger: jobs.TriggerManual})
+	if status, class := runRow(t, db, id); status != "failed" || class != "abandoned" {
+		t.Errorf("stale run: %s/%s", status, class)
+	}
+}
+
+// Catch-up runs a job whose last success is older than its period, and
+// leaves alone a job that is fresh. The clock is injected: no sleeping.
+func TestCatchUpAfterDowntime(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	clk := newClock(time.Now())
+	var stale, fresh atomic.Int32
+	staleJob := fnJob{"stale", func(context.Context, *jobs.Run) error { stale.Add(1); return nil }}
+	freshJob := fnJob{"fresh", func(context.Context, *jobs.Run) error { fresh.Add(1); return nil }}
+	r := newRunner(db, "a", clk.Now)
+	// Both succeeded once "now"; then the process is down for two hours.
+	r.Execute(ctx, staleJob, jobs.Options{Trigger: jobs.TriggerManual})
+	r.Execute(ctx, freshJob, jobs.Options{Trigger: jobs.TriggerManual})
+	clk.Add(2 * time.Hour)
+	s, err := jobs.NewScheduler(r, []jobs.Entry{
+		{Job: staleJob, Schedule: "@every 1h"},
+		{Job: freshJob, Schedule: "@every 6h"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CatchUp(ctx)
+	if stale.Load() != 2 || fresh.Load() != 1 {
+		t.Errorf("after catch-up: stale ran %d times, fresh %d; want 2 and 1", stale.Load(), fresh.Load())
+	}
+	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup'`); n != 1 {
+		t.Errorf("%d catch-up runs recorded", n)
+	}
+}
+
+func TestBadScheduleIsRejected(t *testing.T) {
+	t.Parallel()
+	_, err := jobs.NewScheduler(&jobs.Runner{}, []jobs.Entry{{Job: fnJob{name: "x"}, Schedule: "61 * * * *"}})
+	if err == nil {
+		t.Fatal("a bad cron expression was accepted")
+	}
+}
