@@ -46,6 +46,7 @@ func commands() []command {
 		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD", "run a job for each past day, resumable", cmdBackfill},
 		{"jobs", "", "each job's schedule, next run, last run and outcome", cmdJobs},
 		{"migrate", "up|down|status", "manage the database schema", cmdMigrate},
+		{"views", "", "row counts of every bi view (what dashboards see)", cmdViews},
 		{"config", "check", "validate the configuration and print it, secrets redacted", cmdConfig},
 		{"sim", "[--addr HOST:PORT] [flags]", "serve the simulated provider APIs", cmdSim},
 		{"mawthoq", "track add|remove|list|import", "Mawthoq licence checks to track", cmdMawthoq},

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"syncer/internal/sim"
+	"syncer/internal/store"
+	"syncer/internal/testdb"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func syncer(ctx context.Context, environ []string, args ...string) result {
+	var out, errb lockedBuffer
+	code := run(ctx, args, env{stdout: &out, stderr: &errb, environ: environ, stdin: strings.NewReader("")})
+	return result{code, out.String(), errb.String()}
+}
+
+func startSim(t *testing.T, o sim.Options) string {
+	t.Helper()
+	s := sim.New(o)
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { s.Close(); srv.Close() })
+	return srv.URL
+}
+
+func mgidEnv(dbURL, simURL string, extra ...string) []string {
+	return append([]string{
+		"DATABASE_URL=" + dbURL, "MGID_BASE_URL=" + simURL,
+		"MGID_LOGIN=" + sim.DemoLogin, "MGID_PASSWORD=" + sim.DemoPassword,
+		"SYNCER_LOG_LEVEL=debug",
+	}, extra...)
+}
+
+func tableCount(t *testing.T, db *store.DB, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Invalid configuration or arguments: exit 2, a message naming what is
+// wrong, and nothing written to the database.
+func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
+	t.Parallel()
+	db, dbURL := testdb.NewWithURL(t)
+	simURL := startSim(t, sim.Options{Clients: 10})
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"bad cron", mgidEnv(dbURL, simURL, "JOB_MGID_SPEND_SCHEDULE=61 * * * *"), []string{"once", "mgid-spend"}, "JOB_MGID_SPEND_SCHEDULE"},
+		{"bad zone", mgidEnv(dbURL, simURL, "MGID_TIMEZONE=Mars/Olympus"), []string{"once", "mgid-spend"}, "MGID_TIMEZONE"},
+		{"missing credentials", []string{"DATABASE_URL=" + dbURL}, []string{"once", "mgid-balances"}, "MGID_LOGIN"},
+		{"misspelt variable", mgidEnv(dbURL, simURL, "JOB_MGID_SPEND_SCHEDUEL=@daily"), []string{"run"}, "JOB_MGID_SPEND_SCHEDUEL"},
+		{"unknown job", mgidEnv(dbURL, simURL), []string{"once", "mgid-nope"}, `unknown job "mgid-nope"`},
+		{"no job", mgidEnv(dbURL, simURL), []string{"once"}, "at least one job"},
+		{"bad date", mgidEnv(dbURL, simURL), []string{"backfill", "mgid-spend", "--from", "2026-13-01", "--to", "2026-12-02"}, "--from"},
+		{"reversed range", mgidEnv(dbURL, simURL), []string{"backfill", "mgid-spend", "--from", "2026-10-05", "--to", "2026-10-01"}, "before"},
+		{"unknown flag", mgidEnv(dbURL, simURL), []string{"once", "--bogus", "mgid-spend"}, "bogus"},
+		{"unknown command", mgidEnv(dbURL, simURL), []string{"frobnicate"}, "unknown command"},
+		{"no database", []string{"MGID_LOGIN=a", "MGID_PASSWORD=b"}, []string{"once", "mgid-spend"}, "DATABASE_URL"},
+	}
+	for _, c := range cases {
+		r := syncer(context.Background(), c.env, c.args...)
+		if r.code != exitBadArgs || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and a message naming %q", c.name, r.code, r.stderr, c.want)
+		}
+	}
+	// Nothing ran: the (migrated) runs table is still empty.
+	if n := tableCount(t, db, "syncer.runs"); n != 0 {
+		t.Errorf("%d runs recorded by rejected commands", n)
+	}
+}
+
+func TestConfigCheckRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	const canary = "canary-pass-8731"
+	r := syncer(context.Background(), []string{
+		"DATABASE_URL=postgres://app:" + canary + "@db.internal:5432/syncer",
+		"MGID_LOGIN=agency-a", "MGID_PASSWORD=" + canary,
+	}, "config", "check")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, canary) {
+		t.Fatalf("a secret was printed:\n%s", r.stdout)
+	}
+	for _, want := range []string{"db.internal", "agency-a", "[redacted]"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// A wrong password fails the run with class auth; the password appears in
+// no output and no table.
+func TestOnceRecordsProviderFailureWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	db, dbURL := testdb.NewWithURL(t)
+	simURL := startSim(t, sim.Options{Clients: 10})
+	const canary = "canary-wrong-pass-5521"
+	environ := []string{"DATABASE_URL=" + dbURL, "MGID_BASE_URL=" + simURL, "MGID_LOGIN=" + sim.DemoLogin,
+		"MGID_PASSWORD=" + canary, "SYNCER_LOG_LEVEL=debug"}
+	r := syncer(context.Background(), environ, "once", "mgid-balances")
+	if r.code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s %s", r.code, r.stdout, r.stderr)
+	}
+	var status, class, msg string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs`).Scan(&status, &class, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || class != "auth" {
+		t.Errorf("run recorded %s/%s: %s", status, class, msg)
+	}
+	if strings.Contains(r.stdout+r.stderr+msg, canary) {
+		t.Error("the password leaked into output or the runs table")
+	}
+}
+
+// The daemon: it migrates, catches up at start (so the views fill without
+// waiting for a tick), and exits 0 on a signal.
+func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
+	t.Parallel()
+	db, dbURL := testdb.NewWithURL(t)
+	simURL := startSim(t, sim.Options{Clients: 50})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s"), "run") }()
+	deadline := time.Now().Add(20 * time.Second)
+	for tableCount(t, db, "bi.source_freshness") < 2 {
+		if time.Now().After(deadline) {
+			cancel()
+			r := <-done
+			t.Fatalf("views did not fill; daemon said:\n%s", r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("daemon exit %d:\n%s", r.code, r.stderr)
+	}
+	if n := tableCount(t, db, "bi.mgid_client_balance_latest"); n != 50 {
+		t.Errorf("latest snapshot has %d clients, want 50", n)
+	}
+	if n := tableCount(t, db, "syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'"); n != 2 {
+		t.Errorf("%d successful catch-up runs, want 2", n)
+	}
+}
