@@ -21,7 +21,7 @@ type fnJob struct {
 	fn   func(ctx context.Context, run *jobs.Run) error
 }
 
-func (j fnJob) Name() string                                { return j.name }
+func (j fnJob) Name() string                                 { return j.name }
 func (j fnJob) Run(ctx context.Context, run *jobs.Run) error { return j.fn(ctx, run) }
 
 func runRow(t *testing.T, db *store.DB, id int64) (status, class string) {
