@@ -25,17 +25,23 @@ CREATE TABLE syncer.mgid_client_balance (
     PRIMARY KEY (agency_id, captured_at, client_id)
 );
 
--- Spend per client per calendar day (MGID_TIMEZONE); the current value.
+-- Spend per client per calendar day (MGID_TIMEZONE); the current value. The
+-- key leads with the day so a new day appends to the right edge of the index.
+-- prev_* hold the value an update replaced: Postgres 15's RETURNING shows
+-- only the new row, and this lets one upsert statement hand the old value to
+-- the revision table without joining the history a second time.
 CREATE TABLE syncer.mgid_client_spend_daily (
-    agency_id     bigint        NOT NULL,
-    client_id     bigint        NOT NULL,
-    spend_date    date          NOT NULL,
-    spent         numeric(18,4) NOT NULL,
-    first_seen_at timestamptz   NOT NULL,
-    updated_at    timestamptz   NOT NULL,
-    revisions     integer       NOT NULL DEFAULT 0,
-    run_id        bigint        NOT NULL,
-    PRIMARY KEY (agency_id, client_id, spend_date)
+    agency_id       bigint        NOT NULL,
+    spend_date      date          NOT NULL,
+    client_id       bigint        NOT NULL,
+    spent           numeric(18,4) NOT NULL,
+    first_seen_at   timestamptz   NOT NULL,
+    updated_at      timestamptz   NOT NULL,
+    revisions       integer       NOT NULL DEFAULT 0,
+    run_id          bigint        NOT NULL,
+    prev_spent      numeric(18,4),
+    prev_updated_at timestamptz,
+    PRIMARY KEY (agency_id, spend_date, client_id)
 );
 
 -- Every value a restatement replaced: what it was, from when, until when.

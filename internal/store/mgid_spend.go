@@ -27,23 +27,116 @@ type SpendResult struct {
 // Written is the number of rows the upsert wrote.
 func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 
-// UpsertSpend writes spend days in tx: COPY into a temporary staging table,
-// then one statement that keeps every replaced value as a revision and
-// upserts the rest. A day whose value is unchanged is not written at all.
-// All parts of the statement read the same snapshot, so `changed` sees the
-// values the upsert replaces (no FOR UPDATE there: rows the upsert already
-// touched would be skipped). Writers of one day are serialised by the job
-// lock and the backfill day lock.
+// UpsertSpend writes spend days in tx and keeps every replaced value as a
+// revision; a day whose value is unchanged is not written at all.
+//
+// Two paths. A (agency, day) with no stored row yet cannot conflict, so its
+// rows are COPYed straight into the table: that is every backfill day and
+// each morning's first run, and it is several times cheaper than an upsert.
+// Days already stored go through a staging table and one upsert. Writers of
+// one day are serialised by the job lock and the backfill day lock; should
+// another writer slip in anyway, the COPY fails on the primary key and the
+// run is rolled back and retried on the next tick, never half-written.
 func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days []SpendDay) (SpendResult, error) {
 	if len(days) == 0 {
 		return SpendResult{}, nil
 	}
+	stored, err := storedSpendDays(ctx, tx, days)
+	if err != nil {
+		return SpendResult{}, err
+	}
+	var fresh, known []SpendDay
+	for _, d := range days {
+		if stored[spendKey{d.AgencyID, pgDate(d.Day)}] {
+			known = append(known, d)
+		} else {
+			fresh = append(fresh, d)
+		}
+	}
+	var res SpendResult
+	if len(fresh) > 0 {
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"syncer", "mgid_client_spend_daily"},
+			[]string{"agency_id", "spend_date", "client_id", "spent", "first_seen_at", "updated_at", "run_id"},
+			spendRows(fresh, at, runID))
+		if err != nil {
+			return SpendResult{}, fmt.Errorf("copy new spend days: %w", err)
+		}
+		res.Inserted = n
+	}
+	if len(known) > 0 {
+		up, err := upsertKnownSpend(ctx, tx, runID, at, known)
+		if err != nil {
+			return SpendResult{}, err
+		}
+		res.Inserted += up.Inserted
+		res.Revised = up.Revised
+	}
+	return res, nil
+}
+
+type spendKey struct {
+	agency int64
+	day    string
+}
+
+// storedSpendDays reports which (agency, day) pairs of days have rows: one
+// index probe per pair.
+func storedSpendDays(ctx context.Context, tx pgx.Tx, days []SpendDay) (map[spendKey]bool, error) {
+	seen := map[spendKey]bool{}
+	var agencies []int64
+	var dates []string
+	for _, d := range days {
+		k := spendKey{d.AgencyID, pgDate(d.Day)}
+		if !seen[k] {
+			seen[k] = true
+			agencies = append(agencies, k.agency)
+			dates = append(dates, k.day)
+		}
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT p.agency_id, p.spend_date::text
+		FROM unnest($1::bigint[], $2::date[]) AS p(agency_id, spend_date)
+		WHERE EXISTS (SELECT 1 FROM syncer.mgid_client_spend_daily d
+		              WHERE d.agency_id = p.agency_id AND d.spend_date = p.spend_date)`, agencies, dates)
+	if err != nil {
+		return nil, fmt.Errorf("stored spend days: %w", err)
+	}
+	defer rows.Close()
+	stored := map[spendKey]bool{}
+	for rows.Next() {
+		var k spendKey
+		if err := rows.Scan(&k.agency, &k.day); err != nil {
+			return nil, err
+		}
+		stored[k] = true
+	}
+	return stored, rows.Err()
+}
+
+func spendRows(days []SpendDay, at time.Time, runID int64) pgx.CopyFromSource {
+	vals := make([]any, 7)
+	vals[4], vals[5], vals[6] = at, at, runID
+	i := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(days) {
+			return nil, nil
+		}
+		d := days[i]
+		i++
+		vals[0], vals[1], vals[2], vals[3] = d.AgencyID, pgDate(d.Day), d.ClientID, d.Spent
+		return vals, nil
+	})
+}
+
+// upsertKnownSpend: COPY into a temporary staging table, then one statement
+// that upserts and writes the replaced values as revisions.
+func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days []SpendDay) (SpendResult, error) {
 	// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 	// connection, so later runs skip the catalog work of creating it again.
 	if _, err := tx.Exec(ctx, `
 		CREATE TEMP TABLE IF NOT EXISTS mgid_spend_stage (
-		    agency_id bigint NOT NULL, client_id bigint NOT NULL,
-		    spend_date date NOT NULL, spent numeric(18,4) NOT NULL
+		    agency_id bigint NOT NULL, spend_date date NOT NULL,
+		    client_id bigint NOT NULL, spent numeric(18,4) NOT NULL
 		) ON COMMIT DELETE ROWS`); err != nil {
 		return SpendResult{}, fmt.Errorf("spend staging table: %w", err)
 	}
@@ -55,35 +148,34 @@ func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days
 		}
 		d := days[i]
 		i++
-		vals[0], vals[1], vals[2], vals[3] = d.AgencyID, d.ClientID, pgDate(d.Day), d.Spent
+		vals[0], vals[1], vals[2], vals[3] = d.AgencyID, pgDate(d.Day), d.ClientID, d.Spent
 		return vals, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"mgid_spend_stage"},
-		[]string{"agency_id", "client_id", "spend_date", "spent"}, src); err != nil {
+		[]string{"agency_id", "spend_date", "client_id", "spent"}, src); err != nil {
 		return SpendResult{}, fmt.Errorf("copy spend: %w", err)
 	}
+	// An updated row returns the value it replaced in prev_*, which becomes
+	// the revision row; a new row returns revisions = 0.
 	var res SpendResult
 	err := tx.QueryRow(ctx, `
-		WITH changed AS (
-		    SELECT d.agency_id, d.client_id, d.spend_date, d.spent, d.updated_at
-		    FROM syncer.mgid_client_spend_daily d
-		    JOIN mgid_spend_stage s USING (agency_id, client_id, spend_date)
-		    WHERE d.spent IS DISTINCT FROM s.spent
+		WITH upserted AS (
+		    INSERT INTO syncer.mgid_client_spend_daily AS d
+		        (agency_id, spend_date, client_id, spent, first_seen_at, updated_at, revisions, run_id)
+		    SELECT agency_id, spend_date, client_id, spent, $1, $1, 0, $2 FROM mgid_spend_stage
+		    ON CONFLICT (agency_id, spend_date, client_id) DO UPDATE
+		    SET spent = excluded.spent, updated_at = excluded.updated_at,
+		        revisions = d.revisions + 1, run_id = excluded.run_id,
+		        prev_spent = d.spent, prev_updated_at = d.updated_at
+		    WHERE d.spent IS DISTINCT FROM excluded.spent
+		    RETURNING d.agency_id, d.spend_date, d.client_id, d.prev_spent, d.prev_updated_at, d.revisions
 		), revised AS (
 		    INSERT INTO syncer.mgid_client_spend_revision
 		        (agency_id, client_id, spend_date, spent, valid_from, replaced_at, run_id)
-		    SELECT agency_id, client_id, spend_date, spent, updated_at, $1, $2 FROM changed
-		), upserted AS (
-		    INSERT INTO syncer.mgid_client_spend_daily AS d
-		        (agency_id, client_id, spend_date, spent, first_seen_at, updated_at, revisions, run_id)
-		    SELECT agency_id, client_id, spend_date, spent, $1, $1, 0, $2 FROM mgid_spend_stage
-		    ON CONFLICT (agency_id, client_id, spend_date) DO UPDATE
-		    SET spent = excluded.spent, updated_at = excluded.updated_at,
-		        revisions = d.revisions + 1, run_id = excluded.run_id
-		    WHERE d.spent IS DISTINCT FROM excluded.spent
-		    RETURNING xmax = 0 AS inserted
+		    SELECT agency_id, client_id, spend_date, prev_spent, prev_updated_at, $1, $2
+		    FROM upserted WHERE revisions > 0
 		)
-		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted`,
+		SELECT count(*) FILTER (WHERE revisions = 0), count(*) FILTER (WHERE revisions > 0) FROM upserted`,
 		at, runID).Scan(&res.Inserted, &res.Revised)
 	if err != nil {
 		return SpendResult{}, fmt.Errorf("upsert spend: %w", err)

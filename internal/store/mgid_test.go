@@ -50,10 +50,11 @@ func TestUpsertSpendKeepsRevisions(t *testing.T) {
 	if res := upsert(t, db, t0.Add(time.Hour), first); res.Written() != 0 {
 		t.Fatalf("unchanged re-run wrote %+v", res)
 	}
-	// A restatement of one day keeps the old value.
-	restated := []store.SpendDay{first[0], first[1]}
+	// A restatement of one day keeps the old value; a client new on a known
+	// day is inserted through the upsert path.
+	restated := []store.SpendDay{first[0], first[1], {AgencyID: 1, ClientID: 12, Day: day("2026-10-30"), Spent: money.MustParse("1")}}
 	restated[0].Spent = money.MustParse("13.75")
-	if res := upsert(t, db, t0.Add(2*time.Hour), restated); res.Revised != 1 || res.Inserted != 0 {
+	if res := upsert(t, db, t0.Add(2*time.Hour), restated); res.Revised != 1 || res.Inserted != 1 {
 		t.Fatalf("restatement: %+v", res)
 	}
 	var spent money.Amount
