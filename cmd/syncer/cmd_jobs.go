@@ -6,9 +6,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"syncer/internal/config"
+	"syncer/internal/jobs"
 )
 
 func cmdJobs(ctx context.Context, e env, args []string) error {
@@ -36,7 +35,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 		j := cfg.Jobs[n]
 		next := "-"
 		if j.Enabled {
-			if s, err := cron.ParseStandard(j.Schedule); err == nil {
+			if s, err := jobs.ParseSchedule(j.Schedule); err == nil {
 				next = s.Next(now).Local().Format(time.DateTime)
 			}
 		}

@@ -172,3 +172,21 @@ func TestBadScheduleIsRejected(t *testing.T) {
 		t.Fatal("a bad cron expression was accepted")
 	}
 }
+
+// "@every" ticks must be the same instants on every replica, whenever each started.
+func TestEverySchedulesAlignAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	s, err := jobs.ParseSchedule("@every 15m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Next(time.Date(2026, 11, 1, 10, 3, 7, 0, time.UTC))
+	b := s.Next(time.Date(2026, 11, 1, 10, 11, 59, 0, time.UTC))
+	want := time.Date(2026, 11, 1, 10, 15, 0, 0, time.UTC)
+	if !a.Equal(want) || !b.Equal(want) {
+		t.Errorf("next ticks %s and %s, want both %s", a, b, want)
+	}
+	if p := jobs.Period(s, want); p != 15*time.Minute {
+		t.Errorf("period %s", p)
+	}
+}

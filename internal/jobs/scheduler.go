@@ -44,7 +44,7 @@ func NewScheduler(r *Runner, entries []Entry) (*Scheduler, error) {
 		), cron.WithLogger(logger)),
 	}
 	for _, e := range entries {
-		sched, err := cron.ParseStandard(e.Schedule)
+		sched, err := ParseSchedule(e.Schedule)
 		if err != nil {
 			return nil, fmt.Errorf("schedule of %s %q: %w", e.Job.Name(), e.Schedule, err)
 		}
@@ -100,6 +100,28 @@ func (s *Scheduler) Next(now time.Time) map[string]time.Time {
 		out[e.Job.Name()] = e.schedule.Next(now)
 	}
 	return out
+}
+
+// ParseSchedule parses a 5-field cron expression or a descriptor. "@every d"
+// ticks are aligned to multiples of d since the Unix epoch rather than to the
+// process start, so every replica fires the same ticks and the per-tick claim
+// in the runs table can deduplicate them.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, err
+	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		return alignedEvery(every.Delay), nil
+	}
+	return sched, nil
+}
+
+type alignedEvery time.Duration
+
+func (a alignedEvery) Next(t time.Time) time.Time {
+	d := time.Duration(a)
+	return t.Truncate(d).Add(d)
 }
 
 // Period is the gap between two consecutive ticks of sched after now.
