@@ -1,0 +1,309 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/jobs"
+	"syncer/internal/providers"
+	"syncer/internal/providers/gmedia"
+	"syncer/internal/sim"
+	"syncer/internal/store"
+	"syncer/internal/testdb"
+)
+
+var trT0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+
+// trHashKey is SYNCER_HASH_KEY in these tests.
+var trHashKey = []byte("tracked-test-hash-key")
+
+// trTinyRetry keeps provider failures fast.
+var trTinyRetry = providers.Retry{Attempts: 2, Base: time.Millisecond, Max: 2 * time.Millisecond}
+
+// trAccount is the i-th valid national ID (first digit 1): eight digits of
+// i, then the Luhn check digit.
+func trAccount(i int) string {
+	body := fmt.Sprintf("1%08d", i)
+	sum := 0
+	for k := 0; k < len(body); k++ {
+		d := int(body[len(body)-1-k] - '0')
+		if k%2 == 0 { // doubled: these sit at odd distance from the check digit
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return body + fmt.Sprint((10-sum%10)%10)
+}
+
+func TestTrAccountIsValid(t *testing.T) {
+	t.Parallel()
+	if trAccount(0) != "1000000008" {
+		t.Fatalf("trAccount(0) = %s, want 1000000008", trAccount(0))
+	}
+	for i := range 1000 {
+		if err := gmedia.ValidateAccount(trAccount(i)); err != nil {
+			t.Fatalf("trAccount(%d) = %s: %v", i, trAccount(i), err)
+		}
+	}
+}
+
+// trSeedMawthoq tracks accounts 0..n-1 on platform and returns the ids in account order.
+func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
+	t.Helper()
+	in := make([]store.TargetInput, n)
+	for i := range in {
+		tg, err := jobs.MawthoqTarget{Platform: platform, Account: trAccount(i)}.Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in[i] = tg.Input(trHashKey)
+	}
+	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, 0, n)
+	rows, err := db.Pool.Query(context.Background(),
+		`SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func trSettings() config.TrackedCheck {
+	return config.TrackedCheck{RecheckAfter: 30 * time.Minute, Concurrency: 8, BatchSize: 50, Lease: time.Minute}
+}
+
+func trGmedia(url, secret string) *gmedia.Client {
+	return trGmediaAt(url+sim.PathGmediaToken, url+sim.PathGmediaCheck, secret)
+}
+
+func trGmediaAt(tokenURL, checkURL, secret string) *gmedia.Client {
+	return gmedia.New(gmedia.Config{
+		TokenURL: tokenURL, CheckURL: checkURL, ClientID: "sim-gmedia", ClientSecret: secret,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry,
+	})
+}
+
+func trRun(id int64, log *slog.Logger) *jobs.Run {
+	if log == nil {
+		log = testLogger(io.Discard)
+	}
+	return &jobs.Run{ID: id, Job: "test", Trigger: jobs.TriggerManual, Log: log}
+}
+
+func trCount(t testing.TB, db *store.DB, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// Two replicas run the same round at once on one database: every target is
+// checked exactly once between them.
+func TestTrackedReplicasSplitTargets(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	const n = 2000
+	trSeedMawthoq(t, db, "tiktok", n)
+	clk := newClock(trT0)
+	s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	runs := make([]*jobs.Run, 2)
+	for i := range 2 {
+		job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: trSettings(),
+			Replica: fmt.Sprintf("replica-%d", i), Now: clk.Now}
+		runs[i] = trRun(int64(i+1), nil)
+		wg.Go(func() { errs[i] = job.Run(context.Background(), runs[i]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Requests(sim.EndpointGmediaCheck); got != n {
+		t.Errorf("the simulator got %d checks for %d targets", got, n)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE checks = 1 AND valid_to IS NULL`); got != n {
+		t.Errorf("%d targets have one check in one open period, want %d", got, n)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != n {
+		t.Errorf("%d history rows, want %d", got, n)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE last_checked_at = '-infinity' OR lease_until IS NOT NULL`); got != 0 {
+		t.Errorf("%d targets unchecked or still leased", got)
+	}
+	var total int64
+	for i, r := range runs {
+		for _, c := range r.Counts() {
+			total += c
+		}
+		t.Logf("replica %d checked %d targets", i, trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE run_id = $1`, r.ID))
+	}
+	if total != n {
+		t.Errorf("the runs counted %d checks, want %d", total, n)
+	}
+	// A second round finds nothing due.
+	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: trSettings(), Replica: "replica-0", Now: clk.Now}
+	if err := job.Run(context.Background(), trRun(3, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Requests(sim.EndpointGmediaCheck); got != n {
+		t.Errorf("a round with nothing due sent %d more checks", got-n)
+	}
+}
+
+// A replica that claimed targets and died holds them until its lease runs
+// out; then the next round picks them up.
+func TestTrackedLeaseOfCrashedReplicaExpires(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	const n = 120
+	trSeedMawthoq(t, db, "youtube", n)
+	clk := newClock(trT0)
+	s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
+	settings := trSettings()
+	settings.RecheckAfter = 24 * time.Hour
+	crashed, _, err := db.ClaimTargets(context.Background(), store.Claim{Kind: store.TrackedMawthoq, Replica: "crashed",
+		Now: trT0, DueBefore: trT0.Add(-settings.RecheckAfter), LeaseUntil: trT0.Add(settings.Lease), Limit: 30})
+	if err != nil || len(crashed) != 30 {
+		t.Fatalf("claim: %d, %v", len(crashed), err)
+	}
+	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: settings, Replica: "alive", Now: clk.Now}
+	if err := job.Run(context.Background(), trRun(1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Requests(sim.EndpointGmediaCheck); got != n-30 {
+		t.Fatalf("first round checked %d, want %d (the crashed replica's 30 are leased)", got, n-30)
+	}
+	clk.Add(settings.Lease + time.Second)
+	if err := job.Run(context.Background(), trRun(2, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Requests(sim.EndpointGmediaCheck); got != n {
+		t.Fatalf("after the lease ran out %d checks in all, want %d", got, n)
+	}
+	for _, c := range crashed {
+		if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE target_id = $1 AND run_id = 2`, c.ID); got != 1 {
+			t.Errorf("target %d leased by the crashed replica: %d rows from the second round", c.ID, got)
+		}
+	}
+}
+
+// A provider that is down ends the round after MaxConsecutiveErrors
+// failures (recorded), leaves the rest unclaimed for the next round, and
+// fails the run as retryable.
+func TestTrackedRoundStopsWhenProviderIsDown(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	trSeedMawthoq(t, db, "snapchat", 200)
+	clk := newClock(trT0)
+	_, url := startSim(t, sim.Options{Now: clk.Now, Faults: sim.Faults{ErrorRate: 1}}, nil)
+	settings := trSettings()
+	settings.Concurrency = 1
+	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: settings, Replica: "r", Now: clk.Now, MaxConsecutiveErrors: 10}
+	run := trRun(1, nil)
+	err := job.Run(context.Background(), run)
+	if providers.Class(err) != "retryable" {
+		t.Fatalf("err = %v (class %s), want a retryable error", err, providers.Class(err))
+	}
+	if got := run.Counts()["provider_error"]; got != 10 {
+		t.Errorf("recorded %d provider errors, want 10", got)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE outcome = 'provider_error' AND code = '500'`); got != 10 {
+		t.Errorf("%d provider_error periods, want 10", got)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
+		t.Errorf("%d targets left leased after the round stopped", got)
+	}
+}
+
+// Gmedia refusing our credentials is systemic: the run fails with class
+// auth and nothing is recorded against the targets.
+func TestTrackedRoundFailsOnRefusedCredentials(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	trSeedMawthoq(t, db, "tiktok", 20)
+	_, url := startSim(t, sim.Options{}, nil)
+	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "wrong-secret"), DB: db, Settings: trSettings(), Replica: "r"}
+	res := newRunner(db, "r", nil).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
+	if res.Status != jobs.StatusFailed || providers.Class(res.Err) != "auth" {
+		t.Fatalf("run: %+v, want failed with class auth", res)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.runs WHERE error_class = 'auth'`); got != 1 {
+		t.Errorf("%d runs recorded with class auth", got)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != 0 {
+		t.Errorf("%d history rows after a refused token", got)
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL OR last_checked_at > '-infinity'`); got != 0 {
+		t.Errorf("%d targets leased or marked checked", got)
+	}
+}
+
+// A cancelled round records what was answered, releases the rest, and
+// ends as cancelled.
+func TestTrackedRoundCancelled(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	trSeedMawthoq(t, db, "facebook", 300)
+	s, url := startSim(t, sim.Options{Faults: sim.Faults{Latency: 5 * time.Millisecond}}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	settings := trSettings()
+	settings.Concurrency = 2
+	job := &jobs.MawthoqRecheck{Gmedia: &cancelAfter{GmediaChecker: trGmedia(url, "sim-gmedia-secret"), n: 20, cancel: cancel}, DB: db, Settings: settings, Replica: "r"}
+	err := job.Run(ctx, trRun(1, nil))
+	if providers.Class(err) != "cancelled" {
+		t.Fatalf("err = %v, want cancelled", err)
+	}
+	recorded := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
+	// The 20th check cancels before it is sent; of the 19 before it, the
+	// ones still in flight (at most Concurrency) are cut off.
+	if recorded < 19-2 || recorded > 19 || int(recorded) > s.Requests(sim.EndpointGmediaCheck) {
+		t.Errorf("recorded %d checks of %d sent; want the 17 to 19 answered before the cancel", recorded, s.Requests(sim.EndpointGmediaCheck))
+	}
+	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
+		t.Errorf("%d targets left leased", got)
+	}
+}
+
+// cancelAfter cancels the round's context after n checks.
+type cancelAfter struct {
+	jobs.GmediaChecker
+	n      int32
+	cancel context.CancelFunc
+
+	mu   sync.Mutex
+	seen int32
+}
+
+func (c *cancelAfter) Check(ctx context.Context, platform, account string) (gmedia.Result, error) {
+	c.mu.Lock()
+	c.seen++
+	if c.seen == c.n {
+		c.cancel()
+	}
+	c.mu.Unlock()
+	return c.GmediaChecker.Check(ctx, platform, account)
+}
