@@ -33,6 +33,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
+	// A transfer a stopped process left in flight is settled before any
+	// job could plan a new one for the same client.
+	a.reconcileTransfersAtStart(ctx)
 	built, err := a.buildJobs()
 	if err != nil {
 		return err

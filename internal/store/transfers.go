@@ -212,6 +212,16 @@ func OpenTransfers(ctx context.Context, q DBTX, agencyID int64) ([]Transfer, err
 	return collectTransfers(rows, err, "open transfers of agency "+strconv.FormatInt(agencyID, 10))
 }
 
+// CountOpenTransfers counts in_flight and unknown transfers of every agency:
+// a cheap check before logging in to reconcile.
+func CountOpenTransfers(ctx context.Context, q DBTX) (int64, error) {
+	var n int64
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count open transfers: %w", err)
+	}
+	return n, nil
+}
+
 // OpenTransferOf returns the client's open transfer, if any.
 func OpenTransferOf(ctx context.Context, q DBTX, agencyID, clientID int64) (Transfer, bool, error) {
 	t, err := scanTransfer(q.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"syncer/internal/money"
+	"syncer/internal/providers/mgid"
+	"syncer/internal/sim"
+	"syncer/internal/store"
+	"syncer/internal/testdb"
+)
+
+// xferCanary is the agency's password in these tests: it must appear in no
+// output, log line or table.
+const xferCanary = "canary-mgid-pass-7719"
+
+type xferCLI struct {
+	t     *testing.T
+	db    *store.DB
+	sim   *sim.Server
+	url   string
+	env   []string
+	first int64 // the agency's first client id
+}
+
+func newXferCLI(t *testing.T) *xferCLI {
+	t.Helper()
+	db, dbURL := testdb.NewWithURL(t)
+	s := sim.New(sim.Options{Clients: 50, Agencies: []sim.Agency{{Login: "agency-x", Password: xferCanary, ID: 1001}}})
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { s.Close(); srv.Close() })
+	c := &xferCLI{t: t, db: db, sim: s, url: srv.URL, env: []string{
+		"DATABASE_URL=" + dbURL, "MGID_BASE_URL=" + srv.URL, "MGID_LOGIN=agency-x", "MGID_PASSWORD=" + xferCanary,
+		"SYNCER_LOG_LEVEL=debug", "USER=alice",
+	}}
+	c.first, _, _ = s.ClientRange(1001)
+	return c
+}
+
+// run runs syncer with stdin and checks that no secret leaked.
+func (c *xferCLI) run(stdin string, args ...string) result {
+	c.t.Helper()
+	var out, errb lockedBuffer
+	code := run(context.Background(), args, env{stdout: &out, stderr: &errb, environ: c.env, stdin: strings.NewReader(stdin)})
+	r := result{code, out.String(), errb.String()}
+	if strings.Contains(r.stdout+r.stderr, xferCanary) {
+		c.t.Errorf("syncer %v printed the MGID password", args)
+	}
+	return r
+}
+
+func (c *xferCLI) snapshot() {
+	c.t.Helper()
+	if r := c.run("", "once", "mgid-balances"); r.code != 0 {
+		c.t.Fatalf("snapshot: %+v", r)
+	}
+}
+
+func (c *xferCLI) transfer(stdin string, client int64, amount string, extra ...string) result {
+	c.t.Helper()
+	args := append([]string{"mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(client, 10),
+		"--amount", amount, "--from", "personal"}, extra...)
+	return c.run(stdin, args...)
+}
+
+func (c *xferCLI) journal() []store.Transfer {
+	c.t.Helper()
+	rows, err := store.ListTransfers(context.Background(), c.db.Pool, store.TransferFilter{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rows
+}
+
+func (c *xferCLI) noSecretsStored() {
+	c.t.Helper()
+	var text string
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '') FROM syncer.mgid_transfers t`).
+		Scan(&text); err != nil {
+		c.t.Fatal(err)
+	}
+	var runs string
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '') FROM syncer.runs r`).
+		Scan(&runs); err != nil {
+		c.t.Fatal(err)
+	}
+	if strings.Contains(text+runs, xferCanary) {
+		c.t.Error("the MGID password is stored in the journal or the runs table")
+	}
+}
+
+func TestMGIDTransferBadInputExitsTwo(t *testing.T) {
+	t.Parallel()
+	c := newXferCLI(t)
+	c.snapshot()
+	client := strconv.FormatInt(c.first, 10)
+	args := func(agency, client, amount, from string) []string {
+		return []string{"mgid", "transfer", "--agency", agency, "--client", client, "--amount", amount, "--from", from, "--yes"}
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative", args("1001", client, "-150.00", "personal"), "must be positive"},
+		{"zero", args("1001", client, "0", "personal"), "more than zero"},
+		{"zero with places", args("1001", client, "0.00", "personal"), "more than zero"},
+		{"three places", args("1001", client, "0.001", "personal"), "more than 2 decimal places"},
+		{"exponent", args("1001", client, "1e3", "personal"), "not an amount"},
+		{"text", args("1001", client, "lots", "personal"), "not an amount"},
+		{"plus sign", args("1001", client, "+5", "personal"), "not an amount"},
+		{"separator", args("1001", client, "1,000.00", "personal"), "not an amount"},
+		{"empty", args("1001", client, "", "personal"), "--amount is required"},
+		{"too large", args("1001", client, "123456789012345.00", "personal"), "too large"},
+		{"bad account", args("1001", client, "10", "gold"), `--from "gold"`},
+		{"no account", []string{"mgid", "transfer", "--agency", "1001", "--client", client, "--amount", "10"}, "--from"},
+		{"unknown client", args("1001", "99999", "10", "personal"), "client 99999 is not a client of agency 1001"},
+		{"unknown agency", args("2002", client, "10", "personal"), "agency 2002 has no balances snapshot"},
+		{"client not a number", args("1001", "abc", "10", "personal"), "flag -client"},
+		{"client zero", args("1001", "0", "10", "personal"), "--client"},
+		{"no subcommand", []string{"mgid"}, "usage: syncer mgid transfer"},
+	}
+	for _, tc := range cases {
+		r := c.run("yes\n", tc.args...)
+		if r.code != exitBadArgs || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tc.name, r.code, r.stderr, tc.want)
+		}
+	}
+	if rows := c.journal(); len(rows) != 0 {
+		t.Errorf("bad input journaled %d transfers", len(rows))
+	}
+	if n := c.sim.TransferRequests(); n != 0 {
+		t.Errorf("bad input sent %d transfer requests", n)
+	}
+}
+
+func TestMGIDTransferAsksThenSends(t *testing.T) {
+	t.Parallel()
+	c := newXferCLI(t)
+	c.snapshot()
+	for _, answer := range []string{"no\n", "", "yess\n"} {
+		r := c.transfer(answer, c.first, "150.00")
+		if r.code != exitFailed || !strings.Contains(r.stdout, "Not sent") {
+			t.Errorf("answer %q: exit %d, %q", answer, r.code, r.stdout)
+		}
+	}
+	if len(c.journal()) != 0 || c.sim.TransferRequests() != 0 {
+		t.Fatal("a declined transfer was journaled or sent")
+	}
+
+	r := c.transfer("yes\n", c.first, "150.00")
+	if r.code != 0 {
+		t.Fatalf("confirmed transfer: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	email := "c" + strconv.FormatInt(c.first, 10) + "@example.com"
+	for _, want := range []string{"Transfer 150.00 from agency 1001's personal account", email, "client balance", "succeeded"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	rows := c.journal()
+	if len(rows) != 1 || rows[0].Status != store.TransferSucceeded || rows[0].RequestedBy != "alice" ||
+		rows[0].Origin != store.OriginManual || rows[0].Before == nil || rows[0].Before.Source != store.BeforeFromProvider ||
+		rows[0].ClientBalanceAfter == nil || rows[0].ClientEmail != email {
+		t.Fatalf("journal: %+v", rows)
+	}
+	if got := c.sim.Transfers(); len(got) != 1 || got[0].Amount != money.MustParse("150") {
+		t.Errorf("simulator applied %+v", got)
+	}
+
+	// --yes skips the question; the bonus account is drawn when asked.
+	r = c.run("", "mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(c.first+1, 10), "--amount", "0.01", "--from", "bonus", "--yes")
+	if r.code != 0 || strings.Contains(r.stdout, "confirm") {
+		t.Fatalf("--yes: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := c.sim.Transfers(); len(got) != 2 || got[1].AccountType != "bonus" {
+		t.Errorf("simulator applied %+v", got)
+	}
+
+	// MGID refuses: journaled as rejected with its message, exit 1.
+	r = c.transfer("", c.first+2, "99999999.00", "--yes")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "less than what you are trying to transfer") {
+		t.Errorf("refused transfer: exit %d, %q", r.code, r.stderr)
+	}
+	list := c.run("", "mgid", "transfers", "list")
+	if list.code != 0 || strings.Count(list.stdout, "\n") != 4 ||
+		!strings.Contains(list.stdout, "succeeded") || !strings.Contains(list.stdout, "rejected") || !strings.Contains(list.stdout, "alice") {
+		t.Errorf("list: exit %d\n%s", list.code, list.stdout)
+	}
+	c.noSecretsStored()
+}
+
+// A lost answer: exit 1, journal unknown, no second transfer to the client
+// until reconcile settles it; reconcile exits 1 while anything stays unknown.
+func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
+	t.Parallel()
+	c := newXferCLI(t)
+	c.snapshot()
+	c.sim.SetFaults(sim.Faults{TransferFault: sim.TransferApplyThenDrop})
+	r := c.transfer("", c.first, "20.00", "--yes")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "outcome unknown") || !strings.Contains(r.stderr, "reconcile") {
+		t.Fatalf("lost answer: exit %d, %q", r.code, r.stderr)
+	}
+	c.sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
+	if r := c.transfer("", c.first+1, "30.00", "--yes"); r.code != exitFailed {
+		t.Fatalf("dropped request: exit %d", r.code)
+	}
+	c.sim.SetFaults(sim.Faults{})
+
+	r = c.transfer("", c.first, "20.00", "--yes")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "whose outcome is unknown") {
+		t.Errorf("second transfer to a client with an unknown one: exit %d, %q", r.code, r.stderr)
+	}
+	if n := c.sim.TransferRequests(); n != 2 {
+		t.Fatalf("%d transfer requests, want 2 (nothing resent)", n)
+	}
+
+	// The first is applied and settles; the second was sent less than the
+	// grace ago and stays unknown: exit 1, reported.
+	r = c.run("", "mgid", "transfers", "reconcile")
+	if r.code != exitFailed || !strings.Contains(r.stdout, "unknown -> succeeded") || !strings.Contains(r.stdout, "still unknown") ||
+		!strings.Contains(r.stdout, "1 settled, 1 still unknown") {
+		t.Errorf("reconcile: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	rows := c.journal()
+	if len(rows) != 2 || rows[1].Status != store.TransferSucceeded || rows[0].Status != store.TransferUnknown {
+		t.Fatalf("journal: %+v", rows)
+	}
+	if got := c.sim.Transfers(); len(got) != 1 || c.sim.TransferRequests() != 2 {
+		t.Errorf("simulator: %d requests, applied %+v", c.sim.TransferRequests(), got)
+	}
+	// Once settled, the client may be paid again.
+	if r := c.transfer("", c.first, "20.00", "--yes"); r.code != 0 {
+		t.Errorf("transfer after reconcile: exit %d %s", r.code, r.stderr)
+	}
+	c.noSecretsStored()
+}
+
+// A transfer left in flight by a killed process is settled by the next
+// daemon start.
+func TestMGIDReconcileAtStart(t *testing.T) {
+	t.Parallel()
+	c := newXferCLI(t)
+	ctx := context.Background()
+	mc := mgid.New(c.url, "agency-x", xferCanary)
+	w, err := mc.Client(ctx, c.first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, err := mc.Agency(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	id, err := store.InsertTransfer(ctx, c.db.Pool, store.Transfer{AgencyID: 1001, ClientID: c.first, Amount: money.MustParse("12.34"),
+		AccountType: "personal", Origin: store.OriginManual, RequestedBy: "alice", Status: store.TransferInFlight,
+		Before: &store.TransferBefore{Source: store.BeforeFromProvider, At: now, ClientBalance: w.Balance, ClientIncome: w.Income,
+			AgencyAccount: ag.Personal}, CreatedAt: now, SentAt: &now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mc.Transfer(ctx, c.first, mgid.Personal, money.MustParse("12.34")); err != nil {
+		t.Fatal(err) // applied; the "killed" process never recorded it
+	}
+	var logs lockedBuffer
+	e := env{stdout: &logs, stderr: &logs, environ: c.env, stdin: strings.NewReader("")}
+	cfg, err := loadConfig(e, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(ctx, e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	a.reconcileTransfersAtStart(ctx)
+	tr, err := store.GetTransfer(ctx, c.db.Pool, id)
+	if err != nil || tr.Status != store.TransferSucceeded {
+		t.Fatalf("after start: %q %v\n%s", tr.Status, err, logs.String())
+	}
+	if strings.Contains(logs.String(), xferCanary) {
+		t.Error("the password is in the logs")
+	}
+	if r := c.run("", "mgid", "transfers", "reconcile"); r.code != 0 || !strings.Contains(r.stdout, "Nothing to reconcile") {
+		t.Errorf("reconcile after start: exit %d %s", r.code, r.stdout)
+	}
+}
+
+// The demo path: a YAML policy, a dry run through `once`, and the journal.
+func TestMGIDTopUpDryRunOnce(t *testing.T) {
+	t.Parallel()
+	c := newXferCLI(t)
+	path := filepath.Join(t.TempDir(), "syncer.yaml")
+	if err := os.WriteFile(path, []byte(`
+jobs:
+  mgid-topup: {enabled: true}
+topup:
+  account_type: personal
+  max_per_transfer: 150.00
+  max_per_client_day: 300.00
+  max_per_agency_day: 2000.00
+  default: {min: 40.00, target: 120.00}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.snapshot()
+	r := c.run("", "once", "mgid-topup", "--config", path)
+	if r.code != 0 || !strings.Contains(r.stdout, "mgid-topup: succeeded") {
+		t.Fatalf("once mgid-topup: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	rows := c.journal()
+	if len(rows) == 0 || c.sim.TransferRequests() != 0 {
+		t.Fatalf("dry run: %d rows, %d requests", len(rows), c.sim.TransferRequests())
+	}
+	for _, x := range rows {
+		if x.Status != store.TransferPlanned || !x.DryRun || x.RequestedBy != "mgid-topup" || x.RunID == 0 {
+			t.Errorf("dry-run row %+v", x)
+		}
+	}
+	list := c.run("", "mgid", "transfers", "list", "--config", path)
+	if list.code != 0 || strings.Count(list.stdout, "planned") != len(rows) {
+		t.Errorf("list: exit %d\n%s", list.code, list.stdout)
+	}
+	// The policy is validated like the rest of the configuration.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("topup: {default: {min: 1, target: 2}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run("", "once", "mgid-topup", "--config", bad); r.code != exitBadArgs || !strings.Contains(r.stderr, "topup.max_per_transfer") {
+		t.Errorf("policy without caps: exit %d %s", r.code, r.stderr)
+	}
+	c.noSecretsStored()
+}

@@ -1,0 +1,216 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"syncer/internal/money"
+	"syncer/internal/providers"
+	"syncer/internal/providers/mgid"
+	"syncer/internal/store"
+)
+
+// MGIDWalletReader reads the wallets a transfer's before figures and
+// reconcile's verdicts come from.
+type MGIDWalletReader interface {
+	Client(ctx context.Context, clientID int64) (mgid.ClientWallet, error)
+	Agency(ctx context.Context) (mgid.AgencyBalance, error)
+}
+
+// MGIDTransferClient is what a journaled transfer needs of an MGID agency:
+// the wallet reads plus the one request that moves money.
+type MGIDTransferClient interface {
+	MGIDWalletReader
+	Transfer(ctx context.Context, clientID int64, account mgid.AccountType, amount money.Amount) (mgid.TransferResult, error)
+}
+
+// ErrClientNotInAgency: MGID answered "Invalid client id" to the read before
+// the transfer, so the transfer is not sent.
+var ErrClientNotInAgency = errors.New("MGID does not know the client as one of this agency's")
+
+// settleTimeout bounds recording an outcome after the run's own context ended.
+const settleTimeout = 10 * time.Second
+
+// TransferRequest is one transfer to journal and send.
+type TransferRequest struct {
+	ClientID    int64
+	ClientEmail string
+	Amount      money.Amount
+	Account     mgid.AccountType
+	Origin      string // store.OriginManual or store.OriginTopUp
+	RequestedBy string
+	RunID       int64 // 0 outside a job run
+	// Snapshot holds the before figures of the latest balances snapshot,
+	// used when MGID cannot be read just before sending; nil: none.
+	Snapshot *store.TransferBefore
+}
+
+// TransferSender sends one agency's transfers through the journal. The
+// caller holds the agency's transfer lock (store.DB.TryLockTransfers) for
+// as long as it sends, so that reconcile, which takes the same lock, never
+// mistakes a request in flight for one left by a crash.
+type TransferSender struct {
+	DB       *store.DB
+	MGID     MGIDTransferClient
+	AgencyID int64
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Send reads the before figures and then executes the transfer: see
+// ReadBefore and Execute.
+func (s *TransferSender) Send(ctx context.Context, req TransferRequest) (store.Transfer, error) {
+	before, err := s.ReadBefore(ctx, req)
+	if err != nil {
+		return store.Transfer{}, err
+	}
+	return s.Execute(ctx, req, before)
+}
+
+// ReadBefore reads the client's wallet and the agency's account from MGID
+// just before sending: the figures reconcile compares against. When the read
+// fails it falls back to req.Snapshot (recorded as such), except when MGID
+// says it does not know the client (ErrClientNotInAgency): then nothing is
+// to be sent.
+func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (store.TransferBefore, error) {
+	at := s.now()
+	w, err := s.MGID.Client(ctx, req.ClientID)
+	var ag mgid.AgencyBalance
+	if err == nil {
+		ag, err = s.MGID.Agency(ctx)
+	}
+	if err == nil && ag.AgencyID != s.AgencyID {
+		return store.TransferBefore{}, fmt.Errorf("mgid client is for agency %d, not %d", ag.AgencyID, s.AgencyID)
+	}
+	if err == nil {
+		return store.TransferBefore{Source: store.BeforeFromProvider, At: at, ClientBalance: w.Balance,
+			ClientIncome: w.Income, AgencyAccount: accountBalance(ag, req.Account)}, nil
+	}
+	switch {
+	case isInvalidClient(err):
+		return store.TransferBefore{}, fmt.Errorf("client %d of agency %d: %w", req.ClientID, s.AgencyID, ErrClientNotInAgency)
+	case ctx.Err() != nil:
+		return store.TransferBefore{}, err
+	case req.Snapshot == nil:
+		return store.TransferBefore{}, fmt.Errorf("read balances before the transfer: %w", err)
+	}
+	s.log().Warn("could not read balances before the transfer; recording the latest snapshot's instead",
+		"agency_id", s.AgencyID, "client_id", req.ClientID, "snapshot_at", req.Snapshot.At, "err", err)
+	b := *req.Snapshot
+	b.Source = store.BeforeFromSnapshot
+	return b, nil
+}
+
+// Execute journals the transfer as in_flight and commits, then sends exactly
+// one request, then records what came of it:
+//   - succeeded: MGID's answer, with its balances;
+//   - rejected: MGID refused it (the error is the *providers.Error);
+//   - unknown: the request may have reached MGID (errors.Is(err,
+//     providers.ErrMaybeSent)); it is never resent, reconcile decides;
+//   - not_applied: it failed before any connection was made (providers.DoOnce
+//     already retried that, and only that).
+//
+// The returned Transfer is the journal row as it now stands; err is nil only
+// on success. A journaling failure (store.ErrTransferOpen included) means
+// nothing was sent and the Transfer is zero.
+func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, before store.TransferBefore) (store.Transfer, error) {
+	now := s.now()
+	t := store.Transfer{
+		AgencyID: s.AgencyID, ClientID: req.ClientID, ClientEmail: req.ClientEmail, Amount: req.Amount,
+		AccountType: string(req.Account), Origin: req.Origin, RequestedBy: req.RequestedBy,
+		Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now, RunID: req.RunID,
+	}
+	id, err := store.InsertTransfer(ctx, s.DB.Pool, t)
+	if err != nil {
+		return store.Transfer{}, err
+	}
+	t.ID = id
+	log := s.log().With("transfer_id", id, "agency_id", s.AgencyID, "client_id", req.ClientID,
+		"amount", req.Amount.String(), "account_type", string(req.Account))
+	log.Info("transfer journaled in flight; sending it once")
+
+	res, sendErr := s.MGID.Transfer(ctx, req.ClientID, req.Account, req.Amount)
+	o := transferOutcome(res, sendErr)
+	o.At = s.now()
+	// Record the outcome even if the run was cancelled meanwhile: an
+	// unrecorded outcome would leave reconcile work that is avoidable.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if err := store.SettleTransfer(sctx, s.DB.Pool, id, o); err != nil {
+		log.Error("could not record the transfer's outcome; it stays in flight until reconciled",
+			"outcome", o.Status, "err", err)
+		return t, fmt.Errorf("transfer %d: outcome %s not recorded (reconcile will settle it): %w", id, o.Status, err)
+	}
+	t.Status, t.ClientBalanceAfter, t.AgencyAccountAfter = o.Status, o.ClientBalanceAfter, o.AgencyAccountAfter
+	t.ProviderMessage, t.Error = o.ProviderMessage, o.Error
+	if o.Status != store.TransferUnknown {
+		t.SettledAt = &o.At
+	}
+	log.Info("transfer outcome recorded", "status", o.Status, "provider_message", o.ProviderMessage, "err", sendErr)
+	if sendErr != nil {
+		return t, fmt.Errorf("transfer %d %s: %w", id, o.Status, sendErr)
+	}
+	return t, nil
+}
+
+// transferOutcome classifies Transfer's result. It relies on DoOnce's
+// contract: an error without ErrMaybeSent either carries MGID's own refusal
+// (a status) or happened before any connection was obtained.
+func transferOutcome(res mgid.TransferResult, err error) store.TransferOutcome {
+	var pe *providers.Error
+	switch {
+	case err == nil:
+		client, account := res.ClientBalance, res.AccountBalance
+		return store.TransferOutcome{Status: store.TransferSucceeded, ClientBalanceAfter: &client, AgencyAccountAfter: &account}
+	case errors.Is(err, providers.ErrMaybeSent):
+		return store.TransferOutcome{Status: store.TransferUnknown, Error: err.Error()}
+	case errors.As(err, &pe) && pe.Status != 0:
+		msg := pe.Message
+		if msg == "" {
+			msg = pe.Error()
+		}
+		return store.TransferOutcome{Status: store.TransferRejected, ProviderMessage: msg}
+	}
+	return store.TransferOutcome{Status: store.TransferNotApplied, Error: "not sent: " + err.Error()}
+}
+
+// IsInsufficientFunds reports whether MGID rejected a transfer because the
+// agency's account holds less than the amount.
+func IsInsufficientFunds(t store.Transfer) bool {
+	return t.Status == store.TransferRejected &&
+		strings.Contains(strings.ToLower(t.ProviderMessage), "less than what you are trying to transfer")
+}
+
+func isInvalidClient(err error) bool {
+	var pe *providers.Error
+	return errors.As(err, &pe) && pe.Kind == providers.Permanent &&
+		strings.Contains(strings.ToLower(pe.Message), "invalid client id")
+}
+
+func accountBalance(ag mgid.AgencyBalance, account mgid.AccountType) money.Amount {
+	if account == mgid.Bonus {
+		return ag.Bonus
+	}
+	return ag.Personal
+}
+
+// now is truncated to what Postgres keeps, so a time we hold equals the one we stored.
+func (s *TransferSender) now() time.Time { return journalTime(s.Now) }
+
+func journalTime(now func() time.Time) time.Time {
+	if now == nil {
+		now = time.Now
+	}
+	return now().UTC().Truncate(time.Microsecond)
+}
+
+func (s *TransferSender) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}

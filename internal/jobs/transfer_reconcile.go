@@ -1,0 +1,111 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"syncer/internal/providers/mgid"
+	"syncer/internal/store"
+)
+
+// TransferReconciler settles one agency's open transfers (unknown, and
+// in_flight ones left by a stopped process) from MGID's figures, by the rule
+// described with DecideTransfer.
+type TransferReconciler struct {
+	DB       *store.DB
+	MGID     MGIDWalletReader
+	AgencyID int64
+	// Grace: a transfer sent more recently than this is never called
+	// not_applied (MGID might still apply a request that timed out). It
+	// should exceed the HTTP request timeout.
+	Grace time.Duration
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// ReconcileOutcome is reconcile's verdict on one transfer.
+type ReconcileOutcome struct {
+	Transfer store.Transfer // as it was before reconcile
+	Status   string         // succeeded, not_applied or unknown
+	Note     string
+}
+
+// ReconcileReport lists what reconcile settled and what stays unknown.
+type ReconcileReport struct {
+	Settled   []ReconcileOutcome
+	Undecided []ReconcileOutcome
+}
+
+// Reconcile examines every open transfer of the agency, oldest first. The
+// caller must hold the agency's transfer lock: then no request is in flight,
+// and every in_flight row was left by a process that stopped. A provider or
+// database failure ends it early with what was decided so far.
+func (r *TransferReconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	open, err := store.OpenTransfers(ctx, r.DB.Pool, r.AgencyID)
+	if err != nil {
+		return rep, err
+	}
+	for _, x := range open {
+		v, err := r.decide(ctx, x)
+		if err != nil {
+			return rep, fmt.Errorf("reconcile transfer %d: %w", x.ID, err)
+		}
+		ok, err := store.ReconcileTransfer(ctx, r.DB.Pool, x.ID, v.Status, v.Note, journalTime(r.Now))
+		if err != nil {
+			return rep, err
+		}
+		if !ok {
+			continue // settled meanwhile by someone without the lock: nothing to do
+		}
+		out := ReconcileOutcome{Transfer: x, Status: v.Status, Note: v.Note}
+		log := r.log().With("transfer_id", x.ID, "agency_id", x.AgencyID, "client_id", x.ClientID,
+			"amount", x.Amount.String(), "was", x.Status, "now", v.Status, "note", v.Note)
+		if v.Status == store.TransferUnknown {
+			log.Warn("transfer outcome still unknown")
+			rep.Undecided = append(rep.Undecided, out)
+		} else {
+			log.Info("transfer reconciled")
+			rep.Settled = append(rep.Settled, out)
+		}
+	}
+	return rep, nil
+}
+
+func (r *TransferReconciler) decide(ctx context.Context, x store.Transfer) (TransferVerdict, error) {
+	if x.Before == nil {
+		return DecideTransfer(TransferEvidence{Transfer: x}), nil
+	}
+	readStart := journalTime(r.Now)
+	w, err := r.MGID.Client(ctx, x.ClientID)
+	if isInvalidClient(err) {
+		return TransferVerdict{store.TransferUnknown,
+			"MGID no longer lists the client as the agency's (Invalid client id); settle it by hand"}, nil
+	}
+	if err != nil {
+		return TransferVerdict{}, err
+	}
+	ag, err := r.MGID.Agency(ctx)
+	if err != nil {
+		return TransferVerdict{}, err
+	}
+	readEnd := journalTime(r.Now)
+	others, err := store.TransfersNotSettledBefore(ctx, r.DB.Pool, r.AgencyID, x.Before.At)
+	if err != nil {
+		return TransferVerdict{}, err
+	}
+	return DecideTransfer(TransferEvidence{
+		Transfer: x, Others: others,
+		ClientIncome: w.Income, AgencyAccount: accountBalance(ag, mgid.AccountType(x.AccountType)),
+		ReadStart: readStart, ReadEnd: readEnd, Now: readEnd, Grace: r.Grace,
+	}), nil
+}
+
+func (r *TransferReconciler) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
