@@ -40,6 +40,10 @@ type FirstlightRedeem struct {
 
 func (j *FirstlightRedeem) Name() string { return config.JobFirstlightRedeem }
 
+// SplitsAcrossReplicas: replicas running a round at once split the due
+// targets between them (see trackedRound).
+func (j *FirstlightRedeem) SplitsAcrossReplicas() {}
+
 // Run is one round. A reference that does not resolve is recorded as
 // auth_failed with code token_ref_unresolved, without a request.
 func (j *FirstlightRedeem) Run(ctx context.Context, run *Run) error {

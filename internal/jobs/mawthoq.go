@@ -36,6 +36,10 @@ type MawthoqRecheck struct {
 
 func (j *MawthoqRecheck) Name() string { return config.JobMawthoqRecheck }
 
+// SplitsAcrossReplicas: replicas running a round at once split the due
+// targets between them (see trackedRound).
+func (j *MawthoqRecheck) SplitsAcrossReplicas() {}
+
 // Run is one round; a target Gmedia fails on is recorded as provider_error
 // and the round goes on. It fails for Gmedia refusing our credentials, a
 // database failure, or MaxConsecutiveErrors failures in a row.

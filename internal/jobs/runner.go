@@ -33,6 +33,7 @@ const (
 // RunStore is what the runner needs of the database.
 type RunStore interface {
 	TryLockJob(ctx context.Context, name string) (*store.JobLock, bool, error)
+	LockJobShared(ctx context.Context, name string) (*store.JobLock, int64, error)
 	AbandonRunning(ctx context.Context, job string) (int64, error)
 	StartRun(ctx context.Context, r store.RunStart) (int64, error)
 	FinishRun(ctx context.Context, id int64, f store.RunFinish) error
@@ -67,22 +68,15 @@ type Result struct {
 // returned error is the job's (or the runner's) failure; a skip is no error.
 func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
-	lock, ok, err := r.Store.TryLockJob(ctx, job.Name())
-	if err != nil {
-		return Result{Status: StatusFailed, Err: err}
-	}
-	if !ok {
-		log.Info("skipped: the job is running in another replica or process")
-		return Result{Status: StatusSkipped}
+	lock, status, err := r.lock(ctx, job, log)
+	if lock == nil {
+		return Result{Status: status, Err: err}
 	}
 	defer lock.Release()
-
-	// Holding the lock, nobody else can be running this job: runs still
-	// marked running were left by a process that died.
-	if n, err := r.Store.AbandonRunning(ctx, job.Name()); err != nil {
-		return Result{Status: StatusFailed, Err: err}
-	} else if n > 0 {
-		log.Warn("marked runs left by a stopped process as failed", "runs", n)
+	if _, ok := job.(SplitJob); ok {
+		// Every replica runs every tick and the job splits the work, so
+		// the tick is not claimed: each replica records its own run.
+		o.ScheduledFor = nil
 	}
 	if o.FreshWithin > 0 {
 		// Re-check under the lock: another replica may have just caught up.
@@ -107,6 +101,50 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	}
 	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id)}
 	return r.finish(ctx, run, r.invoke(ctx, job, run, o.Timeout))
+}
+
+// SplitJob is a job that several replicas may run at once because it splits
+// its work between them itself (the tracked checks claim their targets with
+// FOR UPDATE SKIP LOCKED). The runner lets them: the job's lock is taken in
+// shared mode and ticks are not claimed.
+type SplitJob interface {
+	Job
+	SplitsAcrossReplicas()
+}
+
+// lock takes the job's advisory lock, exclusive or (SplitJob) shared, and
+// marks runs a dead process left 'running' as abandoned. A nil lock means
+// no run: skipped (another process holds the job) or failed (err).
+func (r *Runner) lock(ctx context.Context, job Job, log *slog.Logger) (*store.JobLock, string, error) {
+	if _, split := job.(SplitJob); split {
+		lock, n, err := r.Store.LockJobShared(ctx, job.Name())
+		if err != nil {
+			return nil, StatusFailed, err
+		}
+		if n > 0 {
+			log.Warn("marked runs left by a stopped process as failed", "runs", n)
+		}
+		return lock, "", nil
+	}
+	lock, ok, err := r.Store.TryLockJob(ctx, job.Name())
+	if err != nil {
+		return nil, StatusFailed, err
+	}
+	if !ok {
+		log.Info("skipped: the job is running in another replica or process")
+		return nil, StatusSkipped, nil
+	}
+	// Holding the lock, nobody else can be running this job: runs still
+	// marked running were left by a process that died.
+	abandoned, err := r.Store.AbandonRunning(ctx, job.Name())
+	if err != nil {
+		lock.Release()
+		return nil, StatusFailed, err
+	}
+	if abandoned > 0 {
+		log.Warn("marked runs left by a stopped process as failed", "runs", abandoned)
+	}
+	return lock, "", nil
 }
 
 // invoke calls job.Run with the timeout and turns a panic into an error, so

@@ -134,6 +134,75 @@ func TestAbandonedRunIsMarkedFailed(t *testing.T) {
 	}
 }
 
+// splitJob is a fnJob that replicas may run at once.
+type splitJob struct{ fnJob }
+
+func (splitJob) SplitsAcrossReplicas() {}
+
+// A SplitJob runs on every replica that fires, even for the same tick, each
+// recording its own run; runs left 'running' by a dead process are marked
+// abandoned only once no live replica is running the job.
+func TestSplitJobRunsOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	dead, err := db.StartRun(ctx, store.RunStart{Job: "split", Trigger: jobs.TriggerSchedule, Replica: "dead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both runs wait for each other: they can only finish if they overlap.
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	job := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
+		arrived.Done()
+		arrived.Wait()
+		run.AddRows(1)
+		return nil
+	}}}
+	tick := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	results := make([]jobs.Result, 2)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			results[i] = newRunner(db, []string{"a", "b"}[i], nil).Execute(cctx, job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Status != jobs.StatusSucceeded || r.RunID == 0 {
+			t.Errorf("replica %d: %s %v", i, r.Status, r.Err)
+		}
+	}
+	if status, class := runRow(t, db, dead); status != "failed" || class != "abandoned" {
+		t.Errorf("the dead process's run: %s/%s", status, class)
+	}
+
+	// While one replica runs the job, another starting does not touch its
+	// 'running' row.
+	started, release := make(chan int64), make(chan struct{})
+	slow := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
+		started <- run.ID
+		<-release
+		return nil
+	}}}
+	done := make(chan jobs.Result)
+	go func() { done <- newRunner(db, "a", nil).Execute(ctx, slow, jobs.Options{Trigger: jobs.TriggerManual}) }()
+	live := <-started
+	quick := splitJob{fnJob{"split", func(context.Context, *jobs.Run) error { return nil }}}
+	if r := newRunner(db, "b", nil).Execute(ctx, quick, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
+		t.Errorf("second replica: %s %v", r.Status, r.Err)
+	}
+	if status, _ := runRow(t, db, live); status != "running" {
+		t.Errorf("a live replica's run was marked %s", status)
+	}
+	close(release)
+	if r := <-done; r.Status != jobs.StatusSucceeded {
+		t.Errorf("first replica: %s %v", r.Status, r.Err)
+	}
+}
+
 // Catch-up runs a job whose last success is older than its period, and
 // leaves alone a job that is fresh. The clock is injected: no sleeping.
 func TestCatchUpAfterDowntime(t *testing.T) {

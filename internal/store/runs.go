@@ -77,16 +77,18 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 // while holding the job's lock: then no live replica can be running them, so
 // they were left by a process that died.
 func (db *DB) AbandonRunning(ctx context.Context, job string) (int64, error) {
-	tag, err := db.Pool.Exec(ctx, `
-		UPDATE syncer.runs
-		SET status = 'failed', finished_at = now(), error_class = 'abandoned',
-		    error_message = 'the process running it stopped before it finished'
-		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'`, job)
+	tag, err := db.Pool.Exec(ctx, abandonSQL, job)
 	if err != nil {
 		return 0, fmt.Errorf("abandon stale runs of %s: %w", job, err)
 	}
 	return tag.RowsAffected(), nil
 }
+
+const abandonSQL = `
+	UPDATE syncer.runs
+	SET status = 'failed', finished_at = now(), error_class = 'abandoned',
+	    error_message = 'the process running it stopped before it finished'
+	WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'`
 
 // LastSuccess is when the job last finished successfully; ok is false if never.
 func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
@@ -138,8 +140,9 @@ func (db *DB) LastRuns(ctx context.Context) (map[string]LastRun, error) {
 
 // JobLock is a held advisory lock on a job.
 type JobLock struct {
-	conn *pgxpool.Conn
-	key  int64
+	conn   *pgxpool.Conn
+	key    int64
+	shared bool
 }
 
 // TryLockJob takes the job's session advisory lock on a dedicated
@@ -168,11 +171,55 @@ func (db *DB) tryLock(ctx context.Context, name string) (*JobLock, bool, error) 
 	return &JobLock{conn: conn, key: key}, true, nil
 }
 
+// LockJobShared takes the job's advisory lock in shared mode, for a job whose
+// runs on several replicas at once split its work between them: they all
+// hold it together. It still marks the job's runs left 'running' by a dead
+// process as abandoned, but only when it finds no other holder: for that
+// instant it holds the lock exclusively, so nobody can be running the job.
+// The shared lock is then taken on the same session before the exclusive
+// one is let go, leaving no gap. abandoned counts the runs so marked.
+func (db *DB) LockJobShared(ctx context.Context, job string) (lock *JobLock, abandoned int64, err error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	l := &JobLock{conn: conn, key: LockKey("job:" + job), shared: true}
+	fail := func(err error) (*JobLock, int64, error) {
+		_ = conn.Hijack().Close(context.Background()) // drops whatever this session holds
+		return nil, 0, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	var alone bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&alone); err != nil {
+		return fail(err)
+	}
+	if alone {
+		tag, err := conn.Exec(ctx, abandonSQL, job)
+		if err != nil {
+			return fail(err)
+		}
+		abandoned = tag.RowsAffected()
+	}
+	// Blocks at most while another replica runs the exclusive step above.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock_shared($1)`, l.key); err != nil {
+		return fail(err)
+	}
+	if alone {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
+			return fail(err)
+		}
+	}
+	return l, abandoned, nil
+}
+
 // Release drops the lock and returns the connection to the pool.
 func (l *JobLock) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
+	unlock := `SELECT pg_advisory_unlock($1)`
+	if l.shared {
+		unlock = `SELECT pg_advisory_unlock_shared($1)`
+	}
+	if _, err := l.conn.Exec(ctx, unlock, l.key); err != nil {
 		// The lock may still be held: close the connection so Postgres drops it.
 		_ = l.conn.Hijack().Close(ctx)
 		return
