@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,7 +35,8 @@ func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 // Two paths. A (agency, day) with no stored row yet cannot conflict, so its
 // rows are COPYed straight into the table: that is every backfill day and
 // each morning's first run, and it is several times cheaper than an upsert.
-// Days already stored go through a staging table and one upsert. Writers of
+// Days already stored are read back and compared first, and only the rows
+// that are new or changed go through a staging table and one upsert. Writers of
 // one day are serialised by the job lock and the backfill day lock; should
 // another writer slip in anyway, the COPY fails on the primary key and the
 // run is rolled back and retried on the next tick, never half-written.
@@ -62,6 +65,9 @@ func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days
 			return SpendResult{}, fmt.Errorf("copy new spend days: %w", err)
 		}
 		res.Inserted = n
+	}
+	if known, err = changedSpend(ctx, tx, known); err != nil {
+		return SpendResult{}, err
 	}
 	if len(known) > 0 {
 		up, err := upsertKnownSpend(ctx, tx, runID, at, known)
@@ -111,6 +117,57 @@ func storedSpendDays(ctx context.Context, tx pgx.Tx, days []SpendDay) (map[spend
 		stored[k] = true
 	}
 	return stored, rows.Err()
+}
+
+// changedSpend returns the rows of days (all of stored (agency, day) pairs)
+// that are not stored with the same value: new clients and changed values.
+// Most of a re-read window is unchanged, and reading a day back in key
+// order is cheaper than offering each row to the upsert, which locks every
+// conflicting row even when it changes nothing. It sorts days in place and
+// merges it with each stored day, so it holds no map of the stored rows.
+// The upsert still compares (IS DISTINCT FROM), so a row that changed after
+// this read is never lost.
+func changedSpend(ctx context.Context, tx pgx.Tx, days []SpendDay) ([]SpendDay, error) {
+	slices.SortFunc(days, func(a, b SpendDay) int {
+		return cmp.Or(cmp.Compare(a.AgencyID, b.AgencyID), a.Day.Compare(b.Day), cmp.Compare(a.ClientID, b.ClientID))
+	})
+	var out []SpendDay
+	for len(days) > 0 {
+		// One (agency, day) at a time: the primary key hands its rows over
+		// in client order, so neither side needs a sort in Postgres.
+		n := 1
+		for n < len(days) && days[n].AgencyID == days[0].AgencyID && pgDate(days[n].Day) == pgDate(days[0].Day) {
+			n++
+		}
+		group := days[:n]
+		days = days[n:]
+		rows, err := tx.Query(ctx, `
+			SELECT client_id, spent FROM syncer.mgid_client_spend_daily
+			WHERE agency_id = $1 AND spend_date = $2 ORDER BY client_id`, group[0].AgencyID, pgDate(group[0].Day))
+		if err != nil {
+			return nil, fmt.Errorf("read stored spend: %w", err)
+		}
+		var client int64
+		var spent money.Amount
+		i := 0
+		_, err = pgx.ForEachRow(rows, []any{&client, &spent}, func() error {
+			for ; i < len(group) && group[i].ClientID < client; i++ {
+				out = append(out, group[i]) // not stored: new
+			}
+			if i < len(group) && group[i].ClientID == client {
+				if group[i].Spent != spent {
+					out = append(out, group[i])
+				}
+				i++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read stored spend: %w", err)
+		}
+		out = append(out, group[i:]...)
+	}
+	return out, nil
 }
 
 func spendRows(days []SpendDay, at time.Time, runID int64) pgx.CopyFromSource {

@@ -78,6 +78,49 @@ func TestUpsertSpendKeepsRevisions(t *testing.T) {
 	}
 }
 
+// Stored days are read back and merged with the new rows in client order:
+// new clients before, between and after the stored ones, changed and
+// unchanged values, several agencies and days in one call, in any order.
+func TestUpsertSpendMergesStoredDays(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	sd := func(agency, client int64, d, spent string) store.SpendDay {
+		return store.SpendDay{AgencyID: agency, ClientID: client, Day: day(d), Spent: money.MustParse(spent)}
+	}
+	stored := []store.SpendDay{
+		sd(1, 10, "2026-10-30", "1"), sd(1, 20, "2026-10-30", "2"), sd(1, 30, "2026-10-30", "3"),
+		sd(2, 10, "2026-10-30", "4"), sd(1, 10, "2026-10-31", "5"),
+	}
+	if res := upsert(t, db, t0, stored); res.Inserted != 5 {
+		t.Fatalf("first write: %+v", res)
+	}
+	again := []store.SpendDay{
+		sd(1, 40, "2026-10-30", "9"),   // new, after the stored clients
+		sd(1, 30, "2026-10-30", "3"),   // unchanged
+		sd(2, 10, "2026-10-30", "4"),   // unchanged, other agency
+		sd(1, 20, "2026-10-30", "2.5"), // changed
+		sd(1, 15, "2026-10-30", "7"),   // new, between
+		sd(1, 5, "2026-10-30", "6"),    // new, before
+		sd(1, 10, "2026-10-30", "1"),   // unchanged
+		sd(1, 10, "2026-10-31", "5.5"), // changed, other day
+		sd(1, 10, "2026-11-01", "8"),   // a day never stored
+	}
+	if res := upsert(t, db, t0.Add(time.Hour), again); res.Inserted != 4 || res.Revised != 2 {
+		t.Fatalf("merge: %+v, want 4 inserted, 2 revised", res)
+	}
+	var got string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT string_agg(format('%s/%s/%s=%s', agency_id, spend_date, client_id, spent), ' '
+		ORDER BY agency_id, spend_date, client_id) FROM syncer.mgid_client_spend_daily`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "1/2026-10-30/5=6.0000 1/2026-10-30/10=1.0000 1/2026-10-30/15=7.0000 1/2026-10-30/20=2.5000 " +
+		"1/2026-10-30/30=3.0000 1/2026-10-30/40=9.0000 1/2026-10-31/10=5.5000 1/2026-11-01/10=8.0000 2/2026-10-30/10=4.0000"
+	if got != want {
+		t.Errorf("stored:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 type sliceRows struct {
 	rows []store.ClientBalance
 	i    int
