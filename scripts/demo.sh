@@ -26,12 +26,50 @@ echo "simulator at $sim_url"
 
 export MGID_BASE_URL="$sim_url" MGID_LOGIN=demo-agency MGID_PASSWORD=demo-password MGID_TIMEZONE=UTC
 export SYNCER_LOG_LEVEL=warn
+# The tracked checks: the simulator's Gmedia and Firstlight credentials, a
+# key for the account hashes in the bi views, and one user token, named by
+# a reference (VIEWER) and read from a file at run time; never stored.
+export SYNCER_HASH_KEY=demo-hash-key-not-for-production
+export GMEDIA_TOKEN_URL="$sim_url/gmedia/token" GMEDIA_CHECK_URL="$sim_url/gmedia/CheckMawathoq"
+export GMEDIA_CLIENT_ID=sim-gmedia GMEDIA_CLIENT_SECRET=sim-gmedia-secret
+export FIRSTLIGHT_URL="$sim_url/media/content/checkredeem" FIRSTLIGHT_IAM_TOKEN=sim-iam-token
+export FIRSTLIGHT_USER_TOKEN_DIR="$workdir/user-tokens"
+export JOB_MAWTHOQ_RECHECK_ENABLED=true JOB_FIRSTLIGHT_REDEEM_ENABLED=true JOB_MGID_TOPUP_ENABLED=true
+mkdir -p "$FIRSTLIGHT_USER_TOKEN_DIR"
+printf 'ut-demo-viewer-token\n' >"$FIRSTLIGHT_USER_TOKEN_DIR/VIEWER"
+# The auto top-up policy lives in YAML; dry_run is the default, spelt out here.
+cat >"$workdir/syncer.yaml" <<'YAML'
+topup:
+  dry_run: true
+  account_type: personal
+  max_per_transfer: 150.00
+  max_per_client_day: 300.00
+  max_per_agency_day: 5000.00
+  default: {min: 50.00, target: 200.00}
+YAML
+export SYNCER_CONFIG="$workdir/syncer.yaml"
 
 echo "== migrate"
 bin/syncer migrate up
 
-echo "== run every job once"
-bin/syncer once mgid-balances mgid-spend
+echo "== track a few Mawthoq accounts and Firstlight checks"
+cat >"$workdir/accounts.csv" <<'CSV'
+platform,account,label
+tiktok,1000000008,demo shop
+x,2000000006,demo news
+youtube,1234567897,demo channel
+instagram,2345678904,demo studio
+CSV
+bin/syncer mawthoq track import "$workdir/accounts.csv"
+bin/syncer mawthoq track add --platform snapchat --account 1999999996 --label "added by hand"
+for n in 1 2 3; do
+  bin/syncer firstlight track add --name "demo-check-$n" --device-id "demo-device-$n" --content-id "demo-content-$n" \
+    --content-type vod --catalog-type movie --delivery streaming --user-token-ref VIEWER
+done
+
+echo "== run every job once (mgid-topup is a dry run: it journals a plan and sends nothing)"
+bin/syncer once mgid-balances mgid-spend mawthoq-recheck firstlight-redeem
+bin/syncer once mgid-topup
 
 echo "== backfill mgid-spend for the 14 days before the lookback window"
 bin/syncer backfill mgid-spend --from "$(date -u -d '-21 days' +%F)" --to "$(date -u -d '-8 days' +%F)"
@@ -44,3 +82,12 @@ bin/syncer views
 
 echo "== a taste of bi.mgid_client_balance_latest"
 psql "$DATABASE_URL" -c "SELECT * FROM bi.mgid_client_balance_latest ORDER BY client_id LIMIT 3"
+
+echo "== the dry-run top-up plan: mgid transfers list --limit 8"
+bin/syncer mgid transfers list --limit 8
+
+echo "== bi.mawthoq_status_current"
+psql "$DATABASE_URL" -c "SELECT platform, account_masked, left(account_hash, 12) AS account_hash, label, outcome, status, valid_from, last_checked_at FROM bi.mawthoq_status_current ORDER BY target_id"
+
+echo "== bi.firstlight_redeem_current"
+psql "$DATABASE_URL" -c "SELECT check_name, content_id, outcome, error_code, tracking_id, last_checked_at FROM bi.firstlight_redeem_current ORDER BY target_id"
