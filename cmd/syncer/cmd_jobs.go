@@ -15,11 +15,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}
@@ -32,7 +28,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tENABLED\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tROWS\tERROR")
 	for _, n := range config.JobNames {
-		j := cfg.Jobs[n]
+		j := a.cfg.Jobs[n]
 		next := "-"
 		if j.Enabled {
 			if s, err := jobs.ParseSchedule(j.Schedule); err == nil {

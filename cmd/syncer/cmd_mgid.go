@@ -112,11 +112,7 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	if account != mgid.Personal && account != mgid.Bonus {
 		return usagef("--from %q: must be personal or bonus", *from)
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}
@@ -237,11 +233,7 @@ func cmdMGIDTransfersList(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 || *limit <= 0 {
 		return usagef("usage: syncer mgid transfers list [--agency ID] [--client ID] [--limit N]")
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}
@@ -272,7 +264,7 @@ func cmdMGIDTransfersList(ctx context.Context, e env, args []string) error {
 			note = "dry run: not sent"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID,
-			t.CreatedAt.In(cfg.MGID.Location).Format(time.DateTime), t.AgencyID, t.ClientID, t.Amount, t.AccountType,
+			t.CreatedAt.In(a.cfg.MGID.Location).Format(time.DateTime), t.AgencyID, t.ClientID, t.Amount, t.AccountType,
 			t.Origin, t.RequestedBy, t.Status, before, amountOrDash(t.ClientBalanceAfter), truncate(note, 70))
 	}
 	return tw.Flush()
@@ -288,11 +280,7 @@ func cmdMGIDTransfersReconcile(ctx context.Context, e env, args []string) error 
 	if fs.NArg() > 0 {
 		return usagef("usage: syncer mgid transfers reconcile")
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}

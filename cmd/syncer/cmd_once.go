@@ -19,11 +19,7 @@ func cmdOnce(ctx context.Context, e env, args []string) error {
 	if err := checkJobNames(names); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e, *path, names...)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path, names...)
 	if err != nil {
 		return err
 	}
@@ -34,7 +30,7 @@ func cmdOnce(ctx context.Context, e env, args []string) error {
 	}
 	failed := false
 	for _, n := range names {
-		res := a.runner.Execute(ctx, built[n], jobs.Options{Trigger: jobs.TriggerManual, Timeout: cfg.Jobs[n].Timeout})
+		res := a.runner.Execute(ctx, built[n], jobs.Options{Trigger: jobs.TriggerManual, Timeout: a.cfg.Jobs[n].Timeout})
 		switch res.Status {
 		case jobs.StatusSucceeded:
 			fmt.Fprintf(e.stdout, "%s: succeeded, %d rows (run %d)\n", n, res.Rows, res.RunID)

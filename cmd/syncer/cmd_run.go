@@ -19,16 +19,12 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments")
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if cfg.AutoMigrate && !*noMigrate {
+	if a.cfg.AutoMigrate && !*noMigrate {
 		if err := migrateUp(ctx, a, e.stderr); err != nil {
 			return err
 		}
@@ -43,7 +39,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	var entries []jobs.Entry
 	for _, n := range config.JobNames {
 		if j, ok := built[n]; ok {
-			entries = append(entries, jobs.Entry{Job: j, Schedule: cfg.Jobs[n].Schedule, Timeout: cfg.Jobs[n].Timeout})
+			entries = append(entries, jobs.Entry{Job: j, Schedule: a.cfg.Jobs[n].Schedule, Timeout: a.cfg.Jobs[n].Timeout})
 		}
 	}
 	sched, err := jobs.NewScheduler(a.runner, entries)
@@ -58,11 +54,11 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica)
 
 	<-ctx.Done()
-	a.log.Info("stopping: no new runs; waiting for running ones", "grace", cfg.ShutdownGrace)
+	a.log.Info("stopping: no new runs; waiting for running ones", "grace", a.cfg.ShutdownGrace)
 	stopped := sched.Stop()
 	select {
 	case <-stopped.Done():
-	case <-time.After(cfg.ShutdownGrace):
+	case <-time.After(a.cfg.ShutdownGrace):
 		a.log.Warn("grace period over: cancelling running jobs")
 		cancelRuns()
 		<-stopped.Done()
@@ -92,11 +88,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if verb != "up" && verb != "down" && verb != "status" {
 		return usagef("migrate %q: want up, down or status", verb)
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,7 @@ func cmdViews(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := loadAndOpen(ctx, e, *path)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,15 @@ type app struct {
 	mgid   []*mgid.Client
 }
 
+// loadAndOpen is loadConfig then openApp: what most commands start with.
+func loadAndOpen(ctx context.Context, e env, path string, enable ...string) (*app, error) {
+	cfg, err := loadConfig(e, path, enable...)
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, e, cfg)
+}
+
 func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
 	log := newLogger(e.stderr, cfg.LogLevel)
 	db, err := store.Open(ctx, cfg.DatabaseURL.Value())
