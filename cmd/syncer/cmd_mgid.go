@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/robfig/cron/v3"
 
 	"syncer/internal/config"
@@ -41,7 +42,8 @@ func (a *app) transferGrace() time.Duration { return 2 * a.cfg.MGID.RequestTimeo
 func cmdMGID(ctx context.Context, e env, args []string) error {
 	const use = "usage: syncer mgid transfer --agency ID --client ID --amount 150.00 --from personal|bonus [--yes]\n" +
 		"       syncer mgid transfers list [--agency ID] [--client ID] [--limit N]\n" +
-		"       syncer mgid transfers reconcile"
+		"       syncer mgid transfers reconcile\n" +
+		"       syncer mgid transfers resolve --id N --as succeeded|not_applied --note TEXT"
 	switch {
 	case len(args) >= 1 && args[0] == "transfer":
 		return cmdMGIDTransfer(ctx, e, args[1:])
@@ -49,6 +51,8 @@ func cmdMGID(ctx context.Context, e env, args []string) error {
 		return cmdMGIDTransfersList(ctx, e, args[2:])
 	case len(args) >= 2 && args[0] == "transfers" && args[1] == "reconcile":
 		return cmdMGIDTransfersReconcile(ctx, e, args[2:])
+	case len(args) >= 2 && args[0] == "transfers" && args[1] == "resolve":
+		return cmdMGIDTransfersResolve(ctx, e, args[2:])
 	}
 	return usagef("%s", use)
 }
@@ -311,6 +315,49 @@ func cmdMGIDTransfersReconcile(ctx context.Context, e env, args []string) error 
 	if failed || undecided > 0 {
 		return errSilentFailure
 	}
+	return nil
+}
+
+// cmdMGIDTransfersResolve lets a person settle an unknown transfer that
+// reconcile could not decide (say, after reading MGID's dashboard), so that
+// its client can be topped up again. The note and who wrote it are kept.
+func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
+	fs, path := newFlags("mgid transfers resolve", e)
+	id := fs.Int64("id", 0, "the transfer's id (see `mgid transfers list`)")
+	as := fs.String("as", "", "succeeded or not_applied")
+	note := fs.String("note", "", "why: what you checked")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	const use = "usage: syncer mgid transfers resolve --id N --as succeeded|not_applied --note TEXT"
+	switch {
+	case fs.NArg() > 0:
+		return usagef("mgid transfers resolve takes no arguments, got %q\n%s", fs.Args(), use)
+	case *id <= 0:
+		return usagef("--id: a transfer id is required\n%s", use)
+	case *as != store.TransferSucceeded && *as != store.TransferNotApplied:
+		return usagef("--as %q: must be succeeded or not_applied\n%s", *as, use)
+	case strings.TrimSpace(*note) == "":
+		return usagef("--note: say what you checked; it is kept in the journal\n%s", use)
+	}
+	a, err := loadAndOpen(ctx, e, *path)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	text := fmt.Sprintf("resolved by %s: %s", requestedBy(e), strings.TrimSpace(*note))
+	t, err := store.ResolveTransfer(ctx, a.db.Pool, *id, *as, text, time.Now())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return usagef("transfer %d does not exist", *id)
+	case errors.Is(err, store.ErrNotUnknown) && t.Status == store.TransferInFlight:
+		return usagef("transfer %d is in flight: run `syncer mgid transfers reconcile` first", *id)
+	case errors.Is(err, store.ErrNotUnknown):
+		return usagef("transfer %d is %s: only an unknown transfer can be resolved", *id, t.Status)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(e.stdout, "#%d client %d %s: unknown -> %s (%s)\n", t.ID, t.ClientID, t.Amount, *as, text)
 	return nil
 }
 

@@ -240,6 +240,41 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 	if r := c.transfer("", c.first, "20.00", "--yes"); r.code != 0 {
 		t.Errorf("transfer after reconcile: exit %d %s", r.code, r.stderr)
 	}
+
+	// What reconcile cannot decide, a person resolves, with a note.
+	unknown, succeeded := strconv.FormatInt(rows[0].ID, 10), strconv.FormatInt(rows[1].ID, 10)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--id", unknown, "--as", "not_applied"}, "--note: say what you checked"},
+		{[]string{"--id", unknown, "--as", "rejected", "--note", "x"}, `--as "rejected": must be succeeded or not_applied`},
+		{[]string{"--as", "succeeded", "--note", "x"}, "--id: a transfer id is required"},
+		{[]string{"--id", "999999", "--as", "succeeded", "--note", "x"}, "transfer 999999 does not exist"},
+		{[]string{"--id", succeeded, "--as", "not_applied", "--note", "x"}, "is succeeded: only an unknown transfer can be resolved"},
+	} {
+		r := c.run("", append([]string{"mgid", "transfers", "resolve"}, bad.args...)...)
+		if r.code != exitBadArgs || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("resolve %v: exit %d, stderr %q, want %q", bad.args, r.code, r.stderr, bad.want)
+		}
+	}
+	r = c.run("", "mgid", "transfers", "resolve", "--id", unknown, "--as", "not_applied", "--note", "not in MGID's transfer history")
+	if r.code != 0 || !strings.Contains(r.stdout, "unknown -> not_applied (resolved by alice: not in MGID's transfer history)") {
+		t.Fatalf("resolve: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	x, err := store.GetTransfer(context.Background(), c.db.Pool, rows[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Status != store.TransferNotApplied || x.SettledAt == nil || x.ReconcileNote != "resolved by alice: not in MGID's transfer history" {
+		t.Errorf("resolved row: %+v", x)
+	}
+	if r := c.run("", "mgid", "transfers", "reconcile"); r.code != 0 {
+		t.Errorf("reconcile after resolve: exit %d %s", r.code, r.stdout)
+	}
+	if r := c.transfer("", c.first+1, "30.00", "--yes"); r.code != 0 {
+		t.Errorf("transfer after resolve: exit %d %s", r.code, r.stderr)
+	}
 	c.noSecretsStored()
 }
 
