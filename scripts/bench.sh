@@ -62,9 +62,12 @@ echo "| raw COPY, index-free heap, pgx stock numeric encoding | $stock | scaled-
 echo "| **snapshot append** (mgid-balances: COPY into the keyed history table) | $append | **$(r "$append" "$raw")** of baseline (target 0.7); $(r "$append" "$heap") of the heap |"
 echo "| raw COPY, empty table of the spend table's shape | $rawspend | spend baseline |"
 echo "| **spend, new days** (direct COPY path) | $new | **$(r "$new" "$rawspend")** of spend baseline (target 0.35) |"
-echo "| spend, stored days unchanged (staging + ON CONFLICT, rows written: $written) | $same | $(r "$same" "$rawspend") of spend baseline |"
-echo "| spend, stored days all restated (staging + ON CONFLICT + revisions) | $restated | $(r "$restated" "$rawspend") of spend baseline |"
+echo "| spend, stored days unchanged (read back and compared; nothing staged; rows written: $written) | $same | $(r "$same" "$rawspend") of spend baseline |"
+echo "| spend, stored days all restated (read back, staging + ON CONFLICT, a revision row each: two rows written per row) | $restated | $(r "$restated" "$rawspend") of spend baseline |"
 echo "| row-at-a-time INSERT loop | $loop | snapshot append is $(r "$append" "$loop")x, new spend days $(r "$new" "$loop")x, restated $(r "$restated" "$loop")x |"
+echo
+echo "Spend rows on days already stored are read back in key order and compared in Go; only new or changed"
+echo "rows go through a staging table and INSERT ... ON CONFLICT, which also writes the replaced value as a revision."
 echo
 } >>"$out"
 
