@@ -24,6 +24,9 @@ start_sim() { # args: sim flags
 }
 mgid_env() { echo "DATABASE_URL=$1 MGID_BASE_URL=$sim_url MGID_LOGIN=demo-agency MGID_PASSWORD=demo-password MGID_REQUEST_TIMEOUT=5m SYNCER_LOG_LEVEL=warn"; }
 
+# The hand-kept record of one-off before/after measurements survives a rerun.
+history=$(sed -n '/^## Changes measured side by side/,$p' "$out" 2>/dev/null || true)
+
 {
 echo "# Benchmarks"
 echo
@@ -126,4 +129,5 @@ if [ -x scripts/bench-tracked.sh ]; then
 fi
 
 for d in syncer_bench_bal syncer_bench_bf; do psql "$admin" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null; done
+[ -n "$history" ] && printf '\n%s\n' "$history" >>"$out"
 echo "wrote $out" >&2
