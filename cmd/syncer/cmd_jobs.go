@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
@@ -52,9 +53,10 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	return tw.Flush()
 }
 
+// truncate keeps the first n characters (whole ones) and marks the cut.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string([]rune(s)[:n]) + "…"
 }

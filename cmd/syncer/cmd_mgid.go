@@ -148,10 +148,7 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 			*clientID, open.ID, open.Amount, open.AccountType, open.Status)
 	}
 
-	acct := agencySnap.Personal
-	if account == mgid.Bonus {
-		acct = agencySnap.Bonus
-	}
+	acct := agencySnap.Account(string(account))
 	fmt.Fprintf(e.stdout, "Transfer %s from agency %d's %s account to client %d (%s).\n", amount, *agencyID, account, *clientID, wallet.Email)
 	fmt.Fprintf(e.stdout, "  latest snapshot (%s): client balance %s, income %s; agency %s account %s\n",
 		walletAt.UTC().Format(time.RFC3339), wallet.Balance, wallet.Income, account, acct)

@@ -58,21 +58,22 @@ func trackedHTTPClient(timeout time.Duration, concurrency int) *http.Client {
 
 // loadTrackConfig loads and validates the configuration for the track
 // commands. They run no job, so no job's provider credentials are required:
-// every job is validated as disabled.
-func loadTrackConfig(e env, path string) (config.Config, error) {
-	if path == "" {
-		path = lookupEnv(e.environ, config.EnvConfigFile)
-	}
-	cfg, err := config.LoadEnviron(path, e.environ)
+// every job is validated as disabled. hashKey: the command needs
+// SYNCER_HASH_KEY.
+func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
+	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
+		for n, j := range c.Jobs {
+			j.Enabled = false
+			c.Jobs[n] = j
+		}
+	})
 	if err != nil {
-		return cfg, usageError{err.Error()}
+		return cfg, err
 	}
-	for n, j := range cfg.Jobs {
-		j.Enabled = false
-		cfg.Jobs[n] = j
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
+	if hashKey {
+		if err := cfg.RequireHashKey(); err != nil {
+			return cfg, usageError{err.Error()}
+		}
 	}
 	return cfg, nil
 }
@@ -139,14 +140,9 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 		return usagef("%s track import takes one CSV file\n%s", c.name, c.usage)
 	}
 	file := fs.Arg(0)
-	cfg, err := loadTrackConfig(e, *path)
+	cfg, err := loadTrackConfig(e, *path, c.hashKey)
 	if err != nil {
 		return err
-	}
-	if c.hashKey {
-		if err := cfg.RequireHashKey(); err != nil {
-			return usageError{err.Error()}
-		}
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -181,14 +177,9 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 // openTrack loads the configuration (with SYNCER_HASH_KEY when needed) and
 // connects to the database.
 func openTrack(ctx context.Context, e env, path string, hashKey bool) (*app, error) {
-	cfg, err := loadTrackConfig(e, path)
+	cfg, err := loadTrackConfig(e, path, hashKey)
 	if err != nil {
 		return nil, err
-	}
-	if hashKey {
-		if err := cfg.RequireHashKey(); err != nil {
-			return nil, usageError{err.Error()}
-		}
 	}
 	return openApp(ctx, e, cfg)
 }
@@ -371,7 +362,7 @@ func firstlightAdd(ctx context.Context, e env, args []string) error {
 	if err := t.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	cfg, err := loadTrackConfig(e, *path)
+	cfg, err := loadTrackConfig(e, *path, false)
 	if err != nil {
 		return err
 	}
@@ -416,16 +407,9 @@ func firstlightList(ctx context.Context, e env, a *app, w io.Writer, all bool) e
 	fmt.Fprintln(w, "ID\tNAME\tDEVICE\tCONTENT\tTYPE\tCATALOG\tDELIVERY\tTOKEN REF\tOUTCOME\tCODE\tSINCE\tLAST CHECKED\tTRACKED")
 	return store.ListTargets(ctx, a.db.Pool, store.TrackedFirstlight, all, func(r store.TargetRow) error {
 		p := jobs.FirstlightParams(r.Params)
-		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Key, shorten(p.DeviceID, 24),
-			shorten(p.ContentID, 40), p.ContentType, p.CatalogType, p.Delivery, p.UserTokenRef,
+		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Key, truncate(p.DeviceID, 23),
+			truncate(p.ContentID, 39), p.ContentType, p.CatalogType, p.Delivery, p.UserTokenRef,
 			orDash(r.Outcome), orDash(r.Code), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
 		return err
 	})
-}
-
-func shorten(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Job is one kind of work. Run does it once; its writes must commit together
@@ -55,4 +56,13 @@ func (r *Run) Counts() map[string]int64 {
 		out[k] = v
 	}
 	return out
+}
+
+// cut keeps the first n characters of s (whole ones: Postgres refuses a
+// split one) and marks the cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -68,12 +68,13 @@ type Result struct {
 // returned error is the job's (or the runner's) failure; a skip is no error.
 func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
-	lock, status, err := r.lock(ctx, job, log)
+	_, split := job.(SplitJob)
+	lock, status, err := r.lock(ctx, job.Name(), split, log)
 	if lock == nil {
 		return Result{Status: status, Err: err}
 	}
 	defer lock.Release()
-	if _, ok := job.(SplitJob); ok {
+	if split {
 		// Every replica runs every tick and the job splits the work, so
 		// the tick is not claimed: each replica records its own run.
 		o.ScheduledFor = nil
@@ -115,9 +116,9 @@ type SplitJob interface {
 // lock takes the job's advisory lock, exclusive or (SplitJob) shared, and
 // marks runs a dead process left 'running' as abandoned. A nil lock means
 // no run: skipped (another process holds the job) or failed (err).
-func (r *Runner) lock(ctx context.Context, job Job, log *slog.Logger) (*store.JobLock, string, error) {
-	if _, split := job.(SplitJob); split {
-		lock, n, err := r.Store.LockJobShared(ctx, job.Name())
+func (r *Runner) lock(ctx context.Context, job string, split bool, log *slog.Logger) (*store.JobLock, string, error) {
+	if split {
+		lock, n, err := r.Store.LockJobShared(ctx, job)
 		if err != nil {
 			return nil, StatusFailed, err
 		}
@@ -126,7 +127,7 @@ func (r *Runner) lock(ctx context.Context, job Job, log *slog.Logger) (*store.Jo
 		}
 		return lock, "", nil
 	}
-	lock, ok, err := r.Store.TryLockJob(ctx, job.Name())
+	lock, ok, err := r.Store.TryLockJob(ctx, job)
 	if err != nil {
 		return nil, StatusFailed, err
 	}
@@ -136,7 +137,7 @@ func (r *Runner) lock(ctx context.Context, job Job, log *slog.Logger) (*store.Jo
 	}
 	// Holding the lock, nobody else can be running this job: runs still
 	// marked running were left by a process that died.
-	abandoned, err := r.Store.AbandonRunning(ctx, job.Name())
+	abandoned, err := r.Store.AbandonRunning(ctx, job)
 	if err != nil {
 		lock.Release()
 		return nil, StatusFailed, err
@@ -180,7 +181,7 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
 		if f.ErrorClass == "cancelled" {
 			f.Status = StatusCancelled
 		}
-		f.ErrorMessage = truncate(err.Error(), 2000)
+		f.ErrorMessage = cut(err.Error(), 2000) // whole characters: Postgres refuses a split one
 		// Rows of a failed run were rolled back with its transaction.
 		f.RowsWritten = 0
 	}
@@ -195,11 +196,4 @@ func (r *Runner) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

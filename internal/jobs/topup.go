@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"syncer/internal/config"
-	"syncer/internal/money"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
@@ -139,7 +138,7 @@ func (j *MGIDTopUp) agency(ctx context.Context, run *Run, a MGIDTopUpAgency) err
 	before := func(p PlannedTopUp) *store.TransferBefore {
 		w := wallets[p.ClientID]
 		return &store.TransferBefore{Source: store.BeforeFromSnapshot, At: snap.CapturedAt,
-			ClientBalance: w.Balance, ClientIncome: w.Income, AgencyAccount: snapshotAccount(snap, account)}
+			ClientBalance: w.Balance, ClientIncome: w.Income, AgencyAccount: snap.Account(string(account))}
 	}
 	if j.Policy.DryRun {
 		return j.journalPlan(ctx, run, id, plan, account, before, now)
@@ -235,13 +234,6 @@ func (j *MGIDTopUp) journalPlan(ctx context.Context, run *Run, agencyID int64, p
 	run.Log.Info("dry run: plan journaled, nothing sent", "agency_id", agencyID, "transfers", len(plan.Transfers),
 		"total", plan.Total.String())
 	return nil
-}
-
-func snapshotAccount(b store.AgencyBalance, account mgid.AccountType) money.Amount {
-	if account == mgid.Bonus {
-		return b.Bonus
-	}
-	return b.Personal
 }
 
 // dayBounds is the calendar day of t in loc, as [start, end).

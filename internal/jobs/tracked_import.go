@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -99,15 +98,16 @@ func importTargets(r io.Reader, required, optional []string, toTarget func(csvRo
 }
 
 func headerColumns(header, required, optional []string) ([]string, error) {
+	want := strings.Join(append(slices.Clip(required), optional...), ",")
 	cols := make([]string, len(header))
 	for i, h := range header {
 		if i == 0 {
-			h = string(bytes.TrimPrefix([]byte(h), []byte("\uFEFF"))) // a BOM from spreadsheet exports
+			h = strings.TrimPrefix(h, "\uFEFF") // a BOM from spreadsheet exports
 		}
 		h = strings.ToLower(strings.TrimSpace(h))
 		switch {
 		case !slices.Contains(required, h) && !slices.Contains(optional, h):
-			return nil, fmt.Errorf("%w: unknown column %q in the header; want %s", ErrBadFile, cut(h, 40), strings.Join(append(required, optional...), ","))
+			return nil, fmt.Errorf("%w: unknown column %q in the header; want %s", ErrBadFile, cut(h, 40), want)
 		case slices.Contains(cols[:i], h):
 			return nil, fmt.Errorf("%w: column %q appears twice in the header", ErrBadFile, h)
 		}
@@ -115,7 +115,7 @@ func headerColumns(header, required, optional []string) ([]string, error) {
 	}
 	for _, r := range required {
 		if !slices.Contains(cols, r) {
-			return nil, fmt.Errorf("%w: the header has no %q column; want %s", ErrBadFile, r, strings.Join(append(required, optional...), ","))
+			return nil, fmt.Errorf("%w: the header has no %q column; want %s", ErrBadFile, r, want)
 		}
 	}
 	return cols, nil
@@ -135,12 +135,4 @@ func checkText(what, s string, maxLen int, required bool) error {
 		return fmt.Errorf("%s contains a control character", what)
 	}
 	return nil
-}
-
-// cut shortens s for an error message.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/providers"
@@ -72,19 +74,11 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]int64, 0, n)
-	rows, err := db.Pool.Query(context.Background(),
+	rows, _ := db.Pool.Query(context.Background(),
 		`SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
 	}
 	return ids
 }

@@ -88,7 +88,7 @@ func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (s
 	}
 	if err == nil {
 		return store.TransferBefore{Source: store.BeforeFromProvider, At: at, ClientBalance: w.Balance,
-			ClientIncome: w.Income, AgencyAccount: accountBalance(ag, req.Account)}, nil
+			ClientIncome: w.Income, AgencyAccount: ag.Account(req.Account)}, nil
 	}
 	switch {
 	case isInvalidClient(err):
@@ -191,21 +191,11 @@ func isInvalidClient(err error) bool {
 		strings.Contains(strings.ToLower(pe.Message), "invalid client id")
 }
 
-func accountBalance(ag mgid.AgencyBalance, account mgid.AccountType) money.Amount {
-	if account == mgid.Bonus {
-		return ag.Bonus
-	}
-	return ag.Personal
-}
-
 // now is truncated to what Postgres keeps, so a time we hold equals the one we stored.
 func (s *TransferSender) now() time.Time { return journalTime(s.Now) }
 
 func journalTime(now func() time.Time) time.Time {
-	if now == nil {
-		now = time.Now
-	}
-	return now().UTC().Truncate(time.Microsecond)
+	return nowFunc(now)().UTC().Truncate(time.Microsecond)
 }
 
 func (s *TransferSender) log() *slog.Logger {

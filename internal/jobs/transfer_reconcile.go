@@ -98,7 +98,7 @@ func (r *TransferReconciler) decide(ctx context.Context, x store.Transfer) (Tran
 	}
 	return DecideTransfer(TransferEvidence{
 		Transfer: x, Others: others,
-		ClientIncome: w.Income, AgencyAccount: accountBalance(ag, mgid.AccountType(x.AccountType)),
+		ClientIncome: w.Income, AgencyAccount: ag.Account(mgid.AccountType(x.AccountType)),
 		ReadStart: readStart, ReadEnd: readEnd, Now: readEnd, Grace: r.Grace,
 	}), nil
 }

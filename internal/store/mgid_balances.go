@@ -20,6 +20,15 @@ type AgencyBalance struct {
 	ClientsBalance money.Amount
 }
 
+// Account is the wallet named by a transfer's account type: "bonus" or
+// (anything else) "personal".
+func (b AgencyBalance) Account(accountType string) money.Amount {
+	if accountType == "bonus" {
+		return b.Bonus
+	}
+	return b.Personal
+}
+
 // InsertAgencyBalance appends an agency snapshot row.
 func InsertAgencyBalance(ctx context.Context, q DBTX, b AgencyBalance) error {
 	_, err := q.Exec(ctx, `

@@ -129,14 +129,14 @@ func storedSpendDays(ctx context.Context, tx pgx.Tx, days []SpendDay) (map[spend
 // this read is never lost.
 func changedSpend(ctx context.Context, tx pgx.Tx, days []SpendDay) ([]SpendDay, error) {
 	slices.SortFunc(days, func(a, b SpendDay) int {
-		return cmp.Or(cmp.Compare(a.AgencyID, b.AgencyID), a.Day.Compare(b.Day), cmp.Compare(a.ClientID, b.ClientID))
+		return cmp.Or(cmp.Compare(a.AgencyID, b.AgencyID), cmp.Compare(dateKey(a.Day), dateKey(b.Day)), cmp.Compare(a.ClientID, b.ClientID))
 	})
 	var out []SpendDay
 	for len(days) > 0 {
 		// One (agency, day) at a time: the primary key hands its rows over
 		// in client order, so neither side needs a sort in Postgres.
 		n := 1
-		for n < len(days) && days[n].AgencyID == days[0].AgencyID && pgDate(days[n].Day) == pgDate(days[0].Day) {
+		for n < len(days) && days[n].AgencyID == days[0].AgencyID && dateKey(days[n].Day) == dateKey(days[0].Day) {
 			n++
 		}
 		group := days[:n]
@@ -238,6 +238,13 @@ func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time,
 		return SpendResult{}, fmt.Errorf("upsert spend: %w", err)
 	}
 	return res, nil
+}
+
+// dateKey orders and groups by calendar date as pgDate does (the time of
+// day ignored), without formatting a string per row.
+func dateKey(t time.Time) int {
+	y, m, d := t.Date()
+	return y*10000 + int(m)*100 + d
 }
 
 // pgDate passes a calendar date as text so no time zone can shift it.

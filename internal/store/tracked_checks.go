@@ -230,53 +230,31 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			FROM opened WHERE t.id = opened.target_id
 			RETURNING opened.inserted`, append(args, runID)...)
 		br := tx.SendBatch(ctx, b)
+		defer br.Close()
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return fmt.Errorf("record last checks: %w", err)
 		}
-		rows, err := br.Query()
+		// Each open period continued (true) or closed (false).
+		kept, err := batchBools(br)
 		if err != nil {
-			br.Close()
 			return fmt.Errorf("record status periods: %w", err)
 		}
-		for rows.Next() {
-			var continued bool
-			if err := rows.Scan(&continued); err != nil {
-				rows.Close()
-				br.Close()
-				return fmt.Errorf("record status periods: %w", err)
-			}
-			if continued {
+		// Each period opened (true) or adopted from another replica (false).
+		opened, err := batchBools(br)
+		if err != nil {
+			return fmt.Errorf("open status periods: %w", err)
+		}
+		for _, k := range kept {
+			if k {
 				res.Continued++
 			} else {
 				res.Closed++
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			br.Close()
-			return fmt.Errorf("record status periods: %w", err)
-		}
-		opened, err := br.Query()
-		if err != nil {
-			br.Close()
-			return fmt.Errorf("open status periods: %w", err)
-		}
-		for opened.Next() {
-			var inserted bool
-			if err := opened.Scan(&inserted); err != nil {
-				opened.Close()
-				br.Close()
-				return fmt.Errorf("open status periods: %w", err)
-			}
-			if inserted {
+		for _, o := range opened {
+			if o {
 				res.Opened++
 			}
-		}
-		opened.Close()
-		if err := opened.Err(); err != nil {
-			br.Close()
-			return fmt.Errorf("open status periods: %w", err)
 		}
 		return br.Close()
 	})
@@ -284,6 +262,15 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 		return RecordResult{}, err
 	}
 	return res, nil
+}
+
+// batchBools reads the next result of a batch: one boolean per row.
+func batchBools(br pgx.BatchResults) ([]bool, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[bool])
 }
 
 // pgJSON makes a provider's JSON storable as jsonb, which refuses \u0000

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 )
@@ -23,18 +25,10 @@ func trackTargets(t *testing.T, db *store.DB, kind string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), kind, in, false); err != nil {
 		t.Fatal(err)
 	}
-	var ids []int64
-	rows, err := db.Pool.Query(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 ORDER BY natural_key`, kind)
+	rows, _ := db.Pool.Query(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 ORDER BY natural_key`, kind)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
 	}
 	return ids
 }

@@ -212,24 +212,23 @@ var ErrNotUnknown = errors.New("only an unknown transfer can be resolved by hand
 // ResolveTransfer records a person's verdict (succeeded or not_applied) on an
 // unknown transfer that reconcile could not decide. In-flight transfers are
 // left to reconcile, which alone can tell a crashed sender's from a live
-// one's (it takes the agency's transfer lock). It returns the row as it was.
+// one's (it takes the agency's transfer lock). It returns the row as it is
+// now; with ErrNotUnknown, as it stands unchanged.
 func ResolveTransfer(ctx context.Context, q DBTX, id int64, status, note string, at time.Time) (Transfer, error) {
-	t, err := GetTransfer(ctx, q, id)
-	if err != nil {
-		return Transfer{}, err
-	}
-	if t.Status != TransferUnknown {
-		return t, ErrNotUnknown
-	}
-	tag, err := q.Exec(ctx, `
+	t, err := scanTransfer(q.QueryRow(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4, settled_at = $4
-		WHERE id = $1 AND status = 'unknown'`, id, status, note, at)
+		WHERE id = $1 AND status = 'unknown'
+		RETURNING `+transferColumns, id, status, note, at))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not unknown, or no such transfer (GetTransfer says which).
+		if t, err = GetTransfer(ctx, q, id); err != nil {
+			return t, err
+		}
+		return t, ErrNotUnknown
+	}
 	if err != nil {
 		return t, fmt.Errorf("resolve transfer %d: %w", id, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return t, ErrNotUnknown // settled meanwhile, by reconcile
 	}
 	return t, nil
 }

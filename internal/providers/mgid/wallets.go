@@ -17,6 +17,14 @@ type AgencyBalance struct {
 	ClientsBalance money.Amount
 }
 
+// Account is the wallet a transfer from account draws on.
+func (b AgencyBalance) Account(account AccountType) money.Amount {
+	if account == Bonus {
+		return b.Bonus
+	}
+	return b.Personal
+}
+
 // ClientWallet is one client's MGID wallet, in the agency's currency.
 type ClientWallet struct {
 	ID      int64
