@@ -117,7 +117,7 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill,
+	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(),
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
 	err = b.Store.WithTx(ctx, func(tx pgx.Tx) error {
 		ok, err := store.ClaimDay(ctx, tx, job.Name(), day)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,9 +27,10 @@ type Run struct {
 	Trigger string
 	Log     *slog.Logger
 
-	rows   atomic.Int64
-	mu     sync.Mutex
-	counts map[string]int64
+	started time.Time // set by the runner, for the run's duration
+	rows    atomic.Int64
+	mu      sync.Mutex
+	counts  map[string]int64
 }
 
 // AddRows adds to the rows the run wrote.
