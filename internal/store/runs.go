@@ -28,6 +28,9 @@ type RunFinish struct {
 	Detail       map[string]int64
 	ErrorClass   string
 	ErrorMessage string
+	// Observed: the run read data from its provider (see Run.MarkObserved).
+	// Only a succeeded run's reading counts towards freshness.
+	Observed bool
 }
 
 // ErrTickTaken means another replica already ran (or is running) this tick.
@@ -64,9 +67,10 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 	_, err := db.Pool.Exec(ctx, `
 		UPDATE syncer.runs
 		SET finished_at = now(), status = $2, rows_written = $3, detail = $4,
-		    error_class = NULLIF($5, ''), error_message = NULLIF($6, '')
+		    error_class = NULLIF($5, ''), error_message = NULLIF($6, ''),
+		    observed = $7 AND $2 = 'succeeded'
 		WHERE id = $1`,
-		id, f.Status, f.RowsWritten, detail, f.ErrorClass, f.ErrorMessage)
+		id, f.Status, f.RowsWritten, detail, f.ErrorClass, f.ErrorMessage, f.Observed)
 	if err != nil {
 		return fmt.Errorf("record run finish: %w", err)
 	}
