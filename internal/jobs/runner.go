@@ -176,7 +176,7 @@ func (r *Runner) invoke(ctx context.Context, job Job, run *Run, timeout time.Dur
 }
 
 func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
-	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts()}
+	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts(), Observed: run.ObservedData()}
 	if err != nil {
 		f.Status = StatusFailed
 		f.ErrorClass = providers.Class(err)
