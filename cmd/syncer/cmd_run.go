@@ -24,6 +24,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
+	// The HTTP side lives until run returns, through the shutdown grace.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	obs, err := a.startObserver(httpCtx)
+	if err != nil {
+		return err
+	}
 	if a.cfg.AutoMigrate && !*noMigrate {
 		if err := migrateUp(ctx, a, e.stderr); err != nil {
 			return err
@@ -51,6 +58,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	sched.Start(runCtx)
+	obs.scheduling(sched)
 	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica)
 
 	<-ctx.Done()
