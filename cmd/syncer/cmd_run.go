@@ -39,6 +39,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	// A transfer a stopped process left in flight is settled before any
 	// job could plan a new one for the same client.
 	a.reconcileTransfersAtStart(ctx)
+	if err := a.recordSchedules(ctx); err != nil {
+		return err
+	}
 	built, err := a.buildJobs()
 	if err != nil {
 		return err
@@ -96,7 +99,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if verb != "up" && verb != "down" && verb != "status" {
 		return usagef("migrate %q: want up, down or status", verb)
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := openForDatabase(ctx, e, *path)
 	if err != nil {
 		return err
 	}
