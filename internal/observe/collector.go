@@ -16,7 +16,7 @@ import (
 // one: each is a different table family and the status page shares them.
 type ScrapeStore interface {
 	SourceFreshness(ctx context.Context) ([]store.SourceFreshness, error)
-	LastRuns(ctx context.Context) (map[string]store.LastRun, error)
+	LastFinishedRuns(ctx context.Context) (map[string]store.LastRun, error)
 	OpenTransferCounts(ctx context.Context) (map[string]int64, error)
 	TrackedOutcomes(ctx context.Context) ([]store.TrackedOutcome, error)
 }
@@ -39,7 +39,7 @@ var (
 	descStaleness       = prometheus.NewDesc("syncer_job_staleness_seconds", "Seconds since the job last read provider data; +Inf if never.", []string{"job"}, nil)
 	descExpected        = prometheus.NewDesc("syncer_job_expected_interval_seconds", "How often the job is expected to bring fresh data, from its schedule.", []string{"job"}, nil)
 	descStale           = prometheus.NewDesc("syncer_job_stale", "1 when an enabled job's data is older than its schedule allows (bi.source_freshness.stale).", []string{"job"}, nil)
-	descLastRunFailed   = prometheus.NewDesc("syncer_job_last_run_failed", "1 when the job's most recent run failed.", []string{"job"}, nil)
+	descLastRunFailed   = prometheus.NewDesc("syncer_job_last_run_failed", "1 when the job's most recent finished run failed.", []string{"job"}, nil)
 	descTransfersOpen   = prometheus.NewDesc("syncer_transfers_open", "MGID transfers whose outcome is open, by status (unknown needs a person).", []string{"status"}, nil)
 	descTrackedTargets  = prometheus.NewDesc("syncer_tracked_targets", "Active tracked targets by kind and current outcome.", []string{"kind", "outcome"}, nil)
 	descPoolInUse       = prometheus.NewDesc("syncer_db_pool_connections_in_use", "Database connections in use (acquired).", nil, nil)
@@ -91,7 +91,7 @@ func (c *DBCollector) collectDB(ctx context.Context, ch chan<- prometheus.Metric
 	if err != nil {
 		return err
 	}
-	last, err := c.Store.LastRuns(ctx)
+	last, err := c.Store.LastFinishedRuns(ctx)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 // coverage and the transfers a person must settle.
 type PageStore interface {
 	ScrapeStore
+	LastRuns(ctx context.Context) (map[string]store.LastRun, error) // running ones included
 	Coverage(ctx context.Context, from, to time.Time) ([]store.CoverageDay, error)
 	UnknownTransfers(ctx context.Context, limit int) ([]store.Transfer, error)
 }
@@ -99,8 +100,9 @@ type pageData struct {
 }
 
 type jobRow struct {
-	Name, Schedule, Next, LastRun, LastRunTitle, Outcome, OutcomeClass, Duration, ErrorClass, Error string
-	Enabled                                                                                          bool
+	Name, Schedule, Next, LastRun, LastRunTitle, Trigger, Running string
+	Outcome, OutcomeClass, Duration, ErrorClass, Error            string
+	Enabled                                                       bool
 }
 
 func (p *Page) build(ctx context.Context) pageData {
@@ -120,11 +122,13 @@ func (p *Page) build(ctx context.Context) pageData {
 			readErr = err
 		}
 	}
-	last, err := p.Store.LastRuns(ctx)
+	latest, err := p.Store.LastRuns(ctx)
+	keep(err)
+	finished, err := p.Store.LastFinishedRuns(ctx)
 	keep(err)
 	fresh, err := p.Store.SourceFreshness(ctx)
 	keep(err)
-	d.Jobs = p.jobRows(now, last, &d)
+	d.Jobs = p.jobRows(now, latest, finished, &d)
 	d.Fresh = p.freshRows(now, fresh, &d)
 	days := p.CoverageDays
 	if days <= 0 {
@@ -157,7 +161,7 @@ func (p *Page) build(ctx context.Context) pageData {
 	return d
 }
 
-func (p *Page) jobRows(now time.Time, last map[string]store.LastRun, d *pageData) []jobRow {
+func (p *Page) jobRows(now time.Time, latest, finished map[string]store.LastRun, d *pageData) []jobRow {
 	var next map[string]time.Time
 	if p.Next != nil {
 		next = p.Next(now)
@@ -166,24 +170,30 @@ func (p *Page) jobRows(now time.Time, last map[string]store.LastRun, d *pageData
 	for _, j := range p.Jobs {
 		r := jobRow{Name: j.Name, Schedule: j.Schedule, Enabled: j.Enabled, Next: "-", LastRun: "never", Outcome: "never run", OutcomeClass: "none", Duration: "-"}
 		if !j.Enabled {
-			r.Outcome, r.OutcomeClass = "disabled", "none"
+			r.Outcome = "disabled"
 		}
 		if t, ok := next[j.Name]; ok && j.Enabled {
 			r.Next = "in " + roundDur(t.Sub(now))
 		}
-		if lr, ok := last[j.Name]; ok {
+		// The outcome is the last finished run's: a run in progress says
+		// nothing yet, and must not hide the failure before it.
+		if lr, ok := finished[j.Name]; ok {
 			r.LastRun = p.when(now, lr.StartedAt)
-			r.LastRunTitle = lr.StartedAt.In(p.loc()).Format(time.RFC3339) + " (" + lr.Trigger + ")"
+			r.LastRunTitle = lr.StartedAt.In(p.loc()).Format(time.RFC3339)
 			r.Outcome, r.OutcomeClass = lr.Status, statusClass(lr.Status)
+			if lr.Trigger != "schedule" {
+				r.Trigger = lr.Trigger
+			}
 			if lr.FinishedAt != nil {
 				r.Duration = roundDur(lr.FinishedAt.Sub(lr.StartedAt))
-			} else {
-				r.Duration = "running " + roundDur(now.Sub(lr.StartedAt))
 			}
 			r.ErrorClass, r.Error = lr.ErrorClass, cutText(lr.Error, 300)
 			if lr.Status == "failed" && j.Enabled {
 				d.Problems = append(d.Problems, fmt.Sprintf("Job %s: the last run failed (%s).", j.Name, lr.ErrorClass))
 			}
+		}
+		if lr, ok := latest[j.Name]; ok && lr.Status == "running" {
+			r.Running = "running for " + roundDur(now.Sub(lr.StartedAt))
 		}
 		rows = append(rows, r)
 	}
@@ -371,7 +381,7 @@ func buildTracked(outcomes []store.TrackedOutcome, d *pageData) []trackedView {
 }
 
 type transferRow struct {
-	ID, Agency, Client                     int64
+	ID, Agency, Client                      int64
 	Amount, Account, Origin, Created, Error string
 }
 
@@ -421,11 +431,19 @@ func roundDur(d time.Duration) string {
 	case d < time.Minute:
 		return fmt.Sprintf("%.0fs", d.Seconds())
 	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+		return pair(int(d.Minutes()), "m", int(d.Seconds())%60, "s")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+		return pair(int(d.Hours()), "h", int(d.Minutes())%60, "m")
 	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+	return pair(int(d.Hours())/24, "d", int(d.Hours())%24, "h")
+}
+
+// pair prints "3h 20m", or "3h" when the second part is zero.
+func pair(a int, au string, b int, bu string) string {
+	if b == 0 {
+		return fmt.Sprintf("%d%s", a, au)
+	}
+	return fmt.Sprintf("%d%s %d%s", a, au, b, bu)
 }
 
 func plural(n int) string {

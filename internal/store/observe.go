@@ -125,3 +125,26 @@ func (db *DB) UnknownTransfers(ctx context.Context, limit int) ([]Transfer, erro
 	return collectTransfers(rows, err, "unknown transfers")
 }
 
+// LastFinishedRuns returns the latest finished run of each job that has
+// one: what a job's outcome is while its next run is still going.
+func (db *DB) LastFinishedRuns(ctx context.Context) (map[string]LastRun, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT DISTINCT ON (job) job, id, trigger, status, started_at, finished_at, rows_written,
+		       coalesce(error_class, ''), coalesce(error_message, '')
+		FROM syncer.runs WHERE status <> 'running'
+		ORDER BY job, started_at DESC, id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("last finished runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]LastRun{}
+	for rows.Next() {
+		var job string
+		var r LastRun
+		if err := rows.Scan(&job, &r.ID, &r.Trigger, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Rows, &r.ErrorClass, &r.Error); err != nil {
+			return nil, fmt.Errorf("last finished runs: %w", err)
+		}
+		out[job] = r
+	}
+	return out, rows.Err()
+}
