@@ -174,4 +174,16 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	if n := tableCount(t, db, "syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'"); n != 2 {
 		t.Errorf("%d successful catch-up runs, want 2", n)
 	}
+	// The daemon recorded every job's schedule for bi.source_freshness.
+	var sched string
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT string_agg(job || ' ' || enabled || ' ' || expected_interval::text, ', ' ORDER BY job)
+		FROM syncer.job_schedules`).Scan(&sched); err != nil {
+		t.Fatal(err)
+	}
+	const want = "firstlight-redeem false 01:10:00, mawthoq-recheck false 24:10:00, " +
+		"mgid-balances true 00:15:00, mgid-spend true 01:00:00, mgid-topup false 00:15:00"
+	if sched != want {
+		t.Errorf("job schedules:\n %s\nwant\n %s", sched, want)
+	}
 }
