@@ -3,15 +3,20 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/migrations"
 )
 
 // biViews lists the views of schema bi, read as the connecting (admin) user.
@@ -180,4 +185,58 @@ func TestObservabilityMigrationDownKeepsOtherDatabases(t *testing.T) {
 	check(db, `SELECT has_table_privilege('syncer_bi', 'bi.coverage', 'SELECT')`, true)
 	check(db, `SELECT has_table_privilege('syncer_bi', 'bi.sync_runs', 'SELECT')`, true)
 	check(db, `SELECT has_table_privilege('syncer_bi', 'syncer.runs', 'SELECT')`, false)
+}
+
+// The migration's CREATE ROLE block, run by eight sessions at once for a
+// role that does not exist yet (as when test databases on one server
+// migrate together): one creates it, the others wait on its commit and
+// treat the clash as done. None fails.
+func TestBIRoleCreationIsRaceSafe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.New(t)
+	src, err := fs.ReadFile(migrations.FS, "00006_observability.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := string(src)
+	start := strings.Index(block, "DO $$\nBEGIN\n    CREATE ROLE syncer_bi NOLOGIN;")
+	end := strings.Index(block[start:], "$$;") + start + len("$$;")
+	if start < 0 || end < start {
+		t.Fatal("the migration's CREATE ROLE block is not where this test looks")
+	}
+	role := fmt.Sprintf("syncer_bi_race_%d", time.Now().UnixNano())
+	block = strings.ReplaceAll(block[start:end], "syncer_bi", role)
+	t.Cleanup(func() { _, _ = db.Pool.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{role}.Sanitize()) })
+
+	const sessions = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	gate := make(chan struct{})
+	for range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			errs <- db.WithTx(ctx, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, block); err != nil {
+					return err
+				}
+				time.Sleep(50 * time.Millisecond) // hold the new role uncommitted while others try
+				return nil
+			})
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a session failed: %v", err)
+		}
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1 AND NOT rolcanlogin`, role).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d NOLOGIN roles %s, %v", n, role, err)
+	}
 }
