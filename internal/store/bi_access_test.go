@@ -207,7 +207,9 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 	}
 	role := fmt.Sprintf("syncer_bi_race_%d", time.Now().UnixNano())
 	block = strings.ReplaceAll(block[start:end], "syncer_bi", role)
-	t.Cleanup(func() { _, _ = db.Pool.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{role}.Sanitize()) })
+	t.Cleanup(func() {
+		_, _ = db.Pool.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{role}.Sanitize())
+	})
 
 	const sessions = 8
 	var wg sync.WaitGroup

@@ -31,7 +31,7 @@ func TestCoverageStatesAndGaps(t *testing.T) {
 	lt := now.In(tokyo)
 	today := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC)
 	d := func(n int) time.Time { return today.AddDate(0, 0, n) } // the date, as dates travel
-	closes := func(n int) time.Time {                             // when day n ends in Tokyo
+	closes := func(n int) time.Time {                            // when day n ends in Tokyo
 		x := d(n + 1)
 		return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, tokyo)
 	}
