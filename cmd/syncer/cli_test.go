@@ -78,6 +78,7 @@ func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
 		{"bad zone", mgidEnv(dbURL, simURL, "MGID_TIMEZONE=Mars/Olympus"), []string{"once", "mgid-spend"}, "MGID_TIMEZONE"},
 		{"missing credentials", []string{"DATABASE_URL=" + dbURL}, []string{"once", "mgid-balances"}, "MGID_LOGIN"},
 		{"misspelt variable", mgidEnv(dbURL, simURL, "JOB_MGID_SPEND_SCHEDUEL=@daily"), []string{"run"}, "JOB_MGID_SPEND_SCHEDUEL"},
+		{"bad listen address", mgidEnv(dbURL, simURL, "SYNCER_HTTP_ADDR=localhost"), []string{"run"}, "SYNCER_HTTP_ADDR"},
 		{"unknown job", mgidEnv(dbURL, simURL), []string{"once", "mgid-nope"}, `unknown job "mgid-nope"`},
 		{"no job", mgidEnv(dbURL, simURL), []string{"once"}, "at least one job"},
 		{"bad date", mgidEnv(dbURL, simURL), []string{"backfill", "mgid-spend", "--from", "2026-13-01", "--to", "2026-12-02"}, "--from"},
@@ -151,7 +152,7 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	simURL := startSim(t, sim.Options{Clients: 50})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s"), "run") }()
+	go func() { done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s", "SYNCER_HTTP_ADDR=127.0.0.1:0"), "run") }()
 	deadline := time.Now().Add(20 * time.Second)
 	// Every job is listed once the daemon recorded the schedules; the two
 	// enabled ones gain a last success when their catch-up runs end.
