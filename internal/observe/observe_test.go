@@ -300,6 +300,22 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 		t.Fatalf("/readyz with connections refused = %d %v, want 503 naming postgres", code, body)
 	}
 
+	// The page still answers, and says why it is unhealthy.
+	resp, err := http.Get(s.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<h1>Unhealthy</h1>") || !strings.Contains(string(page), "Could not read the database") {
+		t.Errorf("status page with Postgres unreachable = %d, want 200 saying Unhealthy: could not read the database\n%s", resp.StatusCode, page)
+	}
+	// /metrics too: the process metrics stay, syncer_db_up says what is wrong.
+	if f := scrape(t, s.url); value(f, "syncer_db_up", nil) != 0 || value(f, "syncer_build_info", nil) != 1 {
+		t.Errorf("/metrics with Postgres unreachable: syncer_db_up = %v, syncer_build_info = %v; want 0 and 1",
+			value(f, "syncer_db_up", nil), value(f, "syncer_build_info", nil))
+	}
+
 	proxy.Hang()
 	code, body, took := ready()
 	if code != 503 || !strings.Contains(body["reason"].(string), "within 1s") {
