@@ -152,7 +152,9 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	simURL := startSim(t, sim.Options{Clients: 50})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s", "SYNCER_HTTP_ADDR=127.0.0.1:0"), "run") }()
+	go func() {
+		done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s", "SYNCER_HTTP_ADDR=127.0.0.1:0"), "run")
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	// Every job is listed once the daemon recorded the schedules; the two
 	// enabled ones gain a last success when their catch-up runs end.
