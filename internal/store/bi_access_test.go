@@ -242,3 +242,53 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 		t.Errorf("%d NOLOGIN roles %s, %v", n, role, err)
 	}
 }
+
+// Runs and spend days recorded before the migration: observed is inferred
+// from each run's status and details, and stored spend days become fetches.
+func TestObservabilityMigrationInfersOldRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.New(t)
+	m, err := db.NewMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.DownTo(ctx, 5, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO syncer.runs (id, job, trigger, status, replica, finished_at, detail) VALUES
+		(1, 'mgid-spend', 'schedule', 'succeeded', 'r', now(), '{"inserted": 3}'),
+		(2, 'mgid-spend', 'backfill', 'succeeded', 'r', now(), NULL),
+		(3, 'mgid-spend', 'schedule', 'failed', 'r', now(), NULL),
+		(4, 'mgid-topup', 'schedule', 'succeeded', 'r', now(), '{"skipped_stale_snapshot": 1}'),
+		(5, 'mgid-topup', 'schedule', 'succeeded', 'r', now(), '{"planned": 3, "skipped_open_transfer": 1}'),
+		(6, 'mawthoq-recheck', 'schedule', 'succeeded', 'r', now(), '{"provider_error": 5}'),
+		(7, 'mawthoq-recheck', 'schedule', 'succeeded', 'r', now(), '{"provider_error": 5, "found": 1}'),
+		(8, 'firstlight-redeem', 'schedule', 'succeeded', 'r', now(), NULL);
+		INSERT INTO syncer.mgid_client_spend_daily (agency_id, spend_date, client_id, spent, first_seen_at, updated_at, run_id) VALUES
+		(9, '2026-11-01', 1, 1, '2026-11-01 10:00Z', '2026-11-02 10:00Z', 1),
+		(9, '2026-11-01', 2, 1, '2026-11-01 09:00Z', '2026-11-01 11:00Z', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Up(ctx, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var observed, fetches string
+	if err := db.Pool.QueryRow(ctx, `SELECT string_agg(id || '=' || observed, ' ' ORDER BY id) FROM syncer.runs`).Scan(&observed); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1=true 2=true 3=false 4=false 5=true 6=false 7=true 8=false"; observed != want {
+		t.Errorf("observed inferred as %s, want %s", observed, want)
+	}
+	if err := db.Pool.QueryRow(ctx, `
+		SELECT string_agg(agency_id || ' ' || spend_date || ' ' || to_char(first_fetched_at AT TIME ZONE 'UTC', 'MM-DD HH24') ||
+		                  ' ' || to_char(last_fetched_at AT TIME ZONE 'UTC', 'MM-DD HH24'), '; ')
+		FROM syncer.mgid_spend_fetches`).Scan(&fetches); err != nil {
+		t.Fatal(err)
+	}
+	if want := "9 2026-11-01 11-01 09 11-02 10"; fetches != want {
+		t.Errorf("spend fetches seeded as %q, want %q", fetches, want)
+	}
+}
