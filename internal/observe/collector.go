@@ -35,11 +35,11 @@ type DBCollector struct {
 
 var (
 	descDBUp            = prometheus.NewDesc("syncer_db_up", "1 when the last scrape read the database, 0 when it failed.", nil, nil)
-	descLastSuccess     = prometheus.NewDesc("syncer_job_last_success_timestamp_seconds", "End of the job's latest successful live run that read provider data (Unix time); absent if never.", []string{"job"}, nil)
-	descStaleness       = prometheus.NewDesc("syncer_job_staleness_seconds", "Seconds since the job last read provider data; +Inf if never.", []string{"job"}, nil)
-	descExpected        = prometheus.NewDesc("syncer_job_expected_interval_seconds", "How often the job is expected to bring fresh data, from its schedule.", []string{"job"}, nil)
-	descStale           = prometheus.NewDesc("syncer_job_stale", "1 when an enabled job's data is older than its schedule allows (bi.source_freshness.stale).", []string{"job"}, nil)
-	descLastRunFailed   = prometheus.NewDesc("syncer_job_last_run_failed", "1 when the job's most recent finished run failed.", []string{"job"}, nil)
+	descLastSuccess     = prometheus.NewDesc("syncer_job_last_success_timestamp_seconds", "End of the job's latest successful live run that read provider data (Unix time); absent if never.", []string{"job_name"}, nil)
+	descStaleness       = prometheus.NewDesc("syncer_job_staleness_seconds", "Seconds since the job last read provider data; +Inf if never.", []string{"job_name"}, nil)
+	descExpected        = prometheus.NewDesc("syncer_job_expected_interval_seconds", "How often the job is expected to bring fresh data, from its schedule.", []string{"job_name"}, nil)
+	descStale           = prometheus.NewDesc("syncer_job_stale", "1 when an enabled job's data is older than its schedule allows (bi.source_freshness.stale).", []string{"job_name"}, nil)
+	descLastRunFailed   = prometheus.NewDesc("syncer_job_last_run_failed", "1 when the job's most recent finished run failed.", []string{"job_name"}, nil)
 	descTransfersOpen   = prometheus.NewDesc("syncer_transfers_open", "MGID transfers whose outcome is open, by status (unknown needs a person).", []string{"status"}, nil)
 	descTrackedTargets  = prometheus.NewDesc("syncer_tracked_targets", "Active tracked targets by kind and current outcome.", []string{"kind", "outcome"}, nil)
 	descPoolInUse       = prometheus.NewDesc("syncer_db_pool_connections_in_use", "Database connections in use (acquired).", nil, nil)

@@ -18,6 +18,9 @@ import (
 	"syncer/internal/store"
 )
 
+// Job labels are named job_name, not job: Prometheus gives every scraped
+// series a job label of its own (the scrape job) and would rename ours.
+//
 // Metrics counts what happens in this process: runs, provider requests,
 // retries and rate-limit waits. It is the providers.Observer and the
 // jobs.RunObserver that main wires in. What lives in the database (open
@@ -58,20 +61,20 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncer_job_runs_total",
 			Help: "Job runs recorded by this process, by job, trigger, final status and error class.",
-		}, []string{"job", "trigger", "status", "error_class"}),
+		}, []string{"job_name", "trigger", "status", "error_class"}),
 		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "syncer_job_run_duration_seconds",
 			Help:    "Wall time of job runs, by job and final status.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
-		}, []string{"job", "status"}),
+		}, []string{"job_name", "status"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncer_job_rows_written_total",
 			Help: "Rows committed by succeeded runs, by job.",
-		}, []string{"job"}),
+		}, []string{"job_name"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncer_tracked_checks_total",
 			Help: "Tracked-target checks recorded, by job and outcome.",
-		}, []string{"job", "outcome"}),
+		}, []string{"job_name", "outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syncer_provider_requests_total",
 			Help: "HTTP requests sent to providers (each attempt), by provider, endpoint and status class (2xx, 4xx, 5xx, or error when no answer arrived).",

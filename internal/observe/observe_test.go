@@ -218,19 +218,19 @@ func TestMetrics(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"syncer_job_runs_total", map[string]string{"job": "mgid-balances", "status": "failed", "error_class": "retryable"}, 1},
-		{"syncer_job_runs_total", map[string]string{"job": "mgid-spend", "status": "succeeded"}, 1},
-		{"syncer_job_run_duration_seconds", map[string]string{"job": "mgid-spend"}, 1},
-		{"syncer_job_rows_written_total", map[string]string{"job": "mgid-spend"}, 42},
-		{"syncer_tracked_checks_total", map[string]string{"job": "mawthoq-recheck", "outcome": "provider_error"}, 1},
-		{"syncer_tracked_checks_total", map[string]string{"job": "mawthoq-recheck", "outcome": "found"}, 2},
+		{"syncer_job_runs_total", map[string]string{"job_name": "mgid-balances", "status": "failed", "error_class": "retryable"}, 1},
+		{"syncer_job_runs_total", map[string]string{"job_name": "mgid-spend", "status": "succeeded"}, 1},
+		{"syncer_job_run_duration_seconds", map[string]string{"job_name": "mgid-spend"}, 1},
+		{"syncer_job_rows_written_total", map[string]string{"job_name": "mgid-spend"}, 42},
+		{"syncer_tracked_checks_total", map[string]string{"job_name": "mawthoq-recheck", "outcome": "provider_error"}, 1},
+		{"syncer_tracked_checks_total", map[string]string{"job_name": "mawthoq-recheck", "outcome": "found"}, 2},
 		{"syncer_transfers_open", map[string]string{"status": "unknown"}, 1},
 		{"syncer_transfers_open", map[string]string{"status": "in_flight"}, 0},
 		{"syncer_tracked_targets", map[string]string{"kind": "mawthoq", "outcome": "unchecked"}, 1},
-		{"syncer_job_stale", map[string]string{"job": "mgid-balances"}, 1}, // never observed data
-		{"syncer_job_stale", map[string]string{"job": "mgid-spend"}, 0},
-		{"syncer_job_last_run_failed", map[string]string{"job": "mgid-balances"}, 1},
-		{"syncer_job_expected_interval_seconds", map[string]string{"job": "mgid-balances"}, 900},
+		{"syncer_job_stale", map[string]string{"job_name": "mgid-balances"}, 1}, // never observed data
+		{"syncer_job_stale", map[string]string{"job_name": "mgid-spend"}, 0},
+		{"syncer_job_last_run_failed", map[string]string{"job_name": "mgid-balances"}, 1},
+		{"syncer_job_expected_interval_seconds", map[string]string{"job_name": "mgid-balances"}, 900},
 		{"syncer_db_up", nil, 1},
 		{"syncer_db_pool_connections_max", nil, 8},
 		{"syncer_build_info", nil, 1},
@@ -240,10 +240,10 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	if got := value(f, "syncer_job_staleness_seconds", map[string]string{"job": "mgid-spend"}); got < 0 || got > 60 {
+	if got := value(f, "syncer_job_staleness_seconds", map[string]string{"job_name": "mgid-spend"}); got < 0 || got > 60 {
 		t.Errorf("staleness of mgid-spend = %v s, want a few seconds", got)
 	}
-	if got := value(f, "syncer_job_last_success_timestamp_seconds", map[string]string{"job": "mgid-spend"}); time.Since(time.Unix(int64(got), 0)) > time.Minute {
+	if got := value(f, "syncer_job_last_success_timestamp_seconds", map[string]string{"job_name": "mgid-spend"}); time.Since(time.Unix(int64(got), 0)) > time.Minute {
 		t.Errorf("last success of mgid-spend = %v, want about now", got)
 	}
 	for _, name := range []string{"syncer_db_pool_connections_in_use", "syncer_db_pool_acquire_waits_total", "go_goroutines", "process_cpu_seconds_total"} {
