@@ -94,11 +94,15 @@ const abandonSQL = `
 	    error_message = 'the process running it stopped before it finished'
 	WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'`
 
-// LastSuccess is when the job last finished successfully; ok is false if never.
+// LastSuccess is when the job last finished a live run that read provider
+// data, by the rule of bi.source_freshness; ok is false if never. Catch-up
+// uses it: a backfill or a round that read nothing leaves the source as
+// stale as it was, so it must not stop the catch-up run.
 func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
 	var t *time.Time
 	err = db.Pool.QueryRow(ctx, `
-		SELECT max(finished_at) FROM syncer.runs WHERE job = $1 AND status = 'succeeded'`, job).Scan(&t)
+		SELECT max(finished_at) FROM syncer.runs
+		WHERE job = $1 AND status = 'succeeded' AND observed AND trigger <> 'backfill'`, job).Scan(&t)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("last success of %s: %w", job, err)
 	}
