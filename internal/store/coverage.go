@@ -140,6 +140,7 @@ func RecordSpendFetches(ctx context.Context, tx pgx.Tx, runID int64, at time.Tim
 		INSERT INTO syncer.mgid_spend_fetches AS f (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id)
 		SELECT DISTINCT agency_id, spend_date, $3::timestamptz, $3::timestamptz, $4::bigint
 		FROM unnest($1::bigint[], $2::date[]) AS v(agency_id, spend_date)
+		ORDER BY agency_id, spend_date -- one lock order for every writer: no deadlock between two
 		ON CONFLICT (agency_id, spend_date) DO UPDATE
 		SET last_fetched_at = greatest(f.last_fetched_at, excluded.last_fetched_at),
 		    fetches = f.fetches + 1, run_id = excluded.run_id`,
