@@ -48,6 +48,10 @@ func Serve(ctx context.Context, addr string, handler http.Handler, log *slog.Log
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
+		if err != nil {
+			// Jobs go on running; only the operator's view is gone, so say so loudly.
+			log.Error("http server stopped: no status page, metrics or health checks", "err", err)
+		}
 		errc <- err
 	}()
 	go func() {
