@@ -145,3 +145,37 @@ func TestMigrateNeedsNoProviderCredentials(t *testing.T) {
 		t.Errorf("migrate without DATABASE_URL: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// syncer jobs shows when each job last read provider data and marks the
+// stale ones: an enabled job that never ran is stale, a disabled one is not.
+func TestJobsShowsLastDataAndStale(t *testing.T) {
+	t.Parallel()
+	_, dbURL := testdb.NewWithURL(t)
+	simURL := startSim(t, sim.Options{Clients: 3})
+	environ := mgidEnv(dbURL, simURL, "MGID_LOOKBACK_DAYS=0", "SYNCER_LOG_LEVEL=warn")
+	if r := syncer(context.Background(), environ, "once", "mgid-spend"); r.code != exitOK {
+		t.Fatalf("once: %d %s", r.code, r.stderr)
+	}
+	r := syncer(context.Background(), environ, "jobs")
+	if r.code != exitOK {
+		t.Fatalf("jobs: %d %s", r.code, r.stderr)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = l
+		}
+	}
+	for job, want := range map[string]string{
+		"mgid-spend":    " ago ",
+		"mgid-balances": " never STALE",
+		"mgid-topup":    " never ",
+	} {
+		if !strings.Contains(lines[job]+" ", want) {
+			t.Errorf("jobs line of %s lacks %q:\n%s", job, want, r.stdout)
+		}
+	}
+	if strings.Contains(lines["mgid-spend"], "STALE") || strings.Contains(lines["mgid-topup"], "STALE") {
+		t.Errorf("a fresh or disabled job is marked stale:\n%s", r.stdout)
+	}
+}
