@@ -17,7 +17,7 @@ import (
 // coverage and the transfers a person must settle.
 type PageStore interface {
 	ScrapeStore
-	LastRuns(ctx context.Context) (map[string]store.LastRun, error) // running ones included
+	LatestRuns(ctx context.Context) (map[string]store.LastRun, error) // running ones included
 	Coverage(ctx context.Context, from, to time.Time) ([]store.CoverageDay, error)
 	UnknownTransfers(ctx context.Context, limit int) ([]store.Transfer, error)
 }
@@ -121,7 +121,7 @@ func (p *Page) build(ctx context.Context) pageData {
 			readErr = err
 		}
 	}
-	latest, err := p.Store.LastRuns(ctx)
+	latest, err := p.Store.LatestRuns(ctx)
 	keep(err)
 	finished, err := p.Store.LastFinishedRuns(ctx)
 	keep(err)
