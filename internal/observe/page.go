@@ -55,7 +55,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	d := p.build(ctx)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -90,13 +90,17 @@ type pageData struct {
 	Problems []string
 	Warnings []string
 
-	Jobs     []jobRow
-	Fresh    []freshRow
-	Coverage coverageView
-	Tracked  []trackedView
-	Unknown  []transferRow
-	Legend   []legendItem
+	Jobs        []jobRow
+	Fresh       []freshRow
+	Coverage    coverageView
+	Tracked     []trackedView
+	Unknown     []transferRow
+	UnknownMore int // unknown transfers beyond those listed
+	Legend      []legendItem
 }
+
+// maxUnknownListed bounds the transfers the page lists; the count is exact.
+const maxUnknownListed = 50
 
 type jobRow struct {
 	Name, Schedule, Next, LastRun, LastRunTitle, Trigger, Running string
@@ -115,20 +119,22 @@ func (p *Page) build(ctx context.Context) pageData {
 			d.Problems = append(d.Problems, "Not ready: "+err.Error()+".")
 		}
 	}
+	// Reads stop at the first failure: when Postgres is unreachable the
+	// page says so at once instead of waiting out each read in turn.
 	var readErr error
-	keep := func(err error) {
-		if err != nil && readErr == nil {
-			readErr = err
+	read := func(f func() error) {
+		if readErr == nil {
+			readErr = f()
 		}
 	}
-	latest, err := p.Store.LatestRuns(ctx)
-	keep(err)
-	finished, err := p.Store.LastFinishedRuns(ctx)
-	keep(err)
-	fresh, err := p.Store.SourceFreshness(ctx)
-	keep(err)
-	d.Jobs = p.jobRows(now, latest, finished, &d)
-	d.Fresh = p.freshRows(now, fresh, &d)
+	var (
+		latest, finished map[string]store.LastRun
+		fresh            []store.SourceFreshness
+		cov              []store.CoverageDay
+		tracked          []store.TrackedOutcome
+		open             map[string]int64
+		unknown          []store.Transfer
+	)
 	days := p.CoverageDays
 	if days <= 0 {
 		days = 60
@@ -136,22 +142,29 @@ func (p *Page) build(ctx context.Context) pageData {
 	today := now.In(p.loc())
 	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	from := to.AddDate(0, 0, -(days - 1))
-	cov, err := p.Store.Coverage(ctx, from, to)
-	keep(err)
+	read(func() (err error) { latest, err = p.Store.LatestRuns(ctx); return })
+	read(func() (err error) { finished, err = p.Store.LastFinishedRuns(ctx); return })
+	read(func() (err error) { fresh, err = p.Store.SourceFreshness(ctx); return })
+	read(func() (err error) { cov, err = p.Store.Coverage(ctx, from, to); return })
+	read(func() (err error) { tracked, err = p.Store.TrackedOutcomes(ctx); return })
+	read(func() (err error) { open, err = p.Store.OpenTransferCounts(ctx); return })
+	read(func() (err error) { unknown, err = p.Store.UnknownTransfers(ctx, maxUnknownListed); return })
+
+	d.Jobs = p.jobRows(now, latest, finished, &d)
+	d.Fresh = p.freshRows(now, fresh, &d)
 	d.Coverage = buildCoverage(cov, from, days, &d)
-	tracked, err := p.Store.TrackedOutcomes(ctx)
-	keep(err)
 	d.Tracked = buildTracked(tracked, &d)
-	unknown, err := p.Store.UnknownTransfers(ctx, 50)
-	keep(err)
 	for _, t := range unknown {
 		d.Unknown = append(d.Unknown, transferRow{
 			ID: t.ID, Agency: t.AgencyID, Client: t.ClientID, Amount: t.Amount.String(), Account: t.AccountType,
 			Origin: t.Origin, Created: p.when(now, t.CreatedAt), Error: t.Error,
 		})
 	}
-	if n := len(unknown); n > 0 {
+	if n := int(open[store.TransferUnknown]); n > 0 {
 		d.Problems = append(d.Problems, fmt.Sprintf("%d MGID transfer%s may or may not have moved money: a person must settle %s (syncer mgid transfers resolve).", n, plural(n), them(n)))
+		if n > len(unknown) {
+			d.UnknownMore = n - len(unknown)
+		}
 	}
 	if readErr != nil {
 		d.Problems = append([]string{"Could not read the database: " + readErr.Error() + "."}, d.Problems...)
