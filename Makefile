@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build test demo bench vet sim clean
+.PHONY: build test deps demo bench vet sim clean
 
 build:
 	$(GO) build -o bin/syncer ./cmd/syncer
@@ -11,9 +11,13 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-# Tests need a Postgres: TEST_DATABASE_URL, else 127.0.0.1:5432, else testcontainers.
-test: vet
+# Tests need a Postgres: TEST_DATABASE_URL, else 127.0.0.1:5432, else testcontainers;
+# and chromium for the status page test (deps installs it when missing).
+test: vet deps
 	$(GO) test -race -count=1 ./...
+
+deps:
+	scripts/deps.sh
 
 demo:
 	scripts/demo.sh

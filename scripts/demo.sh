@@ -5,11 +5,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
+# A database of its own, made anew so the demo shows one clean run. The demo
+# marks the database it creates and drops only a database carrying that
+# mark: never one it did not create. With DATABASE_URL set it uses that
+# database as it is and drops nothing.
+demo_db=${DEMO_DATABASE:-syncer_demo}
+demo_mark="created by syncer make demo; dropped and recreated by the next make demo"
 if [ -z "${DATABASE_URL:-}" ]; then
+  case "$demo_db" in *[!a-z0-9_]*|"") echo "demo: DEMO_DATABASE=$demo_db: use lower-case letters, digits and _" >&2; exit 2;; esac
   admin=$(scripts/pg.sh)
-  # A database of its own, made anew, so the demo shows one clean run.
-  psql "$admin" -qc "DROP DATABASE IF EXISTS syncer_demo WITH (FORCE)" -c "CREATE DATABASE syncer_demo"
-  export DATABASE_URL="${admin%/postgres*}/syncer_demo?sslmode=disable"
+  exists=$(psql "$admin" -Atc "SELECT count(*) FROM pg_database WHERE datname = '$demo_db'")
+  if [ "$exists" = 1 ]; then
+    mark=$(psql "$admin" -Atc "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '$demo_db'")
+    if [ "$mark" != "$demo_mark" ]; then
+      echo "demo: database $demo_db exists and was not created by make demo; not touching it." >&2
+      echo "demo: drop it yourself if it is yours to drop, or run: DEMO_DATABASE=another_name make demo" >&2
+      exit 1
+    fi
+    psql "$admin" -qc "DROP DATABASE $demo_db WITH (FORCE)"
+  fi
+  psql "$admin" -qc "CREATE DATABASE $demo_db" -c "COMMENT ON DATABASE $demo_db IS '$demo_mark'"
+  export DATABASE_URL="${admin%/postgres*}/$demo_db?sslmode=disable"
 fi
 
 echo "== build"
@@ -71,8 +87,14 @@ echo "== run every job once (mgid-topup is a dry run: it journals a plan and sen
 bin/syncer once mgid-balances mgid-spend mawthoq-recheck firstlight-redeem
 bin/syncer once mgid-topup
 
-echo "== backfill mgid-spend for the 14 days before the lookback window"
-bin/syncer backfill mgid-spend --from "$(date -u -d '-21 days' +%F)" --to "$(date -u -d '-8 days' +%F)"
+echo "== backfill mgid-spend for 12 of the 14 days before the lookback window"
+bin/syncer backfill mgid-spend --from "$(date -u -d '-21 days' +%F)" --to "$(date -u -d '-10 days' +%F)"
+
+echo "== syncer gaps: the two days left out are missing"
+bin/syncer gaps
+echo "== syncer backfill mgid-spend --gaps fills exactly those"
+bin/syncer backfill mgid-spend --gaps
+bin/syncer gaps
 
 echo "== jobs"
 bin/syncer jobs
@@ -91,3 +113,25 @@ psql "$DATABASE_URL" -c "SELECT platform, account_masked, left(account_hash, 12)
 
 echo "== bi.firstlight_redeem_current"
 psql "$DATABASE_URL" -c "SELECT check_name, content_id, outcome, error_code, tracking_id, last_checked_at FROM bi.firstlight_redeem_current ORDER BY target_id"
+
+echo "== bi.source_freshness (expected_interval is recorded when the daemon starts)"
+psql "$DATABASE_URL" -c "SELECT job, last_success_at, age, expected_interval, stale FROM bi.source_freshness ORDER BY job"
+
+echo "== bi.coverage, the last 5 days"
+psql "$DATABASE_URL" -c "SELECT source, agency_id, day, state, last_observed_at FROM bi.coverage WHERE day > current_date - 5 ORDER BY source, agency_id, day"
+
+db_name=$(psql "$DATABASE_URL" -Atc "SELECT current_database()")
+cat <<EOF
+
+== what next
+1. Start the simulator and the daemon (it records the job schedules, so
+   freshness gains its expected intervals, and serves the status page):
+     bin/syncer sim --addr 127.0.0.1:8089 &
+     DATABASE_URL='$DATABASE_URL' MGID_BASE_URL=http://127.0.0.1:8089 \\
+       MGID_LOGIN=demo-agency MGID_PASSWORD=demo-password bin/syncer run
+2. Open the status page: http://127.0.0.1:9188/  (metrics: /metrics, health: /healthz, /readyz)
+3. Connect a BI tool (Metabase, Grafana) as a login in the read-only role syncer_bi:
+     psql '$DATABASE_URL' -c "CREATE ROLE metabase LOGIN PASSWORD 'choose-a-password'"
+     psql '$DATABASE_URL' -c "GRANT syncer_bi TO metabase"
+   then point the tool at database $db_name, schema bi, user metabase.
+EOF

@@ -43,7 +43,8 @@ func commands() []command {
 	return []command{
 		{"run", "", "the daemon: migrate, then run every enabled job on its schedule", cmdRun},
 		{"once", "JOB...", "run jobs now, in the foreground", cmdOnce},
-		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD", "run a job for each past day, resumable", cmdBackfill},
+		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD | --gaps", "run a job for each past day, resumable", cmdBackfill},
+		{"gaps", "[--from YYYY-MM-DD] [--to YYYY-MM-DD]", "missing days of each source (bi.coverage), merged into windows", cmdGaps},
 		{"jobs", "", "each job's schedule, next run, last run and outcome", cmdJobs},
 		{"migrate", "up|down|status", "manage the database schema", cmdMigrate},
 		{"views", "", "row counts of every bi view (what dashboards see)", cmdViews},

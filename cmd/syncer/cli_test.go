@@ -78,6 +78,7 @@ func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
 		{"bad zone", mgidEnv(dbURL, simURL, "MGID_TIMEZONE=Mars/Olympus"), []string{"once", "mgid-spend"}, "MGID_TIMEZONE"},
 		{"missing credentials", []string{"DATABASE_URL=" + dbURL}, []string{"once", "mgid-balances"}, "MGID_LOGIN"},
 		{"misspelt variable", mgidEnv(dbURL, simURL, "JOB_MGID_SPEND_SCHEDUEL=@daily"), []string{"run"}, "JOB_MGID_SPEND_SCHEDUEL"},
+		{"bad listen address", mgidEnv(dbURL, simURL, "SYNCER_HTTP_ADDR=localhost"), []string{"run"}, "SYNCER_HTTP_ADDR"},
 		{"unknown job", mgidEnv(dbURL, simURL), []string{"once", "mgid-nope"}, `unknown job "mgid-nope"`},
 		{"no job", mgidEnv(dbURL, simURL), []string{"once"}, "at least one job"},
 		{"bad date", mgidEnv(dbURL, simURL), []string{"backfill", "mgid-spend", "--from", "2026-13-01", "--to", "2026-12-02"}, "--from"},
@@ -151,9 +152,13 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	simURL := startSim(t, sim.Options{Clients: 50})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s"), "run") }()
+	go func() {
+		done <- syncer(ctx, mgidEnv(dbURL, simURL, "SYNCER_SHUTDOWN_GRACE=5s", "SYNCER_HTTP_ADDR=127.0.0.1:0"), "run")
+	}()
 	deadline := time.Now().Add(20 * time.Second)
-	for tableCount(t, db, "bi.source_freshness") < 2 {
+	// Every job is listed once the daemon recorded the schedules; the two
+	// enabled ones gain a last success when their catch-up runs end.
+	for tableCount(t, db, "bi.source_freshness WHERE last_success_at IS NOT NULL") < 2 {
 		if time.Now().After(deadline) {
 			cancel()
 			r := <-done
@@ -171,5 +176,17 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	}
 	if n := tableCount(t, db, "syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'"); n != 2 {
 		t.Errorf("%d successful catch-up runs, want 2", n)
+	}
+	// The daemon recorded every job's schedule for bi.source_freshness.
+	var sched string
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT string_agg(job || ' ' || enabled || ' ' || expected_interval::text, ', ' ORDER BY job)
+		FROM syncer.job_schedules`).Scan(&sched); err != nil {
+		t.Fatal(err)
+	}
+	const want = "firstlight-redeem false 01:10:00, mawthoq-recheck false 24:10:00, " +
+		"mgid-balances true 00:15:00, mgid-spend true 01:00:00, mgid-topup false 00:15:00"
+	if sched != want {
+		t.Errorf("job schedules:\n %s\nwant\n %s", sched, want)
 	}
 }

@@ -11,18 +11,20 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
+	"syncer/internal/store"
 )
 
 func cmdBackfill(ctx context.Context, e env, args []string) error {
 	fs, path := newFlags("backfill", e)
 	fromS := fs.String("from", "", "first day, YYYY-MM-DD")
 	toS := fs.String("to", "", "last day, YYYY-MM-DD (inclusive)")
+	gaps := fs.Bool("gaps", false, "run exactly the days `syncer gaps` lists missing (within --from/--to when given)")
 	conc := fs.Int("concurrency", 0, "days in flight at once (default BACKFILL_CONCURRENCY)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("backfill takes one job: syncer backfill JOB --from YYYY-MM-DD --to YYYY-MM-DD")
+		return usagef("backfill takes one job: syncer backfill JOB --from YYYY-MM-DD --to YYYY-MM-DD, or JOB --gaps")
 	}
 	name := fs.Arg(0)
 	if err := checkJobNames([]string{name}); err != nil {
@@ -31,16 +33,24 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if name != config.JobMGIDSpend {
 		return usagef("job %q has no per-day history to backfill (backfill supports %s)", name, config.JobMGIDSpend)
 	}
-	from, err := time.Parse(time.DateOnly, *fromS)
-	if err != nil {
-		return usagef("--from %q: want a date as YYYY-MM-DD", *fromS)
-	}
-	to, err := time.Parse(time.DateOnly, *toS)
-	if err != nil {
-		return usagef("--to %q: want a date as YYYY-MM-DD", *toS)
-	}
-	if to.Before(from) {
-		return usagef("--to %s is before --from %s", *toS, *fromS)
+	var from, to time.Time
+	var err error
+	if *gaps {
+		f, err := coverageFilter(*fromS, *toS)
+		if err != nil {
+			return err
+		}
+		from, to = f.From, f.To
+	} else {
+		if from, err = time.Parse(time.DateOnly, *fromS); err != nil {
+			return usagef("--from %q: want a date as YYYY-MM-DD (or --gaps)", *fromS)
+		}
+		if to, err = time.Parse(time.DateOnly, *toS); err != nil {
+			return usagef("--to %q: want a date as YYYY-MM-DD", *toS)
+		}
+		if to.Before(from) {
+			return usagef("--to %s is before --from %s", *toS, *fromS)
+		}
 	}
 	if *conc < 0 || *conc > 64 {
 		return usagef("--concurrency %d: want 1..64", *conc)
@@ -57,18 +67,39 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
+	// Coverage reads the days in the zone this run writes them in.
+	if err := a.recordTimezone(ctx); err != nil {
+		return err
+	}
 	built, err := a.buildJobs(name)
 	if err != nil {
 		return err
 	}
+	job := built[name].(jobs.DayJob)
 	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout)}
 	start := time.Now()
-	res, err := b.Run(ctx, built[name].(jobs.DayJob), from, to)
+	var res jobs.BackfillResult
+	var runErr error
+	span := *fromS + ".." + *toS
+	if *gaps {
+		days, err := a.db.MissingDays(ctx, store.CoverageFilter{Source: store.SourceMGIDSpend, From: from, To: to})
+		if err != nil {
+			return err
+		}
+		if len(days) == 0 {
+			fmt.Fprintf(e.stdout, "%s: no missing days to fill\n", name)
+			return nil
+		}
+		span = fmt.Sprintf("gaps (%d days, %s..%s)", len(days), days[0].Format(time.DateOnly), days[len(days)-1].Format(time.DateOnly))
+		res, runErr = b.RunDays(ctx, job, days)
+	} else {
+		res, runErr = b.Run(ctx, job, from, to)
+	}
 	took := time.Since(start)
-	fmt.Fprintf(e.stdout, "%s backfill %s..%s: %d days done, %d already done, %d failed, %d rows in %s (%.1f days/s, %.0f rows/s)\n",
-		name, *fromS, *toS, res.Days, res.Skipped, res.Failed, res.Rows, took.Round(time.Millisecond),
+	fmt.Fprintf(e.stdout, "%s backfill %s: %d days done, %d already done, %d failed, %d rows in %s (%.1f days/s, %.0f rows/s)\n",
+		name, span, res.Days, res.Skipped, res.Failed, res.Rows, took.Round(time.Millisecond),
 		float64(res.Days)/took.Seconds(), float64(res.Rows)/took.Seconds())
-	return err
+	return runErr
 }
 
 // progress draws a bar on a terminal and plain lines elsewhere (logs, CI).

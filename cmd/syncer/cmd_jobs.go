@@ -9,6 +9,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
+	"syncer/internal/store"
 )
 
 func cmdJobs(ctx context.Context, e env, args []string) error {
@@ -25,9 +26,17 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	fresh, err := a.db.SourceFreshness(ctx)
+	if err != nil {
+		return err
+	}
+	freshness := map[string]store.SourceFreshness{}
+	for _, f := range fresh {
+		freshness[f.Job] = f
+	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tENABLED\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tROWS\tERROR")
+	fmt.Fprintln(tw, "JOB\tENABLED\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tROWS\tLAST DATA\tERROR")
 	for _, n := range config.JobNames {
 		j := a.cfg.Jobs[n]
 		next := "-"
@@ -48,9 +57,24 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 				errText = r.ErrorClass + ": " + truncate(r.Error, 60)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", n, j.Enabled, j.Schedule, next, lastAt, outcome, rows, errText)
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, j.Enabled, j.Schedule, next, lastAt, outcome, rows,
+			lastData(freshness[n], j.Enabled), errText)
 	}
 	return tw.Flush()
+}
+
+// lastData is how long ago the job last read provider data in a live run
+// (bi.source_freshness), marked STALE as the view judges it. A job the view
+// does not list yet has never read any: stale if it is enabled here.
+func lastData(f store.SourceFreshness, enabled bool) string {
+	s := "never"
+	if f.LastSuccessAt != nil {
+		s = f.Age.Round(time.Second).String() + " ago"
+	}
+	if f.Stale || (f.Job == "" && enabled) {
+		s += " STALE"
+	}
+	return s
 }
 
 // truncate keeps the first n characters (whole ones) and marks the cut.

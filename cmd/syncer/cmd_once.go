@@ -24,6 +24,9 @@ func cmdOnce(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if err := a.recordTimezone(ctx); err != nil {
+		return err
+	}
 	built, err := a.buildJobs(names...)
 	if err != nil {
 		return err

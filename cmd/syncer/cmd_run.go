@@ -24,6 +24,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
+	// The HTTP side lives until run returns, through the shutdown grace.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	obs, err := a.startObserver(httpCtx)
+	if err != nil {
+		return err
+	}
 	if a.cfg.AutoMigrate && !*noMigrate {
 		if err := migrateUp(ctx, a, e.stderr); err != nil {
 			return err
@@ -32,6 +39,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	// A transfer a stopped process left in flight is settled before any
 	// job could plan a new one for the same client.
 	a.reconcileTransfersAtStart(ctx)
+	if err := a.recordSchedules(ctx); err != nil {
+		return err
+	}
 	built, err := a.buildJobs()
 	if err != nil {
 		return err
@@ -51,6 +61,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	sched.Start(runCtx)
+	obs.scheduling(sched)
 	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica)
 
 	<-ctx.Done()
@@ -88,7 +99,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if verb != "up" && verb != "down" && verb != "status" {
 		return usagef("migrate %q: want up, down or status", verb)
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := openForDatabase(ctx, e, *path)
 	if err != nil {
 		return err
 	}

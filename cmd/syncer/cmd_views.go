@@ -12,7 +12,7 @@ func cmdViews(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := openForDatabase(ctx, e, *path)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ type Config struct {
 	AutoMigrate   bool          // SYNCER_AUTO_MIGRATE: `run` applies pending migrations first (default true)
 	ShutdownGrace time.Duration // SYNCER_SHUTDOWN_GRACE: how long a running job may finish after SIGTERM (default 30s)
 	LogLevel      string        // SYNCER_LOG_LEVEL: debug|info|warn|error (default info)
+	// HTTPAddr is where `syncer run` serves /metrics, /healthz, /readyz and
+	// the status page (SYNCER_HTTP_ADDR, default 127.0.0.1:9188); "" disables it.
+	HTTPAddr string
 	// HashKey keys the stable hash of personal identifiers shown in bi views
 	// (SYNCER_HASH_KEY). Required when a tracked-check job is enabled.
 	HashKey Secret

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // MGID_TIMEZONE must load the same in a distroless image as on a laptop
@@ -41,6 +43,9 @@ func (c *Config) Validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		p.add("SYNCER_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if err := validateListenAddr(c.HTTPAddr); err != nil {
+		p.add("SYNCER_HTTP_ADDR", "%q: %v", c.HTTPAddr, err)
 	}
 	c.validateJobs(&p)
 	if n := c.Backfill.Concurrency; n < 1 || n > 64 {
@@ -291,4 +296,23 @@ func checkURL(p *problems, env, raw, neededBy string) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.add(env, "%q is not an absolute http(s) URL", u.Redacted())
 	}
+}
+
+// validateListenAddr accepts "" (no listener) or host:port with a port in
+// 0..65535; port 0 picks a free one (tests).
+func validateListenAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port such as 127.0.0.1:9188 or :9188, or empty to disable")
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number in 0..65535", port)
+	}
+	return nil
 }

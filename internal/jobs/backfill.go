@@ -65,6 +65,19 @@ func (b *Backfill) Run(ctx context.Context, job DayJob, from, to time.Time) (Bac
 		}
 		todo = append(todo, d)
 	}
+	return b.runDays(ctx, job, todo, res, false)
+}
+
+// RunDays runs job for exactly days, whether or not a backfill checkpointed
+// them: `backfill --gaps` passes the days coverage reports missing. A
+// checkpoint says a backfill once finished the day, not that every agency
+// has it now (an agency added since, or a day with no spend fetched before
+// fetches were recorded), so it must not stop the day from being filled.
+func (b *Backfill) RunDays(ctx context.Context, job DayJob, days []time.Time) (BackfillResult, error) {
+	return b.runDays(ctx, job, days, BackfillResult{}, true)
+}
+
+func (b *Backfill) runDays(ctx context.Context, job DayJob, todo []time.Time, res BackfillResult, redo bool) (BackfillResult, error) {
 	if b.Progress != nil {
 		b.Progress.Start(len(todo)+res.Skipped, res.Skipped)
 	}
@@ -77,7 +90,7 @@ func (b *Backfill) Run(ctx context.Context, job DayJob, from, to time.Time) (Bac
 		go func() {
 			defer wg.Done()
 			for day := range days {
-				rows, err := b.day(ctx, job, day)
+				rows, err := b.day(ctx, job, day, redo)
 				mu.Lock()
 				if err != nil {
 					res.Failed++
@@ -109,18 +122,23 @@ feed:
 	return res, errors.Join(errs...)
 }
 
-// day runs one day as its own recorded run and transaction.
-func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (int64, error) {
+// day runs one day as its own recorded run and transaction; redo runs it
+// even if a checkpoint says it is done.
+func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool) (int64, error) {
 	id, err := b.Store.StartRun(ctx, store.RunStart{
 		Job: job.Name(), Trigger: TriggerBackfill, WindowDate: &day, Replica: b.Runner.Replica,
 	})
 	if err != nil {
 		return 0, err
 	}
-	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill,
+	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(),
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
 	err = b.Store.WithTx(ctx, func(tx pgx.Tx) error {
-		ok, err := store.ClaimDay(ctx, tx, job.Name(), day)
+		claim := store.ClaimDay
+		if redo {
+			claim = store.LockDay
+		}
+		ok, err := claim(ctx, tx, job.Name(), day)
 		if err != nil || !ok {
 			if err == nil {
 				run.Count("skipped_claimed_elsewhere", 1)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,9 +27,12 @@ type Run struct {
 	Trigger string
 	Log     *slog.Logger
 
-	rows   atomic.Int64
-	mu     sync.Mutex
-	counts map[string]int64
+	started time.Time // set by the runner, for the run's duration
+	rows    atomic.Int64
+	mu      sync.Mutex
+	counts  map[string]int64
+
+	observed atomic.Bool // see MarkObserved
 }
 
 // AddRows adds to the rows the run wrote.
@@ -36,6 +40,15 @@ func (r *Run) AddRows(n int64) { r.rows.Add(n) }
 
 // Rows is the rows written so far.
 func (r *Run) Rows() int64 { return r.rows.Load() }
+
+// MarkObserved records that the run read data from its provider. Only such
+// runs count towards freshness: a round skipped for a stale snapshot, or a
+// tracked round whose every check failed, reads nothing and must not make a
+// source look fresh.
+func (r *Run) MarkObserved() { r.observed.Store(true) }
+
+// ObservedData reports whether MarkObserved was called.
+func (r *Run) ObservedData() bool { return r.observed.Load() }
 
 // Count adds n to a named counter kept in the run's detail (e.g. checks by outcome).
 func (r *Run) Count(key string, n int64) {

@@ -54,6 +54,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 				return err
 			}
 			run.AddRows(n + 1)
+			run.MarkObserved()
 			run.Log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n)
 		}
 		return nil

@@ -40,28 +40,37 @@ func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {
 	for d := j.LookbackDays; d >= 0; d-- {
 		days = append(days, today.AddDate(0, 0, -d))
 	}
-	rows, err := j.fetch(ctx, days)
+	rows, fetched, err := j.fetch(ctx, days)
 	if err != nil {
 		return err
 	}
 	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
-		return j.write(ctx, tx, run, now, rows)
+		return j.write(ctx, tx, run, now, rows, fetched)
 	})
 }
 
 // RunDay is one backfill window: the same fetch and write for one day.
 func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Time) error {
-	rows, err := j.fetch(ctx, []time.Time{day})
+	rows, fetched, err := j.fetch(ctx, []time.Time{day})
 	if err != nil {
 		return err
 	}
-	return j.write(ctx, tx, run, j.now(), rows)
+	return j.write(ctx, tx, run, j.now(), rows, fetched)
 }
 
-func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Time, rows []store.SpendDay) error {
-	res, err := store.UpsertSpend(ctx, tx, run.ID, now.UTC().Truncate(time.Microsecond), rows)
+// write stores the spend rows and marks every (agency, day) read, with or
+// without rows, in the same transaction: coverage counts only committed days.
+func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
+	at := now.UTC().Truncate(time.Microsecond)
+	res, err := store.UpsertSpend(ctx, tx, run.ID, at, rows)
 	if err != nil {
 		return err
+	}
+	if err := store.RecordSpendFetches(ctx, tx, run.ID, at, fetched); err != nil {
+		return err
+	}
+	if len(fetched) > 0 {
+		run.MarkObserved()
 	}
 	run.AddRows(res.Written())
 	run.Count("days_read", int64(len(rows)))
@@ -72,11 +81,11 @@ func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Tim
 
 // fetch reads every (agency, day) report, a few at a time. Each day is asked
 // for alone (dateStart = dateEnd) because a range would come back summed.
-func (j *MGIDSpend) fetch(ctx context.Context, days []time.Time) ([]store.SpendDay, error) {
+// fetched lists every (agency, day) that MGID answered for.
+func (j *MGIDSpend) fetch(ctx context.Context, days []time.Time) (rows []store.SpendDay, fetched []store.SpendFetch, err error) {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.parallel())
 	var mu sync.Mutex
-	var out []store.SpendDay
 	for _, a := range j.Agencies {
 		for _, day := range days {
 			g.Go(func() error {
@@ -93,16 +102,17 @@ func (j *MGIDSpend) fetch(ctx context.Context, days []time.Time) ([]store.SpendD
 					return fmt.Errorf("spend of %s: %w", day.Format(time.DateOnly), err)
 				}
 				mu.Lock()
-				out = append(out, part...)
+				rows = append(rows, part...)
+				fetched = append(fetched, store.SpendFetch{AgencyID: agencyID, Day: day})
 				mu.Unlock()
 				return nil
 			})
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return rows, fetched, nil
 }
 
 func (j *MGIDSpend) loc() *time.Location {

@@ -46,6 +46,8 @@ type Runner struct {
 	Log     *slog.Logger
 	Replica string // who ran it: host and pid
 	Now     func() time.Time
+	// Observer, when set, hears how each run ended (metrics).
+	Observer RunObserver
 }
 
 // Options qualify one execution.
@@ -100,7 +102,7 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	if err != nil {
 		return Result{Status: StatusFailed, Err: err}
 	}
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id)}
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), started: r.now()}
 	return r.finish(ctx, run, r.invoke(ctx, job, run, o.Timeout))
 }
 
@@ -174,7 +176,7 @@ func (r *Runner) invoke(ctx context.Context, job Job, run *Run, timeout time.Dur
 }
 
 func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
-	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts()}
+	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts(), Observed: run.ObservedData()}
 	if err != nil {
 		f.Status = StatusFailed
 		f.ErrorClass = providers.Class(err)
@@ -188,6 +190,7 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
 	if ferr := r.Store.FinishRun(ctx, run.ID, f); ferr != nil {
 		run.Log.Error("could not record the end of the run", "err", ferr)
 	}
+	r.observe(run, f)
 	return Result{RunID: run.ID, Status: f.Status, Rows: f.RowsWritten, Err: err}
 }
 

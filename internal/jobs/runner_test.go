@@ -204,33 +204,38 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 }
 
 // Catch-up runs a job whose last success is older than its period, and
-// leaves alone a job that is fresh. The clock is injected: no sleeping.
+// leaves alone a job that is fresh. A run that read no provider data is no
+// success for this: such a job is caught up too. The clock is injected: no
+// sleeping.
 func TestCatchUpAfterDowntime(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
 	clk := newClock(time.Now())
-	var stale, fresh atomic.Int32
-	staleJob := fnJob{"stale", func(context.Context, *jobs.Run) error { stale.Add(1); return nil }}
-	freshJob := fnJob{"fresh", func(context.Context, *jobs.Run) error { fresh.Add(1); return nil }}
+	var stale, fresh, blind atomic.Int32
+	staleJob := fnJob{"stale", func(_ context.Context, r *jobs.Run) error { stale.Add(1); r.MarkObserved(); return nil }}
+	freshJob := fnJob{"fresh", func(_ context.Context, r *jobs.Run) error { fresh.Add(1); r.MarkObserved(); return nil }}
+	blindJob := fnJob{"blind", func(_ context.Context, r *jobs.Run) error { blind.Add(1); return nil }}
 	r := newRunner(db, "a", clk.Now)
-	// Both succeeded once "now"; then the process is down for two hours.
+	// All succeeded once "now"; then the process is down for two hours.
 	r.Execute(ctx, staleJob, jobs.Options{Trigger: jobs.TriggerManual})
 	r.Execute(ctx, freshJob, jobs.Options{Trigger: jobs.TriggerManual})
+	r.Execute(ctx, blindJob, jobs.Options{Trigger: jobs.TriggerManual})
 	clk.Add(2 * time.Hour)
 	s, err := jobs.NewScheduler(r, []jobs.Entry{
 		{Job: staleJob, Schedule: "@every 1h"},
 		{Job: freshJob, Schedule: "@every 6h"},
+		{Job: blindJob, Schedule: "@every 6h"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.CatchUp(ctx)
-	if stale.Load() != 2 || fresh.Load() != 1 {
-		t.Errorf("after catch-up: stale ran %d times, fresh %d; want 2 and 1", stale.Load(), fresh.Load())
+	if stale.Load() != 2 || fresh.Load() != 1 || blind.Load() != 2 {
+		t.Errorf("after catch-up: stale ran %d times, fresh %d, blind %d; want 2, 1 and 2", stale.Load(), fresh.Load(), blind.Load())
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup'`); n != 1 {
-		t.Errorf("%d catch-up runs recorded", n)
+	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup'`); n != 2 {
+		t.Errorf("%d catch-up runs recorded, want 2", n)
 	}
 }
 

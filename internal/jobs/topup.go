@@ -104,6 +104,8 @@ func (j *MGIDTopUp) agency(ctx context.Context, run *Run, a MGIDTopUpAgency) err
 		run.Count("skipped_stale_snapshot", 1)
 		return nil
 	}
+	// Planning from a fresh snapshot is the round's reading of the source.
+	run.MarkObserved()
 
 	candidates, err := store.LatestClientsBelow(ctx, j.DB.Pool, id, TopUpThreshold(j.Policy))
 	if err != nil {

@@ -249,6 +249,10 @@ func (rc *recorder) flush(ctx context.Context) error {
 	}
 	for _, c := range rc.buf {
 		rc.run.Count(c.Outcome, 1)
+		if c.Outcome != OutcomeProviderError && c.HTTPStatus != 0 {
+			// The provider answered about this target: the round observed data.
+			rc.run.MarkObserved()
+		}
 	}
 	rc.run.AddRows(got.Rows())
 	rc.checked += int64(len(rc.buf))

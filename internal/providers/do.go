@@ -60,9 +60,11 @@ func do(ctx context.Context, hc *http.Client, policy Retry, once bool, build fun
 		policy.Attempts = 1
 	}
 	var last error
+	var lastReq *http.Request
 	for attempt := 0; attempt < policy.Attempts; attempt++ {
 		if attempt > 0 {
 			wait := backoff(policy, attempt, last)
+			observeRetry(lastReq, last, wait)
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -83,6 +85,8 @@ func do(ctx context.Context, hc *http.Client, policy Retry, once bool, build fun
 			return err
 		}
 		resp, err := hc.Do(req)
+		observeAttempt(req, resp, err)
+		lastReq = req
 		if err != nil {
 			if ctx.Err() != nil {
 				if once && sent {

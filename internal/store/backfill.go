@@ -33,13 +33,8 @@ func (db *DB) DoneDays(ctx context.Context, job string, from, to time.Time) (map
 // never work the same day, and reports whether the day is still to do. It
 // returns false when another backfill holds the day or it is already done.
 func ClaimDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, error) {
-	var locked bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
-		LockKey("backfill:"+job+":"+pgDate(day))).Scan(&locked); err != nil {
-		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
-	}
-	if !locked {
-		return false, nil
+	if locked, err := LockDay(ctx, tx, job, day); err != nil || !locked {
+		return false, err
 	}
 	// A separate statement, so its snapshot sees a checkpoint committed by
 	// whoever held the lock before us.
@@ -51,11 +46,24 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, 
 	return !done, nil
 }
 
+// LockDay is ClaimDay without the checkpoint check, for a day to be done
+// again: false only when another backfill holds the day.
+func LockDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, error) {
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
+		LockKey("backfill:"+job+":"+pgDate(day))).Scan(&locked); err != nil {
+		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
+	}
+	return locked, nil
+}
+
 // MarkDayDone checkpoints a finished day in the same transaction as its data,
 // so a killed backfill either has both or neither.
 func MarkDayDone(ctx context.Context, tx pgx.Tx, job string, day time.Time, runID, rows int64) error {
 	_, err := tx.Exec(ctx, `
-		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written) VALUES ($1, $2, $3, $4)`,
+		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (job, day) DO UPDATE
+		SET run_id = excluded.run_id, rows_written = excluded.rows_written, finished_at = now()`,
 		job, pgDate(day), runID, rows)
 	if err != nil {
 		return fmt.Errorf("checkpoint backfill day %s: %w", pgDate(day), err)

@@ -62,6 +62,18 @@ func (m *Migrations) Down(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// DownTo rolls back every migration newer than version.
+func (m *Migrations) DownTo(ctx context.Context, version int64, w io.Writer) error {
+	res, err := m.p.DownTo(ctx, version)
+	for _, r := range res {
+		fmt.Fprintf(w, "rolled back %s\n", r.Source.Path)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate down to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Status prints each migration and whether it is applied.
 func (m *Migrations) Status(ctx context.Context, w io.Writer) error {
 	st, err := m.p.Status(ctx)

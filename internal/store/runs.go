@@ -28,6 +28,9 @@ type RunFinish struct {
 	Detail       map[string]int64
 	ErrorClass   string
 	ErrorMessage string
+	// Observed: the run read data from its provider (see Run.MarkObserved).
+	// Only a succeeded run's reading counts towards freshness.
+	Observed bool
 }
 
 // ErrTickTaken means another replica already ran (or is running) this tick.
@@ -64,9 +67,10 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 	_, err := db.Pool.Exec(ctx, `
 		UPDATE syncer.runs
 		SET finished_at = now(), status = $2, rows_written = $3, detail = $4,
-		    error_class = NULLIF($5, ''), error_message = NULLIF($6, '')
+		    error_class = NULLIF($5, ''), error_message = NULLIF($6, ''),
+		    observed = $7 AND $2 = 'succeeded'
 		WHERE id = $1`,
-		id, f.Status, f.RowsWritten, detail, f.ErrorClass, f.ErrorMessage)
+		id, f.Status, f.RowsWritten, detail, f.ErrorClass, f.ErrorMessage, f.Observed)
 	if err != nil {
 		return fmt.Errorf("record run finish: %w", err)
 	}
@@ -90,11 +94,15 @@ const abandonSQL = `
 	    error_message = 'the process running it stopped before it finished'
 	WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'`
 
-// LastSuccess is when the job last finished successfully; ok is false if never.
+// LastSuccess is when the job last finished a live run that read provider
+// data, by the rule of bi.source_freshness; ok is false if never. Catch-up
+// uses it: a backfill or a round that read nothing leaves the source as
+// stale as it was, so it must not stop the catch-up run.
 func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
 	var t *time.Time
 	err = db.Pool.QueryRow(ctx, `
-		SELECT max(finished_at) FROM syncer.runs WHERE job = $1 AND status = 'succeeded'`, job).Scan(&t)
+		SELECT max(finished_at) FROM syncer.runs
+		WHERE job = $1 AND status = 'succeeded' AND observed AND trigger <> 'backfill'`, job).Scan(&t)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("last success of %s: %w", job, err)
 	}

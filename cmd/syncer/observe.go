@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/jobs"
+	"syncer/internal/observe"
+	"syncer/internal/providers"
+	"syncer/internal/store"
+)
+
+// observer is the daemon's HTTP side: metrics, health and the status page.
+type observer struct {
+	metrics *observe.Metrics
+	health  *observe.Health
+	sched   atomic.Pointer[jobs.Scheduler]
+}
+
+// heartbeatEvery is how often the scheduler loop proves it is alive;
+// /healthz fails after six missed beats.
+const heartbeatEvery = 5 * time.Second
+
+// startObserver wires the metrics into the provider plumbing and the
+// runner, and serves SYNCER_HTTP_ADDR until ctx ends. It listens before
+// anything is written, so a taken port fails the start cleanly.
+func (a *app) startObserver(ctx context.Context) (*observer, error) {
+	o := &observer{}
+	o.metrics = observe.NewMetrics(observe.MetricsOptions{
+		Providers: map[string]string{
+			a.cfg.MGID.BaseURL:        "mgid",
+			a.cfg.Gmedia.TokenURL:     "gmedia",
+			a.cfg.Gmedia.CheckURL:     "gmedia",
+			a.cfg.Firstlight.URL:      "firstlight",
+			a.cfg.Firstlight.TokenURL: "firstlight",
+		},
+		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
+	})
+	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Pool.Stat, Log: a.log})
+	providers.SetObserver(o.metrics)
+	a.runner.Observer = o.metrics
+
+	want, err := store.BinaryMigrationVersion()
+	if err != nil {
+		return nil, err
+	}
+	o.health = &observe.Health{DB: a.db, WantVersion: want, MaxBeatAge: 6 * heartbeatEvery}
+	if a.cfg.HTTPAddr == "" {
+		a.log.Info("http disabled (SYNCER_HTTP_ADDR is empty): no /metrics, health checks or status page")
+		return o, nil
+	}
+	var specs []observe.JobSpec
+	for _, n := range config.JobNames {
+		j := a.cfg.Jobs[n]
+		specs = append(specs, observe.JobSpec{Name: n, Schedule: j.Schedule, Enabled: j.Enabled})
+	}
+	page := &observe.Page{
+		Store: a.db, Health: o.health, Jobs: specs, Location: a.cfg.MGID.Location,
+		Version: observe.Version(), Log: a.log,
+		Next: func(now time.Time) map[string]time.Time {
+			if s := o.sched.Load(); s != nil {
+				return s.Next(now)
+			}
+			return nil
+		},
+	}
+	if _, _, err := observe.Serve(ctx, a.cfg.HTTPAddr, observe.Handler(o.metrics, o.health, page), a.log); err != nil {
+		return nil, usagef("SYNCER_HTTP_ADDR %s: %v", a.cfg.HTTPAddr, err)
+	}
+	return o, nil
+}
+
+// scheduling tells the observer the scheduler is running: next runs for the
+// page, and the heartbeat for /healthz.
+func (o *observer) scheduling(s *jobs.Scheduler) {
+	o.sched.Store(s)
+	s.Heartbeat(heartbeatEvery, o.health.Beat)
+}

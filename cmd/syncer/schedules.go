@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/jobs"
+	"syncer/internal/store"
+)
+
+// openForDatabase opens the database for a command that touches no
+// provider (migrate, views, gaps): jobs are treated as disabled while the
+// configuration is validated, so a newcomer needs no provider credentials
+// to create the schema.
+func openForDatabase(ctx context.Context, e env, path string) (*app, error) {
+	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
+		for n, j := range c.Jobs {
+			j.Enabled = false
+			c.Jobs[n] = j
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, e, cfg)
+}
+
+// recordSchedules stores every job's schedule and expected interval, and
+// MGID_TIMEZONE, where bi.source_freshness and bi.coverage read them: the
+// daemon's configuration is what "fresh" and "closed day" mean.
+func (a *app) recordSchedules(ctx context.Context) error {
+	now := time.Now()
+	var out []store.JobSchedule
+	for _, n := range config.JobNames {
+		j := a.cfg.Jobs[n]
+		tick, err := jobs.LongestGap(j.Schedule, now)
+		if err != nil {
+			return usagef("%sSCHEDULE %q: %v", config.JobEnvPrefix(n), j.Schedule, err)
+		}
+		expected := tick
+		// A tracked round checks only targets due again, so a target's
+		// status is refreshed once per recheck period, not per tick.
+		switch n {
+		case config.JobMawthoqRecheck:
+			expected += a.cfg.Gmedia.Check.RecheckAfter
+		case config.JobFirstlightRedeem:
+			expected += a.cfg.Firstlight.Check.RecheckAfter
+		}
+		out = append(out, store.JobSchedule{Job: n, Schedule: j.Schedule, Enabled: j.Enabled,
+			TickInterval: tick, ExpectedInterval: expected})
+	}
+	if err := a.db.SaveJobSchedules(ctx, a.runner.Replica, out); err != nil {
+		return err
+	}
+	return a.recordTimezone(ctx)
+}
+
+// recordTimezone stores MGID_TIMEZONE for bi.coverage; every command that
+// writes MGID days calls it first, so the days and the view agree.
+func (a *app) recordTimezone(ctx context.Context) error {
+	return a.db.SaveMGIDTimezone(ctx, a.cfg.MGID.Timezone)
+}
