@@ -66,8 +66,8 @@ func modeOf(r *http.Request) string {
 
 // takeMode decides whether this request gets the fault mode: every matching
 // request, or only the first Burst after SetFaults.
-func (s *Server) takeMode(f *Faults, isToken bool) string {
-	if f.Mode == "" || tokenMode(f.Mode) != isToken {
+func (s *Server) takeMode(f *Faults, endpoint string, isToken bool) string {
+	if f.Mode == "" || tokenMode(f.Mode) != isToken || (f.Endpoint != "" && f.Endpoint != endpoint) {
 		return ""
 	}
 	if f.Mode == FaultTokenOnce {

@@ -38,7 +38,7 @@ func (s *Server) handle(pattern, endpoint string, p provider, isToken bool, h ht
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c.Add(1)
 		f := s.faults.Load()
-		if mode := s.takeMode(f, isToken); mode != "" {
+		if mode := s.takeMode(f, endpoint, isToken); mode != "" {
 			s.applyMode(mode, f, p, w, r, h)
 			return
 		}

@@ -38,6 +38,7 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 		return nil
 	})
 	fs.IntVar(&o.Faults.Burst, "fault-burst", 0, "only the first N matching requests get -fault (0: all)")
+	fs.StringVar(&o.Faults.Endpoint, "fault-endpoint", "", "only this endpoint gets -fault (e.g. mgid-clients, mgid-spend; default all)")
 	fs.IntVar(&o.Faults.CutAfter, "fault-cut-after", DefaultCutAfter, "bytes of a 2xx body sent before -fault truncate, reset or stall")
 	fs.IntVar(&o.Faults.HugeField, "fault-huge-field", DefaultHugeField, "bytes of the email sent by -fault huge-field")
 	fs.IntVar(&o.Faults.DripBytes, "fault-drip-bytes", DefaultDripBytes, "bytes per piece under -fault drip")

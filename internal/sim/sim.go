@@ -118,6 +118,7 @@ type Faults struct {
 	// request, or into the first Burst of them after SetFaults when Burst > 0.
 	Mode       string
 	Burst      int
+	Endpoint   string        // only this endpoint (an Endpoint constant) gets Mode; "" for all
 	CutAfter   int           // bytes of a 2xx body sent before truncate/reset/stall (default 2048)
 	HugeField  int           // bytes of the huge-field email (default 100 MiB)
 	DripBytes  int           // bytes per piece under drip (default 64)
