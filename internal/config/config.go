@@ -59,6 +59,7 @@ type Config struct {
 	AutoMigrate   bool          // SYNCER_AUTO_MIGRATE: `run` applies pending migrations first (default true)
 	ShutdownGrace time.Duration // SYNCER_SHUTDOWN_GRACE: how long a running job may finish after SIGTERM (default 30s)
 	LogLevel      string        // SYNCER_LOG_LEVEL: debug|info|warn|error (default info)
+	LogFormat     string        // SYNCER_LOG_FORMAT: text|json (json: one object per line; default text)
 	// HashKey keys the stable hash of personal identifiers shown in bi views
 	// (SYNCER_HASH_KEY). Required when a tracked-check job is enabled.
 	HashKey Secret

@@ -18,6 +18,7 @@ func Defaults() Config {
 		AutoMigrate:   true,
 		ShutdownGrace: 30 * time.Second,
 		LogLevel:      "info",
+		LogFormat:     "text",
 		Jobs: map[string]Job{
 			JobMGIDBalances:     {Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 			JobMGIDSpend:        {Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},

@@ -27,6 +27,7 @@ type fileConfig struct {
 	AutoMigrate   yaml.Node      `yaml:"auto_migrate"`
 	ShutdownGrace yaml.Node      `yaml:"shutdown_grace"`
 	LogLevel      yaml.Node      `yaml:"log_level"`
+	LogFormat     yaml.Node      `yaml:"log_format"`
 	HashKey       yaml.Node      `yaml:"hash_key"`
 	Jobs          fileJobs       `yaml:"jobs"`
 	Backfill      fileBackfill   `yaml:"backfill"`

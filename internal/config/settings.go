@@ -63,6 +63,7 @@ func settings(c *Config) []setting {
 		boolSetting("auto_migrate", "SYNCER_AUTO_MIGRATE", ptr(&c.AutoMigrate)),
 		durationSetting("shutdown_grace", "SYNCER_SHUTDOWN_GRACE", ptr(&c.ShutdownGrace)),
 		stringSetting("log_level", "SYNCER_LOG_LEVEL", ptr(&c.LogLevel)),
+		stringSetting("log_format", "SYNCER_LOG_FORMAT", ptr(&c.LogFormat)),
 		secretSetting("hash_key", "SYNCER_HASH_KEY", ptr(&c.HashKey), nil),
 	}
 	for _, name := range JobNames {

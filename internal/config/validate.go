@@ -42,6 +42,9 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		p.add("SYNCER_LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	if !slices.Contains([]string{"text", "json"}, c.LogFormat) {
+		p.add("SYNCER_LOG_FORMAT", "%q is not one of text, json", c.LogFormat)
+	}
 	c.validateJobs(&p)
 	if n := c.Backfill.Concurrency; n < 1 || n > 64 {
 		p.add("BACKFILL_CONCURRENCY", "%d is outside 1..64", n)
