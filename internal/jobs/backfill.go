@@ -22,6 +22,7 @@ type DayJob interface {
 // BackfillStore is what a backfill needs of the database.
 type BackfillStore interface {
 	TxRunner
+	LockBackfill(ctx context.Context, job string) (*store.JobLock, int64, error)
 	StartRun(ctx context.Context, r store.RunStart) (int64, error)
 	FinishRun(ctx context.Context, id int64, f store.RunFinish) error
 	DoneDays(ctx context.Context, job string, from, to time.Time) (map[string]bool, error)
@@ -43,16 +44,32 @@ type Backfill struct {
 	Progress    Progress
 }
 
-// BackfillResult sums a backfill.
+// BackfillResult sums what this backfill did: Days it did itself,
+// Skipped days an earlier backfill had finished, ClaimedElsewhere days a
+// concurrent backfill took while this one ran, and Failed days.
 type BackfillResult struct {
-	Days, Skipped, Failed int
-	Rows                  int64
+	Days, Skipped, ClaimedElsewhere, Failed int
+	Rows                                    int64
 }
+
+// ErrClaimedElsewhere is what Progress.Day hears for a day another backfill
+// running at the same time took: not a failure, and not done by this one.
+var ErrClaimedElsewhere = errors.New("done by another backfill running at the same time")
 
 // Run executes the backfill. It returns an error if any day failed; the
 // other days are still done and checkpointed.
 func (b *Backfill) Run(ctx context.Context, job DayJob, from, to time.Time) (BackfillResult, error) {
 	var res BackfillResult
+	// Held shared for the whole backfill: it tells the abandon step that
+	// this backfill's running runs are alive (store.LockBackfill).
+	lock, abandoned, err := b.Store.LockBackfill(ctx, job.Name())
+	if err != nil {
+		return res, err
+	}
+	defer lock.Release()
+	if abandoned > 0 {
+		b.Runner.Log.Warn("marked backfill runs left by a stopped process as failed", "job", job.Name(), "runs", abandoned)
+	}
 	done, err := b.Store.DoneDays(ctx, job.Name(), from, to)
 	if err != nil {
 		return res, err
@@ -77,9 +94,12 @@ func (b *Backfill) Run(ctx context.Context, job DayJob, from, to time.Time) (Bac
 		go func() {
 			defer wg.Done()
 			for day := range days {
-				rows, err := b.day(ctx, job, day)
+				rows, claimed, err := b.day(ctx, job, day)
 				mu.Lock()
-				if err != nil {
+				if err == nil && !claimed {
+					res.ClaimedElsewhere++
+					err = ErrClaimedElsewhere
+				} else if err != nil {
 					res.Failed++
 					errs = append(errs, fmt.Errorf("%s: %w", day.Format(time.DateOnly), err))
 				} else {
@@ -109,13 +129,17 @@ feed:
 	return res, errors.Join(errs...)
 }
 
-// day runs one day as its own recorded run and transaction.
-func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (int64, error) {
-	id, err := b.Store.StartRun(ctx, store.RunStart{
+// day runs one day as its own recorded run and transaction. claimed is
+// false when another backfill had the day.
+func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (rows int64, claimed bool, err error) {
+	step := StepTimeout(0)
+	sctx, cancel := context.WithTimeout(ctx, step)
+	id, err := b.Store.StartRun(sctx, store.RunStart{
 		Job: job.Name(), Trigger: TriggerBackfill, WindowDate: &day, Replica: b.Runner.Replica,
 	})
+	cancel()
 	if err != nil {
-		return 0, err
+		return 0, false, dbStep(ctx, "record the run's start", err)
 	}
 	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill,
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
@@ -127,11 +151,12 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (int64, e
 			}
 			return err
 		}
+		claimed = true
 		if err := job.RunDay(ctx, run, tx, day); err != nil {
 			return err
 		}
 		return store.MarkDayDone(ctx, tx, job.Name(), day, run.ID, run.Rows())
 	})
-	res := b.Runner.finish(ctx, run, err)
-	return res.Rows, res.Err
+	res := b.Runner.finish(ctx, run, err, step)
+	return res.Rows, claimed, res.Err
 }

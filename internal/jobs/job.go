@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,7 +27,8 @@ type Run struct {
 	Trigger string
 	Log     *slog.Logger
 
-	rows   atomic.Int64
+	started time.Time
+	rows      atomic.Int64
 	mu     sync.Mutex
 	counts map[string]int64
 }
