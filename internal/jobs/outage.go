@@ -21,7 +21,8 @@ const ClassDatabase = "database"
 // rate_limited, retryable, malformed, permanent, internal). The database
 // is told apart here, not in providers, which knows nothing of Postgres.
 func ErrorClass(err error) string {
-	if err != nil && !errors.Is(err, context.Canceled) && store.IsDatabaseError(err) {
+	var pe *providers.Error
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.As(err, &pe) && store.IsDatabaseError(err) {
 		return ClassDatabase
 	}
 	return providers.Class(err)

@@ -226,7 +226,9 @@ func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(every)
+		// Twice per step, each ping within half a step: a lost lock or a
+		// silent database is noticed within one step.
+		t := time.NewTicker(every / 2)
 		defer t.Stop()
 		for {
 			select {
@@ -236,7 +238,7 @@ func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.
 				return
 			case <-t.C:
 			}
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every)
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every/2)
 			err := lock.Ping(pctx)
 			cancel()
 			if err != nil {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,5 +53,14 @@ func IsDatabaseError(err error) bool {
 		return true
 	}
 	var conn interface{ SafeToRetry() bool }
-	return errors.As(err, &conn) || pgconn.Timeout(err)
+	if errors.As(err, &conn) || pgconn.Timeout(err) {
+		return true
+	}
+	// pgconn passes some socket errors through bare (a COPY cut midway).
+	// net/http never does: its errors come wrapped in *url.Error (and
+	// provider clients wrap those in their own error, which callers check
+	// first), so a bare *net.OpError is the database connection's.
+	var op *net.OpError
+	var ue *url.Error
+	return errors.As(err, &op) && !errors.As(err, &ue)
 }

@@ -37,10 +37,10 @@ func CheckFence(ctx context.Context, tx pgx.Tx) error {
 	var status string
 	err := tx.QueryRow(ctx, `SELECT status FROM syncer.runs WHERE id = $1 FOR SHARE`, id).Scan(&status)
 	if err != nil {
-		return fmt.Errorf("check run %d still holds its job: %w", id, err)
+		return &DatabaseError{Op: "commit fence", Err: fmt.Errorf("check run %d still holds its job: %w", id, err)}
 	}
 	if status != "running" {
-		return fmt.Errorf("run %d is %s: %w", id, status, ErrFenced)
+		return &DatabaseError{Op: "commit fence", Err: fmt.Errorf("run %d is %s: %w", id, status, ErrFenced)}
 	}
 	return nil
 }
