@@ -28,9 +28,9 @@ type Run struct {
 	Log     *slog.Logger
 
 	started time.Time
-	rows      atomic.Int64
-	mu     sync.Mutex
-	counts map[string]int64
+	rows    atomic.Int64
+	mu      sync.Mutex
+	counts  map[string]int64
 }
 
 // AddRows adds to the rows the run wrote.
