@@ -155,8 +155,11 @@ func newBodyReader(r io.Reader) *bodyReader {
 	return &bodyReader{r: r, window: MaxListEntry}
 }
 
-// next opens the window for one more token or entry.
-func (b *bodyReader) next() { b.window = b.n + MaxListEntry }
+// next opens the window for the token or entry that starts at offset (the
+// decoder's InputOffset). The decoder reads only when the value it is on
+// needs more bytes, so a read past offset+MaxListEntry means that value is
+// longer than MaxListEntry, whatever it had buffered before.
+func (b *bodyReader) next(offset int64) { b.window = offset + MaxListEntry }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.over != nil {
@@ -242,7 +245,7 @@ func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry
 			seen = true
 			return list(dec, br)
 		case "errors":
-			br.next()
+			br.next(dec.InputOffset())
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				return err
@@ -268,7 +271,7 @@ func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry
 // objectFields reads one JSON object, calling field for each key; field must
 // consume the value.
 func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) error) error {
-	br.next()
+	br.next(dec.InputOffset())
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -277,7 +280,7 @@ func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) erro
 		return fmt.Errorf("answer is %v, not an object", t)
 	}
 	for dec.More() {
-		br.next()
+		br.next(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			return err
@@ -297,7 +300,7 @@ func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) erro
 // eachEntry streams a list sent as an array or as an object keyed by id,
 // decoding one entry at a time; key is "" for array entries. null is empty.
 func eachEntry[T any](dec *json.Decoder, br *bodyReader, each func(key string, v *T) error) error {
-	br.next()
+	br.next(dec.InputOffset())
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -312,7 +315,7 @@ func eachEntry[T any](dec *json.Decoder, br *bodyReader, each func(key string, v
 	for dec.More() {
 		var key string
 		if d == '{' {
-			br.next()
+			br.next(dec.InputOffset())
 			kt, err := dec.Token()
 			if err != nil {
 				return err
@@ -320,7 +323,7 @@ func eachEntry[T any](dec *json.Decoder, br *bodyReader, each func(key string, v
 			key, _ = kt.(string)
 		}
 		var v T
-		br.next()
+		br.next(dec.InputOffset())
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
@@ -336,7 +339,7 @@ func eachEntry[T any](dec *json.Decoder, br *bodyReader, each func(key string, v
 func skipValue(dec *json.Decoder, br *bodyReader) error {
 	depth := 0
 	for {
-		br.next()
+		br.next(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			return err
