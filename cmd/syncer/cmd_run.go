@@ -17,7 +17,7 @@ import (
 // pool, itself bounded by closeBound). A run cut off here stays 'running'
 // and the next process marks it abandoned.
 const (
-	stopBound  = 3 * time.Second
+	stopBound  = 2500 * time.Millisecond
 	closeBound = time.Second
 )
 
