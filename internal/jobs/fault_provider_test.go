@@ -22,6 +22,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil/tcpproxy"
 )
 
 // fpRetry keeps the whole matrix fast: three attempts, millisecond backoff.
@@ -289,4 +290,82 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// The same faults from a TCP proxy between syncer and the provider: a
+// connection reset in the middle of the clients list (the list is asked for
+// again and the snapshot is whole), and a network that swallows packets
+// (the run fails within the client's timeout; nothing is written).
+func TestProviderFaultsThroughTCPProxy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.New(t)
+	clk := newClock(t0)
+	streaming := make(chan struct{}, 1)
+	s, url := startSim(t, sim.Options{Clients: 300, Now: clk.Now}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/clients") {
+				select {
+				case streaming <- struct{}{}:
+				default:
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	p := tcpproxy.Start(t, strings.TrimPrefix(url, "http://"))
+	client := fpMGID("http://"+p.Addr(), time.Second, fpRetry)
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{client}, DB: db, Now: clk.Now}
+	runner := newRunner(db, "a", clk.Now)
+	opts := jobs.Options{Trigger: jobs.TriggerManual}
+	if res := runner.Execute(ctx, job, opts); res.Status != jobs.StatusSucceeded {
+		t.Fatalf("baseline: %+v", res)
+	}
+	<-streaming
+
+	// Reset mid-body: the first clients answer drips, and the proxy resets
+	// the connection while it does.
+	clk.Add(15 * time.Minute)
+	s.SetFaults(sim.Faults{Mode: sim.FaultDrip, Burst: 1, Endpoint: sim.EndpointMGIDClients, DripBytes: 64, DripEvery: 10 * time.Millisecond})
+	go func() {
+		<-streaming
+		time.Sleep(100 * time.Millisecond)
+		p.ResetAll()
+	}()
+	calls := s.Requests(sim.EndpointMGIDClients)
+	res := runner.Execute(ctx, job, opts)
+	if res.Status != jobs.StatusSucceeded {
+		t.Fatalf("reset mid-body: %+v", res)
+	}
+	if n := s.Requests(sim.EndpointMGIDClients) - calls; n != 2 {
+		t.Errorf("%d clients requests, want 2 (the cut one and its retry)", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT client_id, captured_at FROM syncer.mgid_client_balance) d`); n != 600 ||
+		count(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`) != 600 {
+		t.Errorf("%d distinct client rows after two snapshots of 300", n)
+	}
+
+	// Packets swallowed: the run fails within the client's timeout.
+	before := fpFingerprint(t, db, "syncer.mgid_agency_balance", "syncer.mgid_client_balance")
+	clk.Add(15 * time.Minute)
+	s.SetFaults(sim.Faults{})
+	p.Blackhole()
+	start := time.Now()
+	res = runner.Execute(ctx, job, opts)
+	took := time.Since(start)
+	_, class, msg := fpRunRecord(t, db, res.RunID)
+	if res.Status != jobs.StatusFailed || class != "timeout" {
+		t.Errorf("blackholed: %s class %q (%s), want failed timeout", res.Status, class, msg)
+	}
+	if took > 3*time.Second+time.Second {
+		t.Errorf("blackholed run took %v with a 1 s timeout and 3 attempts", took)
+	}
+	if fpFingerprint(t, db, "syncer.mgid_agency_balance", "syncer.mgid_client_balance") != before {
+		t.Error("the blackholed run changed the stored data")
+	}
+	p.Restore()
+	clk.Add(15 * time.Minute)
+	if res := runner.Execute(ctx, job, opts); res.Status != jobs.StatusSucceeded {
+		t.Errorf("after restore: %+v", res)
+	}
 }
