@@ -33,6 +33,10 @@ const (
 var FaultModes = []string{Fault5xx, Fault429, Fault429Date, FaultHTML200, FaultTruncate, FaultReset, FaultStall,
 	FaultDrip, FaultHugeField, FaultDupIDs, FaultNaN, FaultOverflow, FaultTokenOnce, FaultTokenHang, FaultTokenError}
 
+// faultEndpoints are the values Faults.Endpoint accepts.
+var faultEndpoints = []string{EndpointMGIDToken, EndpointMGIDAgency, EndpointMGIDClients, EndpointMGIDClient, EndpointMGIDSpend,
+	EndpointMGIDTransfer, EndpointGmediaToken, EndpointGmediaCheck, EndpointFirstlightToken, EndpointFirstlightRedeem}
+
 // Defaults of the knobs of the fault modes.
 const (
 	DefaultCutAfter   = 2048

@@ -31,6 +31,11 @@ func TestFaultModes(t *testing.T) {
 		}
 	}
 
+	set(sim.Faults{Mode: sim.Fault5xx, Endpoint: sim.EndpointMGIDClients})
+	if a, b := e.get("/v1/agencies/1001", tok), e.get(clientsPath, tok); a.status != 200 || b.status != 500 {
+		t.Errorf("5xx aimed at the clients list: agency HTTP %d, clients HTTP %d", a.status, b.status)
+	}
+
 	set(sim.Faults{Mode: sim.Fault429, RetryAfter: 2 * time.Second})
 	if a := e.get(clientsPath, tok); a.status != 429 || a.header.Get("Retry-After") != "2" {
 		t.Errorf("429: HTTP %d Retry-After %q", a.status, a.header.Get("Retry-After"))
@@ -132,6 +137,8 @@ func TestFaultModeFlag(t *testing.T) {
 	}{
 		{[]string{"-fault", "html-200", "-fault-burst", "3"}, true},
 		{[]string{"-fault", "nope"}, false},
+		{[]string{"-fault", "truncate", "-fault-endpoint", "mgid-clients"}, true},
+		{[]string{"-fault", "truncate", "-fault-endpoint", "clients"}, false},
 		{[]string{"-fault", "drip", "-fault-drip-every", "-1s"}, false},
 	} {
 		fs := flag.NewFlagSet("sim", flag.ContinueOnError)

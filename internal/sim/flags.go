@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,9 @@ func (o *Options) Validate() error {
 	}
 	if !validMode(o.Faults.Mode) {
 		errs = append(errs, fmt.Errorf("unknown fault mode %q", o.Faults.Mode))
+	}
+	if e := o.Faults.Endpoint; e != "" && !slices.Contains(faultEndpoints, e) {
+		errs = append(errs, fmt.Errorf("unknown fault endpoint %q: want one of %s", e, strings.Join(faultEndpoints, ", ")))
 	}
 	if o.Faults.Burst < 0 || o.Faults.CutAfter < 0 || o.Faults.HugeField < 0 || o.Faults.DripBytes < 0 || o.Faults.DripEvery < 0 || o.Faults.RetryAfter < 0 {
 		errs = append(errs, errors.New("fault-burst, fault-cut-after, fault-huge-field, fault-drip-bytes, fault-drip-every and fault-retry-after cannot be negative"))
