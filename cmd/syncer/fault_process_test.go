@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -446,4 +447,85 @@ func runsSummary(t *testing.T, db *store.DB) string {
 	_ = db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(job || ' ' || trigger || ' ' || status || ' ' || coalesce(error_class, ''), E'\n' ORDER BY id), '')
 		FROM syncer.runs`).Scan(&s)
 	return s
+}
+
+// kill -9 of `syncer mgid transfer` after its journal row committed and
+// while its POST is out: once where the provider never received the
+// request, once where it applied it but the answer never came back. The
+// journal keeps both in flight; reconcile settles the applied one as
+// succeeded and, after the grace, the other as not_applied. Nothing is sent
+// twice: the provider applied exactly the one transfer.
+func TestKillBetweenJournalAndPOST(t *testing.T) {
+	t.Parallel()
+	db, url := testdb.NewWithURL(t)
+	s := sim.New(sim.Options{Clients: 50})
+	first, _, _ := s.ClientRange(sim.DemoAgencyID)
+	var mu sync.Mutex
+	apply := false // whether the held POST reaches the simulator first
+	posts := 0
+	arrived := make(chan struct{}, 2)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "money-transfers") {
+			mu.Lock()
+			posts++
+			fwd := apply
+			mu.Unlock()
+			if fwd {
+				s.ServeHTTP(httptest.NewRecorder(), r) // applied; the answer is lost
+			}
+			arrived <- struct{}{}
+			<-release // the process is killed while it waits
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(release); s.Close(); srv.Close() })
+	env := mgidEnv(url, srv.URL, "MGID_REQUEST_TIMEOUT=1s")
+	if r := syncer(context.Background(), env, "once", "mgid-balances"); r.code != 0 {
+		t.Fatalf("snapshot: %d %s", r.code, r.stderr)
+	}
+	send := func(client int64, forward bool) {
+		t.Helper()
+		mu.Lock()
+		apply = forward
+		mu.Unlock()
+		p := startProc(t, env, "mgid", "transfer", "--agency", "1001", "--client", fmt.Sprint(client),
+			"--amount", "25.00", "--from", "personal", "--yes")
+		select {
+		case <-arrived:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the POST never came\n%s", p.out.String())
+		}
+		p.signal(syscall.SIGKILL)
+		p.wait(10 * time.Second)
+	}
+	send(first, false) // never reached MGID
+	send(first+1, true)
+	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'in_flight'`); n != 2 {
+		t.Fatalf("%d transfers in flight after the kills, want 2", n)
+	}
+	time.Sleep(2*time.Second + 100*time.Millisecond) // the reconcile grace: 2 x MGID_REQUEST_TIMEOUT
+	r := syncer(context.Background(), env, "mgid", "transfers", "reconcile")
+	if r.code != 0 {
+		t.Fatalf("reconcile: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	status := func(client int64) string {
+		var st string
+		if err := db.Pool.QueryRow(context.Background(), `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, client).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if a, b := status(first), status(first+1); a != "not_applied" || b != "succeeded" {
+		t.Errorf("after reconcile: never received %s, applied %s; want not_applied, succeeded", a, b)
+	}
+	if got := s.Transfers(); len(got) != 1 || got[0].ClientID != first+1 {
+		t.Errorf("the provider applied %+v, want the one transfer to %d", got, first+1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posts != 2 {
+		t.Errorf("%d POSTs, want 2 (nothing resent)", posts)
+	}
 }
