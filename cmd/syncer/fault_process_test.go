@@ -91,6 +91,10 @@ func startProc(t *testing.T, environ []string, args ...string) *proc {
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
+		// The MGID password is in every environment here: it must not leak.
+		if strings.Contains(p.out.String(), sim.DemoPassword) {
+			t.Errorf("syncer %v printed the MGID password", args)
+		}
 	})
 	return p
 }

@@ -305,6 +305,9 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if logLines(logs.String(), "ERROR", "run failed") != 1 {
 		t.Errorf("the failed run is not logged at ERROR once:\n%s", logs.String())
 	}
+	if strings.Contains(logs.String()+msg, sim.DemoPassword) {
+		t.Error("the MGID password is in the logs or the run's error")
+	}
 	clk.Add(15 * time.Minute)
 	if res := r.Execute(context.Background(), job, opts); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("run after the reset: %+v", res)
