@@ -23,6 +23,7 @@ type DayJob interface {
 type BackfillStore interface {
 	TxRunner
 	LockBackfill(ctx context.Context, job string) (*store.JobLock, int64, error)
+	AbandonDeadBackfills(ctx context.Context, l *store.JobLock, job string) (int64, error)
 	StartRun(ctx context.Context, r store.RunStart) (int64, error)
 	FinishRun(ctx context.Context, id int64, f store.RunFinish) error
 	DoneDays(ctx context.Context, job string, from, to time.Time) (map[string]bool, error)
@@ -123,6 +124,15 @@ feed:
 	}
 	close(days)
 	wg.Wait()
+	// Again now that all of ours have ended: a killed backfill's session
+	// may have outlived its process for a moment when we started.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StepTimeout(0))
+	if n, err := b.Store.AbandonDeadBackfills(actx, lock, job.Name()); err != nil {
+		b.Runner.Log.Error("could not mark runs of stopped backfills", "job", job.Name(), "err", err)
+	} else if n > 0 {
+		b.Runner.Log.Warn("marked backfill runs left by a stopped process as failed", "job", job.Name(), "runs", n)
+	}
+	cancel()
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}

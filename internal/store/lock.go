@@ -169,3 +169,38 @@ func LockKey(name string) int64 {
 	h.Write([]byte("syncer:" + name))
 	return int64(h.Sum64())
 }
+
+// AbandonDeadBackfills marks the job's backfill runs still 'running' as
+// abandoned if no other backfill of the job is alive, on the session of l,
+// this backfill's own LockBackfill lock. A backfill calls it when all its
+// own runs have ended: a process killed just before it started may still
+// have held its lock when LockBackfill looked (Postgres ends a dead
+// client's session a moment later).
+func (db *DB) AbandonDeadBackfills(ctx context.Context, l *JobLock, job string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil {
+		return 0, fmt.Errorf("lock released")
+	}
+	var n int64
+	var alone bool
+	// Exclusive while this session holds it shared succeeds only when no
+	// other session holds it.
+	if err := l.conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&alone); err != nil {
+		return 0, &DatabaseError{Op: "abandon dead backfills", Err: err}
+	}
+	if !alone {
+		return 0, nil
+	}
+	tag, err := l.conn.Exec(ctx, abandonSQL+` AND trigger = 'backfill'`, job)
+	if err == nil {
+		n = tag.RowsAffected()
+	}
+	if _, uerr := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return 0, &DatabaseError{Op: "abandon dead backfills", Err: err}
+	}
+	return n, nil
+}
