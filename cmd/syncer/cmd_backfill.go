@@ -62,7 +62,8 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout)}
+	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout),
+		DayTimeout: cfg.Jobs[name].Timeout}
 	start := time.Now()
 	res, err := b.Run(ctx, built[name].(jobs.DayJob), from, to)
 	took := time.Since(start)

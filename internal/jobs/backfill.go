@@ -43,6 +43,10 @@ type Backfill struct {
 	Runner      *Runner // for the replica name, logger and clock
 	Concurrency int
 	Progress    Progress
+	// DayTimeout bounds each day's run (the job's configured timeout), so
+	// a stalled database or provider fails the day instead of hanging it.
+	// 0: no limit.
+	DayTimeout time.Duration
 }
 
 // BackfillResult sums what this backfill did: Days it did itself,
@@ -142,7 +146,7 @@ feed:
 // day runs one day as its own recorded run and transaction. claimed is
 // false when another backfill had the day.
 func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (rows int64, claimed bool, err error) {
-	step := StepTimeout(0)
+	step := StepTimeout(b.DayTimeout)
 	sctx, cancel := context.WithTimeout(ctx, step)
 	id, err := b.Store.StartRun(sctx, store.RunStart{
 		Job: job.Name(), Trigger: TriggerBackfill, WindowDate: &day, Replica: b.Runner.Replica,
@@ -153,7 +157,14 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (rows int
 	}
 	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill,
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
-	err = b.Store.WithTx(ctx, func(tx pgx.Tx) error {
+	dctx := ctx
+	if b.DayTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeoutCause(ctx, b.DayTimeout, fmt.Errorf("job timeout of %s: %w", b.DayTimeout, context.DeadlineExceeded))
+		defer cancel()
+	}
+	err = b.Store.WithTx(dctx, func(tx pgx.Tx) error {
+		ctx := dctx
 		ok, err := store.ClaimDay(ctx, tx, job.Name(), day)
 		if err != nil || !ok {
 			if err == nil {
@@ -167,6 +178,9 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time) (rows int
 		}
 		return store.MarkDayDone(ctx, tx, job.Name(), day, run.ID, run.Rows())
 	})
+	if err != nil && dctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", context.Cause(dctx), err)
+	}
 	res := b.Runner.finish(ctx, run, err, step)
 	return res.Rows, claimed, res.Err
 }
