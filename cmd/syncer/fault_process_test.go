@@ -290,6 +290,7 @@ func TestSIGKILLMidSnapshotThenResume(t *testing.T) {
 		t.Errorf("%d rows of the killed snapshot kept", n)
 	}
 	s.SetFaults(sim.Faults{})
+	waitLocksGone(t, db)
 	r := syncer(context.Background(), mgidEnv(url, simURL), "once", "mgid-balances")
 	if r.code != 0 {
 		t.Fatalf("once after the kill: exit %d %s", r.code, r.stderr)
@@ -325,6 +326,7 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 		t.Fatalf("the backfill finished (%d days) before the kill", doneBefore)
 	}
 	s.SetFaults(sim.Faults{})
+	waitLocksGone(t, db)
 	r := syncer(context.Background(), mgidEnv(url, srv.URL), args...)
 	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d already done", doneBefore)) {
 		t.Fatalf("resume: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -503,6 +505,7 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 		}
 		p.signal(syscall.SIGKILL)
 		p.wait(10 * time.Second)
+		waitLocksGone(t, db)
 	}
 	send(first, false) // never reached MGID
 	send(first+1, true)
@@ -532,4 +535,16 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 	if posts != 2 {
 		t.Errorf("%d POSTs, want 2 (nothing resent)", posts)
 	}
+}
+
+// waitLocksGone waits until no session holds an advisory lock in the test's
+// database: Postgres ends a killed client's session, and drops its locks, a
+// moment after the process dies. The next process is started after that, as
+// an operator's restart would be.
+func waitLocksGone(t *testing.T, db *store.DB) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the killed process's locks to go", func() bool {
+		return countRows(t, db, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) == 0
+	})
 }
