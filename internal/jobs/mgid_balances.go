@@ -101,6 +101,11 @@ func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, 
 			if perr := rows.Err(); perr != nil {
 				return n, perr // the provider's failure is the cause, COPY's error only its echo
 			}
+			if tx.Conn().IsClosed() {
+				// pgconn returns a connection cut mid-COPY as a bare
+				// io.ErrUnexpectedEOF at times: the connection is what failed.
+				return n, &store.DatabaseError{Op: "copy client balances", Err: err}
+			}
 			return n, err
 		}
 		return n, sp.Commit(ctx)
