@@ -9,16 +9,21 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"syncer/internal/jobs"
+	"syncer/internal/providers"
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -443,5 +448,33 @@ func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	}
 	if res := r.Execute(context.Background(), writeJob(db, "worker", 0), jobs.Options{Trigger: jobs.TriggerManual}); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("next run: %+v", res)
+	}
+}
+
+func TestErrorClassTellsTheDatabaseApart(t *testing.T) {
+	t.Parallel()
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"server terminated the backend", fmt.Errorf("copy: %w", &pgconn.PgError{Code: "57P01"}), "database"},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, "database"},
+		{"constraint violation is ours", &pgconn.PgError{Code: "23505"}, "internal"},
+		{"a database step", &store.DatabaseError{Op: "lock", Err: context.DeadlineExceeded}, "database"},
+		{"fenced commit", fmt.Errorf("x: %w", &store.DatabaseError{Op: "commit fence", Err: store.ErrFenced}), "database"},
+		{"bare socket error is the database's", fmt.Errorf("copy client balances: %w", reset), "database"},
+		{"provider network error", &providers.Error{Provider: "mgid", Op: "clients", Kind: providers.Retryable, Err: &url.Error{Op: "Get", URL: "u", Err: reset}}, "retryable"},
+		{"http client error", fmt.Errorf("x: %w", &url.Error{Op: "Get", URL: "u", Err: reset}), "retryable"},
+		{"shutdown", fmt.Errorf("%w (x)", context.Canceled), "cancelled"},
+		{"job timeout", fmt.Errorf("job timeout: %w", context.DeadlineExceeded), "timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := jobs.ErrorClass(c.err); got != c.want {
+				t.Errorf("ErrorClass(%v) = %s, want %s", c.err, got, c.want)
+			}
+		})
 	}
 }
