@@ -399,3 +399,36 @@ func (c *Client) decodeLogin(resp *http.Response) (*session, error) {
 	}
 	return &session{token: v.Token, accountID: int64(v.AccountID)}, nil
 }
+
+// idSet finds an id met twice in one answer. MGID lists clients in
+// ascending id order, and while they come that way an id above the last
+// one cannot be a repeat: a comparison suffices and no map is built (a map
+// of 100,000 ids cost a tenth of the decoding). The first id out of order
+// moves them all into a map.
+type idSet struct {
+	last int64
+	ids  []int64
+	seen map[int64]struct{}
+}
+
+// add reports whether id is new, and remembers it.
+func (s *idSet) add(id int64) bool {
+	if s.seen == nil {
+		if len(s.ids) == 0 || id > s.last {
+			s.ids, s.last = append(s.ids, id), id
+			return true
+		}
+		s.seen = make(map[int64]struct{}, 2*len(s.ids))
+		for _, v := range s.ids {
+			s.seen[v] = struct{}{}
+		}
+		s.ids = nil
+	}
+	if _, dup := s.seen[id]; dup {
+		return false
+	}
+	s.seen[id] = struct{}{}
+	return true
+}
+
+func (s *idSet) reset() { *s = idSet{ids: s.ids[:0]} }

@@ -112,3 +112,34 @@ func TestHugeFieldIsRefusedWhileStreaming(t *testing.T) {
 		t.Errorf("allocated %d MiB reading a list with a 100 MiB field", grew>>20)
 	}
 }
+
+func TestIDSet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ids  []int64
+		want int // index of the first repeat, -1 for none
+	}{
+		{[]int64{1, 2, 3, 10}, -1},
+		{[]int64{1, 2, 2}, 2},
+		{[]int64{5, 3, 4, 9}, -1},
+		{[]int64{5, 3, 4, 5}, 3},
+		{[]int64{1, 2, 3, 1}, 3},
+		{[]int64{3, 1, 3}, 2},
+	} {
+		var s idSet
+		got := -1
+		for i, id := range tc.ids {
+			if !s.add(id) {
+				got = i
+				break
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%v: first repeat at %d, want %d", tc.ids, got, tc.want)
+		}
+		s.reset()
+		if !s.add(tc.ids[0]) {
+			t.Errorf("%v: after reset the first id is a repeat", tc.ids)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func (c *Client) Spend(ctx context.Context, dateStart, dateEnd time.Time, client
 		q += "&clientsIds=" + strings.Join(ids, ",")
 	}
 	delivered := false
-	seen := map[int64]struct{}{}
+	var seen idSet
 	canRetry := func() bool { return !delivered || restart != nil }
 	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients-spent-reports?%s", id, q), func() bool { return !delivered },
 		func(resp *http.Response) error {
@@ -59,17 +59,16 @@ func (c *Client) Spend(ctx context.Context, dateStart, dateEnd time.Time, client
 				}
 				delivered = false
 			}
-			clear(seen)
+			seen.reset()
 			return c.stream(op, resp, "clients-spent-reports", canRetry, func(dec *json.Decoder, br *bodyReader) error {
 				return eachEntry(dec, br, func(key string, w *wireSpend) error {
 					cs, err := w.spend(key)
 					if err != nil {
 						return err
 					}
-					if _, dup := seen[cs.ClientID]; dup {
+					if !seen.add(cs.ClientID) {
 						return fmt.Errorf("client %d is in the report twice", cs.ClientID)
 					}
-					seen[cs.ClientID] = struct{}{}
 					delivered = true
 					if err := fn(cs); err != nil {
 						return callerError{err}

@@ -77,7 +77,7 @@ func (c *Client) Clients(ctx context.Context, restart func() error, fn func(Clie
 	}
 	op := fmt.Sprintf("clients of agency %d", id)
 	delivered := false
-	seen := map[int64]struct{}{}
+	var seen idSet
 	canRetry := func() bool { return !delivered || restart != nil }
 	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients", id), func() bool { return !delivered },
 		func(resp *http.Response) error {
@@ -87,17 +87,16 @@ func (c *Client) Clients(ctx context.Context, restart func() error, fn func(Clie
 				}
 				delivered = false
 			}
-			clear(seen)
+			seen.reset()
 			return c.stream(op, resp, "clients", canRetry, func(dec *json.Decoder, br *bodyReader) error {
 				return eachEntry(dec, br, func(key string, w *wireClient) error {
 					cw, err := w.wallet(key)
 					if err != nil {
 						return err
 					}
-					if _, dup := seen[cw.ID]; dup {
+					if !seen.add(cw.ID) {
 						return fmt.Errorf("client %d is in the answer twice", cw.ID)
 					}
-					seen[cw.ID] = struct{}{}
 					if len(cw.Email) > MaxEmail {
 						return fmt.Errorf("client %d: email of %d bytes is over the limit of %d", cw.ID, len(cw.Email), MaxEmail)
 					}
