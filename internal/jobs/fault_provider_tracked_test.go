@@ -9,6 +9,7 @@ import (
 
 	"syncer/internal/jobs"
 	"syncer/internal/providers/firstlight"
+	"syncer/internal/providers/gmedia"
 	"syncer/internal/sim"
 	"syncer/internal/testdb"
 )
@@ -130,6 +131,74 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			}
 			if n := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); n < history {
 				t.Errorf("history went from %d to %d rows", history, n)
+			}
+		})
+	}
+}
+
+// Gmedia faults: garbage on a target's answer is retried like a 5xx and
+// then recorded on that target; the token endpoint failing is ours and
+// fails the round with no target changed.
+func TestProviderFaultsMawthoq(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		faults  sim.Faults
+		timeout time.Duration
+		want    string
+		class   string
+		changed bool
+		errors  int64 // targets provider_error after the run
+	}{
+		{name: "HTML page with 200 burst", faults: sim.Faults{Mode: sim.FaultHTML200, Burst: 1, Endpoint: sim.EndpointGmediaCheck},
+			want: jobs.StatusSucceeded, changed: true, errors: 0},
+		{name: "HTML page with 200 persisting", faults: sim.Faults{Mode: sim.FaultHTML200, Endpoint: sim.EndpointGmediaCheck},
+			want: jobs.StatusSucceeded, changed: true, errors: 5},
+		{name: "5xx burst", faults: sim.Faults{Mode: sim.Fault5xx, Burst: 2, Endpoint: sim.EndpointGmediaCheck},
+			want: jobs.StatusSucceeded, changed: true, errors: 0},
+		{name: "token endpoint hanging", faults: sim.Faults{Mode: sim.FaultTokenHang}, timeout: 200 * time.Millisecond,
+			want: jobs.StatusFailed, class: "timeout"},
+		{name: "token endpoint failing", faults: sim.Faults{Mode: sim.FaultTokenError}, want: jobs.StatusFailed, class: "retryable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := testdb.New(t)
+			clk := newClock(trT0)
+			s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
+			trSeedMawthoq(t, db, "tiktok", 5)
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = 2 * time.Second
+			}
+			newJob := func(timeout time.Duration) jobs.Job {
+				gm := gmedia.New(gmedia.Config{TokenURL: url + sim.PathGmediaToken, CheckURL: url + sim.PathGmediaCheck,
+					ClientID: "sim-gmedia", ClientSecret: "sim-gmedia-secret", HTTPClient: &http.Client{Timeout: timeout}, Retry: fpRetry})
+				return &jobs.MawthoqRecheck{Gmedia: gm, DB: db, Settings: trSettings(), Replica: "r", Now: clk.Now}
+			}
+			runner := newRunner(db, "r", clk.Now)
+			opts := jobs.Options{Trigger: jobs.TriggerManual}
+			if res := runner.Execute(ctx, newJob(timeout), opts); res.Status != jobs.StatusSucceeded {
+				t.Fatalf("baseline: %+v", res)
+			}
+			tables := []string{"syncer.tracked_status_history", "bi.mawthoq_status_current"}
+			before := fpFingerprint(t, db, tables...)
+			clk.Add(time.Hour)
+			s.SetFaults(tc.faults)
+			res := runner.Execute(ctx, newJob(timeout), opts)
+			status, class, msg := fpRunRecord(t, db, res.RunID)
+			if status != tc.want || (tc.want == jobs.StatusFailed && class != tc.class) {
+				t.Fatalf("run %s class %q (%s), want %s %s", status, class, msg, tc.want, tc.class)
+			}
+			if !tc.changed && fpFingerprint(t, db, tables...) != before {
+				t.Error("a failed round changed a target's status")
+			}
+			if n := trCount(t, db, `SELECT count(*) FROM bi.mawthoq_status_current WHERE outcome = 'provider_error'`); tc.changed && n != tc.errors {
+				t.Errorf("%d targets provider_error, want %d", n, tc.errors)
+			}
+			if n := trCount(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {
+				t.Errorf("%d targets with two open periods", n)
 			}
 		})
 	}
