@@ -173,8 +173,14 @@ func lookupEnv(environ []string, key string) string {
 	return ""
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger logs at level (SYNCER_LOG_LEVEL) as text or, for format "json"
+// (SYNCER_LOG_FORMAT), as one JSON object per line.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	o := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
 }

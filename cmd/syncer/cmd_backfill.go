@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,7 +77,8 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	job := built[name].(jobs.DayJob)
-	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout)}
+	b := &jobs.Backfill{Store: a.db, Runner: a.runner, Concurrency: *conc, Progress: newProgress(e.stdout),
+		DayTimeout: cfg.Jobs[name].Timeout}
 	start := time.Now()
 	var res jobs.BackfillResult
 	var runErr error
@@ -96,8 +98,10 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 		res, runErr = b.Run(ctx, job, from, to)
 	}
 	took := time.Since(start)
-	fmt.Fprintf(e.stdout, "%s backfill %s: %d days done, %d already done, %d failed, %d rows in %s (%.1f days/s, %.0f rows/s)\n",
-		name, span, res.Days, res.Skipped, res.Failed, res.Rows, took.Round(time.Millisecond),
+	// Each backfill reports what it did itself: days a concurrent one
+	// took are counted apart, not as done here.
+	fmt.Fprintf(e.stdout, "%s backfill %s: %d days done, %d already done, %d done by another backfill, %d failed, %d rows in %s (%.1f days/s, %.0f rows/s)\n",
+		name, span, res.Days, res.Skipped, res.ClaimedElsewhere, res.Failed, res.Rows, took.Round(time.Millisecond),
 		float64(res.Days)/took.Seconds(), float64(res.Rows)/took.Seconds())
 	return runErr
 }
@@ -138,7 +142,9 @@ func (p *progress) Day(day time.Time, rows int64, err error) {
 	p.rows += rows
 	if !p.tty {
 		status := "ok"
-		if err != nil {
+		if errors.Is(err, jobs.ErrClaimedElsewhere) {
+			status = "skipped: " + err.Error()
+		} else if err != nil {
 			status = "failed: " + err.Error()
 		}
 		fmt.Fprintf(p.w, "backfill: %s %s, %d rows (%d/%d)\n", day.Format(time.DateOnly), status, rows, p.done, p.total)
@@ -151,7 +157,7 @@ func (p *progress) Day(day time.Time, rows int64, err error) {
 	if p.done == p.total {
 		fmt.Fprintln(p.w)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, jobs.ErrClaimedElsewhere) {
 		fmt.Fprintf(p.w, "\n%s failed: %v\n", day.Format(time.DateOnly), err)
 	}
 }

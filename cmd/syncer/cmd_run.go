@@ -2,12 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
-
 	"time"
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
+	"syncer/internal/store"
+)
+
+// stopBound is how long `run` waits, after the grace period, for cancelled
+// runs to record their end before it exits anyway: SIGTERM always ends the
+// process within SYNCER_SHUTDOWN_GRACE plus about this (plus closing the
+// pool, itself bounded by closeBound). A run cut off here stays 'running'
+// and the next process marks it abandoned.
+const (
+	stopBound  = 2500 * time.Millisecond
+	closeBound = time.Second
 )
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -19,11 +30,26 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments")
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	cfg, err := loadConfig(e, *path)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	enabled := 0
+	for _, n := range config.JobNames {
+		if cfg.Jobs[n].Enabled {
+			enabled++
+		}
+	}
+	a, err := openAppForJobs(ctx, e, cfg, enabled)
+	if err != nil {
+		return err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			a.close()
+		}
+	}()
 	// The HTTP side lives until run returns, through the shutdown grace.
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHTTP()
@@ -57,12 +83,14 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return usageError{err.Error()}
 	}
 	// Runs get their own context: a signal stops new runs at once, but a
-	// running one keeps going for the grace period before it is cancelled.
+	// running one (scheduled or catch-up) keeps going for the grace period
+	// before it is cancelled.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	sched.Start(runCtx)
 	obs.scheduling(sched)
-	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica)
+	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica,
+		"pool_max_conns", a.db.Pool.Config().MaxConns)
 
 	<-ctx.Done()
 	a.log.Info("stopping: no new runs; waiting for running ones", "grace", a.cfg.ShutdownGrace)
@@ -72,7 +100,22 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	case <-time.After(a.cfg.ShutdownGrace):
 		a.log.Warn("grace period over: cancelling running jobs")
 		cancelRuns()
-		<-stopped.Done()
+		select {
+		case <-stopped.Done():
+		case <-time.After(stopBound):
+			a.log.Error("runs did not end after cancellation (the database may not be answering); exiting anyway: the next start marks them abandoned",
+				"waited", stopBound)
+		}
+	}
+	// pgxpool.Close waits for connections in use: bounded, so that a
+	// connection stuck on a silent network cannot hold the exit.
+	closed = true
+	done := make(chan struct{})
+	go func() { a.close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeBound):
+		a.log.Warn("database connections did not close in time; exiting anyway")
 	}
 	a.log.Info("stopped")
 	return nil
@@ -89,6 +132,7 @@ func migrateUp(ctx context.Context, a *app, w io.Writer) error {
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
 	fs, path := newFlags("migrate", e)
+	destroy := fs.Bool("destroy-data", false, "down: allow dropping the transfer journal or the tracked targets")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +157,11 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	case "up":
 		return m.Up(ctx, e.stdout)
 	case "down":
-		return m.Down(ctx, e.stdout)
+		err := m.Down(ctx, e.stdout, store.DownOptions{DestroyData: *destroy})
+		if errors.Is(err, store.ErrWouldDestroyData) || errors.Is(err, store.ErrTransfersOpen) {
+			return usageError{err.Error()}
+		}
+		return err
 	}
 	return m.Status(ctx, e.stdout)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,8 +34,17 @@ func loadAndOpen(ctx context.Context, e env, path string, enable ...string) (*ap
 }
 
 func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
-	log := newLogger(e.stderr, cfg.LogLevel)
-	db, err := store.Open(ctx, cfg.DatabaseURL.Value())
+	return openAppForJobs(ctx, e, cfg, 0)
+}
+
+// openAppForJobs is openApp for a process that may run n jobs at once:
+// the pool is sized (or an explicit size checked) for them.
+func openAppForJobs(ctx context.Context, e env, cfg config.Config, n int) (*app, error) {
+	log := newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
+	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), n)
+	if errors.Is(err, store.ErrInvalidURL) || errors.Is(err, store.ErrPoolTooSmall) {
+		return nil, usageError{err.Error()}
+	}
 	if err != nil {
 		return nil, err
 	}

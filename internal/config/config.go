@@ -61,7 +61,8 @@ type Config struct {
 	LogLevel      string        // SYNCER_LOG_LEVEL: debug|info|warn|error (default info)
 	// HTTPAddr is where `syncer run` serves /metrics, /healthz, /readyz and
 	// the status page (SYNCER_HTTP_ADDR, default 127.0.0.1:9188); "" disables it.
-	HTTPAddr string
+	HTTPAddr  string
+	LogFormat string // SYNCER_LOG_FORMAT: text|json (json: one object per line; default text)
 	// HashKey keys the stable hash of personal identifiers shown in bi views
 	// (SYNCER_HASH_KEY). Required when a tracked-check job is enabled.
 	HashKey Secret

@@ -19,6 +19,7 @@ func Defaults() Config {
 		ShutdownGrace: 30 * time.Second,
 		LogLevel:      "info",
 		HTTPAddr:      "127.0.0.1:9188",
+		LogFormat:     "text",
 		Jobs: map[string]Job{
 			JobMGIDBalances:     {Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 			JobMGIDSpend:        {Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},

@@ -28,6 +28,7 @@ type fileConfig struct {
 	ShutdownGrace yaml.Node      `yaml:"shutdown_grace"`
 	LogLevel      yaml.Node      `yaml:"log_level"`
 	HTTPAddr      yaml.Node      `yaml:"http_addr"`
+	LogFormat     yaml.Node      `yaml:"log_format"`
 	HashKey       yaml.Node      `yaml:"hash_key"`
 	Jobs          fileJobs       `yaml:"jobs"`
 	Backfill      fileBackfill   `yaml:"backfill"`

@@ -64,6 +64,7 @@ func settings(c *Config) []setting {
 		durationSetting("shutdown_grace", "SYNCER_SHUTDOWN_GRACE", ptr(&c.ShutdownGrace)),
 		stringSetting("log_level", "SYNCER_LOG_LEVEL", ptr(&c.LogLevel)),
 		stringSetting("http_addr", "SYNCER_HTTP_ADDR", ptr(&c.HTTPAddr)),
+		stringSetting("log_format", "SYNCER_LOG_FORMAT", ptr(&c.LogFormat)),
 		secretSetting("hash_key", "SYNCER_HASH_KEY", ptr(&c.HashKey), nil),
 	}
 	for _, name := range JobNames {

@@ -47,6 +47,9 @@ func (c *Config) Validate() error {
 	if err := validateListenAddr(c.HTTPAddr); err != nil {
 		p.add("SYNCER_HTTP_ADDR", "%q: %v", c.HTTPAddr, err)
 	}
+	if !slices.Contains([]string{"text", "json"}, c.LogFormat) {
+		p.add("SYNCER_LOG_FORMAT", "%q is not one of text, json", c.LogFormat)
+	}
 	c.validateJobs(&p)
 	if n := c.Backfill.Concurrency; n < 1 || n > 64 {
 		p.add("BACKFILL_CONCURRENCY", "%d is outside 1..64", n)

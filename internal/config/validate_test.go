@@ -74,6 +74,7 @@ func TestValidate(t *testing.T) {
 		{"database url", func(c *Config) { c.DatabaseURL = "" }, "DATABASE_URL: required"},
 		{"shutdown grace", func(c *Config) { c.ShutdownGrace = -time.Second }, "SYNCER_SHUTDOWN_GRACE: must not be negative"},
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, `SYNCER_LOG_LEVEL: "verbose" is not one of`},
+		{"log format", func(c *Config) { c.LogFormat = "xml" }, `SYNCER_LOG_FORMAT: "xml" is not one of text, json`},
 		{"cron field out of range", setJob(JobMGIDSpend, func(j *Job) { j.Schedule = "61 * * * *" }), `JOB_MGID_SPEND_SCHEDULE: "61 * * * *": `},
 		{"bad @every", setJob(JobMGIDBalances, func(j *Job) { j.Schedule = "@every soon" }), `JOB_MGID_BALANCES_SCHEDULE: "@every soon"`},
 		{"six fields", setJob(JobFirstlightRedeem, func(j *Job) { j.Schedule = "0 0 * * * *" }), "JOB_FIRSTLIGHT_REDEEM_SCHEDULE"},

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -15,7 +16,7 @@ import (
 // MGIDWallets is what the balances job needs of an MGID agency client.
 type MGIDWallets interface {
 	Agency(ctx context.Context) (mgid.AgencyBalance, error)
-	Clients(ctx context.Context, fn func(mgid.ClientWallet) error) error
+	Clients(ctx context.Context, restart func() error, fn func(mgid.ClientWallet) error) error
 }
 
 // TxRunner opens transactions.
@@ -71,59 +72,93 @@ func (j *MGIDBalances) now() time.Time {
 // copyClients overlaps the two slow halves: a goroutine decodes the clients
 // list off the wire while COPY sends the rows already decoded. Batches keep
 // the channel cheap; at most a few batches are in memory at once.
+//
+// When the list breaks off midway, the MGID client asks for it again within
+// its retry budget and restarts the stream: the COPY under way is abandoned,
+// rolled back to a savepoint, and a new COPY takes the list from its start,
+// so no client is written twice.
 func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := &walletStream{batches: make(chan []store.ClientBalance, 4), done: make(chan struct{})}
 	go rows.produce(ctx, a)
-	n, err := store.CopyClientBalances(ctx, tx, agencyID, capturedAt, rows)
-	cancel()
-	<-rows.done // the producer has stopped before we return
-	if err != nil {
-		if perr := rows.Err(); perr != nil {
-			return n, perr // the provider's failure is the cause, COPY's error only its echo
+	defer func() {
+		cancel()
+		<-rows.done // the producer has stopped before we return
+	}()
+	for {
+		sp, err := tx.Begin(ctx) // a savepoint
+		if err != nil {
+			return 0, err
 		}
-		return n, err
+		n, err := store.CopyClientBalances(ctx, sp, agencyID, capturedAt, rows)
+		if err != nil && rows.restarted() {
+			if err := sp.Rollback(ctx); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err != nil {
+			if perr := rows.Err(); perr != nil {
+				return n, perr // the provider's failure is the cause, COPY's error only its echo
+			}
+			if tx.Conn().IsClosed() {
+				// pgconn returns a connection cut mid-COPY as a bare
+				// io.ErrUnexpectedEOF at times: the connection is what failed.
+				return n, &store.DatabaseError{Op: "copy client balances", Err: err}
+			}
+			return n, err
+		}
+		return n, sp.Commit(ctx)
 	}
-	return n, nil
 }
 
 const walletBatch = 1024
 
+// walletStream hands decoded clients to COPY. A nil batch on the channel is
+// the producer saying the list starts over.
 type walletStream struct {
 	batches chan []store.ClientBalance
 	done    chan struct{}
 	mu      sync.Mutex
 	err     error // the producer's failure; pgx may ask for it at any time
 
-	cur []store.ClientBalance
-	i   int
+	cur        []store.ClientBalance
+	i          int
+	restarting bool // Next met the restart mark; COPY ends with errRestart
 }
+
+var errRestart = errors.New("the clients list starts over")
 
 func (s *walletStream) produce(ctx context.Context, a MGIDWallets) {
 	defer close(s.done)
 	defer close(s.batches)
 	batch := make([]store.ClientBalance, 0, walletBatch)
-	send := func() error {
+	send := func(b []store.ClientBalance) error {
 		select {
-		case s.batches <- batch:
-			batch = make([]store.ClientBalance, 0, walletBatch)
+		case s.batches <- b:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	err := a.Clients(ctx, func(c mgid.ClientWallet) error {
+	restart := func() error {
+		batch = make([]store.ClientBalance, 0, walletBatch)
+		return send(nil)
+	}
+	err := a.Clients(ctx, restart, func(c mgid.ClientWallet) error {
 		batch = append(batch, store.ClientBalance{
 			ClientID: c.ID, Email: c.Email, Balance: c.Balance, Credit: c.Credit, Income: c.Income,
 		})
 		if len(batch) == walletBatch {
-			return send()
+			err := send(batch)
+			batch = make([]store.ClientBalance, 0, walletBatch)
+			return err
 		}
 		return nil
 	})
 	if err == nil && len(batch) > 0 {
-		err = send()
+		err = send(batch)
 	}
 	s.mu.Lock()
 	s.err = err
@@ -137,14 +172,29 @@ func (s *walletStream) Next() bool {
 		if !ok {
 			return false
 		}
+		if b == nil {
+			s.cur, s.i, s.restarting = nil, 0, true
+			return false
+		}
 		s.cur, s.i = b, 1
 	}
 	return true
 }
 
+// restarted reports (once) whether the last COPY ended because the list
+// starts over. Called after CopyFrom returned, when pgx no longer reads s.
+func (s *walletStream) restarted() bool {
+	r := s.restarting
+	s.restarting = false
+	return r
+}
+
 func (s *walletStream) Row() store.ClientBalance { return s.cur[s.i-1] }
 
 func (s *walletStream) Err() error {
+	if s.restarting {
+		return errRestart
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {

@@ -16,7 +16,7 @@ import (
 // MGIDSpendSource is what the spend job needs of an MGID agency client.
 type MGIDSpendSource interface {
 	AccountID(ctx context.Context) (int64, error)
-	Spend(ctx context.Context, dateStart, dateEnd time.Time, clientIDs []int64, fn func(mgid.ClientSpend) error) error
+	Spend(ctx context.Context, dateStart, dateEnd time.Time, clientIDs []int64, restart func() error, fn func(mgid.ClientSpend) error) error
 }
 
 // MGIDSpend keeps spend per client per calendar day for today and the
@@ -94,7 +94,9 @@ func (j *MGIDSpend) fetch(ctx context.Context, days []time.Time) (rows []store.S
 					return err
 				}
 				var part []store.SpendDay
-				err = a.Spend(ctx, day, day, nil, func(s mgid.ClientSpend) error {
+				// A report that broke off is asked for again: drop what it gave.
+				restart := func() error { part = part[:0]; return nil }
+				err = a.Spend(ctx, day, day, nil, restart, func(s mgid.ClientSpend) error {
 					part = append(part, store.SpendDay{AgencyID: agencyID, ClientID: s.ClientID, Day: day, Spent: s.Spent})
 					return nil
 				})

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
-	"syncer/internal/providers"
 	"syncer/internal/store"
 )
 
@@ -38,6 +38,7 @@ type RunStore interface {
 	StartRun(ctx context.Context, r store.RunStart) (int64, error)
 	FinishRun(ctx context.Context, id int64, f store.RunFinish) error
 	LastSuccess(ctx context.Context, job string) (time.Time, bool, error)
+	RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error)
 }
 
 // Runner executes jobs and records them.
@@ -48,6 +49,10 @@ type Runner struct {
 	Now     func() time.Time
 	// Observer, when set, hears how each run ended (metrics).
 	Observer RunObserver
+
+	outage  outage
+	mu      sync.Mutex
+	pending []pendingFinish // ends of runs the database could not take yet
 }
 
 // Options qualify one execution.
@@ -66,13 +71,30 @@ type Result struct {
 	Err    error
 }
 
+// StepTimeout is the deadline of each database step around a run (lock,
+// start, finish, heartbeat) for a job whose timeout is jobTimeout: a quarter
+// of it, at least half a second and at most 30 s (30 s without a timeout).
+// A database that does not answer a step within it is treated as down.
+func StepTimeout(jobTimeout time.Duration) time.Duration {
+	if jobTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return min(max(jobTimeout/4, 500*time.Millisecond), 30*time.Second)
+}
+
 // Execute runs job once under its advisory lock and records the run. The
 // returned error is the job's (or the runner's) failure; a skip is no error.
+// Every failure is logged here, so a caller that drops the Result (the
+// scheduler) loses nothing.
 func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
+	step := StepTimeout(o.Timeout)
 	_, split := job.(SplitJob)
-	lock, status, err := r.lock(ctx, job.Name(), split, log)
+	lock, status, err := r.lock(ctx, job.Name(), split, o, step, log)
 	if lock == nil {
+		if err != nil {
+			r.stepFailed(ctx, log, "take the job's lock", err)
+		}
 		return Result{Status: status, Err: err}
 	}
 	defer lock.Release()
@@ -83,8 +105,12 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	}
 	if o.FreshWithin > 0 {
 		// Re-check under the lock: another replica may have just caught up.
-		last, ok, err := r.Store.LastSuccess(ctx, job.Name())
+		sctx, cancel := context.WithTimeout(ctx, step)
+		last, ok, err := r.Store.LastSuccess(sctx, job.Name())
+		cancel()
 		if err != nil {
+			err = dbStep(ctx, "check the last success", err)
+			r.stepFailed(ctx, log, "check the last success", err)
 			return Result{Status: StatusFailed, Err: err}
 		}
 		if ok && r.now().Sub(last) < o.FreshWithin {
@@ -92,18 +118,36 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 			return Result{Status: StatusSkipped}
 		}
 	}
-	id, err := r.Store.StartRun(ctx, store.RunStart{
+	sctx, cancel := context.WithTimeout(ctx, step)
+	id, err := r.Store.StartRun(sctx, store.RunStart{
 		Job: job.Name(), Trigger: o.Trigger, ScheduledFor: o.ScheduledFor, Replica: r.Replica,
 	})
+	cancel()
 	if errors.Is(err, store.ErrTickTaken) {
+		// Normal with replicas: each tick fires on all of them and one
+		// runs it. Not a WARN: an operator has nothing to do about it.
 		log.Info("skipped: another replica already ran this tick", "tick", o.ScheduledFor)
 		return Result{Status: StatusSkipped}
 	}
 	if err != nil {
+		err = dbStep(ctx, "record the run's start", err)
+		r.stepFailed(ctx, log, "record the run's start", err)
 		return Result{Status: StatusFailed, Err: err}
 	}
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), started: r.now()}
-	return r.finish(ctx, run, r.invoke(ctx, job, run, o.Timeout))
+	r.outage.up(log)
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id)}
+
+	runCtx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	if !split {
+		// The run's writes commit only while it is still the job's
+		// live run, even if its lock is lost meanwhile.
+		runCtx = store.WithFence(runCtx, id)
+	}
+	stop := r.heartbeat(runCtx, lock, step, lost, run.Log)
+	err = r.invoke(runCtx, job, run, o.Timeout)
+	stop()
+	return r.finish(ctx, run, err, step)
 }
 
 // SplitJob is a job that several replicas may run at once because it splits
@@ -115,15 +159,18 @@ type SplitJob interface {
 	SplitsAcrossReplicas()
 }
 
-// lock takes the job's advisory lock, exclusive or (SplitJob) shared, and
-// marks runs a dead process left 'running' as abandoned. A nil lock means
-// no run: skipped (another process holds the job) or failed (err).
-func (r *Runner) lock(ctx context.Context, job string, split bool, log *slog.Logger) (*store.JobLock, string, error) {
+// lock takes the job's advisory lock, exclusive or (SplitJob) shared, within
+// step, and marks runs a dead process left 'running' as abandoned. A nil
+// lock means no run: skipped (another process holds the job) or failed (err).
+func (r *Runner) lock(ctx context.Context, job string, split bool, o Options, step time.Duration, log *slog.Logger) (*store.JobLock, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
 	if split {
 		lock, n, err := r.Store.LockJobShared(ctx, job)
 		if err != nil {
-			return nil, StatusFailed, err
+			return nil, StatusFailed, dbStep(ctx, "lock", err)
 		}
+		r.flushPending(ctx, log)
 		if n > 0 {
 			log.Warn("marked runs left by a stopped process as failed", "runs", n)
 		}
@@ -131,23 +178,79 @@ func (r *Runner) lock(ctx context.Context, job string, split bool, log *slog.Log
 	}
 	lock, ok, err := r.Store.TryLockJob(ctx, job)
 	if err != nil {
-		return nil, StatusFailed, err
+		return nil, StatusFailed, dbStep(ctx, "lock", err)
 	}
 	if !ok {
-		log.Info("skipped: the job is running in another replica or process")
+		r.logBusy(ctx, job, o, log)
 		return nil, StatusSkipped, nil
 	}
+	// Ends of our own runs the database could not take earlier are
+	// recorded before anything could mark those runs abandoned.
+	r.flushPending(ctx, log)
 	// Holding the lock, nobody else can be running this job: runs still
-	// marked running were left by a process that died.
+	// marked running were left by a process that died, or lost their lock
+	// (they are fenced off from committing: store.CheckFence).
 	abandoned, err := r.Store.AbandonRunning(ctx, job)
 	if err != nil {
 		lock.Release()
-		return nil, StatusFailed, err
+		return nil, StatusFailed, dbStep(ctx, "abandon stale runs", err)
 	}
 	if abandoned > 0 {
 		log.Warn("marked runs left by a stopped process as failed", "runs", abandoned)
 	}
 	return lock, "", nil
+}
+
+// logBusy says why a run did not take place because another session holds
+// the job's lock. When that session runs the same tick, it is the replicas'
+// normal deduplication (INFO); otherwise a run is late or overrunning, which
+// an operator should hear about (WARN).
+func (r *Runner) logBusy(ctx context.Context, job string, o Options, log *slog.Logger) {
+	tick, found, err := r.Store.RunningTick(ctx, job)
+	switch {
+	case err == nil && o.ScheduledFor != nil && (!found || tick != nil && tick.Equal(*o.ScheduledFor)):
+		log.Info("skipped: another replica is running this tick", "tick", o.ScheduledFor)
+	case err == nil && found && tick != nil:
+		log.Warn("skipped tick: a run of an earlier tick is still going in another replica or process",
+			"tick", o.ScheduledFor, "running_tick", *tick)
+	default:
+		log.Warn("skipped: the job is running in another replica or process", "tick", o.ScheduledFor)
+	}
+}
+
+// heartbeat pings the run's lock session every step until stop is called.
+// When a ping fails (the session was terminated or cut, or the database does
+// not answer within step) the lock can no longer be vouched for: the run is
+// cancelled with a database error as its cause.
+func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.Duration, lost context.CancelCauseFunc, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Twice per step, each ping within half a step: a lost lock or a
+		// silent database is noticed within one step.
+		t := time.NewTicker(every / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every/2)
+			err := lock.Ping(pctx)
+			cancel()
+			if err != nil {
+				log.Error("lost the job's lock (database heartbeat failed): cancelling the run", "err", err)
+				lost(fmt.Errorf("the run's job lock was lost: %w", err))
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // invoke calls job.Run with the timeout and turns a panic into an error, so
@@ -164,22 +267,27 @@ func (r *Runner) invoke(ctx context.Context, job Job, run *Run, timeout time.Dur
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	start := r.now()
+	run.started = r.now()
 	run.Log.Info("run started")
 	err = job.Run(ctx, run)
 	if err != nil && ctx.Err() != nil {
-		// The provider or database error is a symptom; the cause is the deadline or shutdown.
+		// The provider or database error is a symptom; the cause is the
+		// deadline, the shutdown or the lost lock.
 		err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
 	}
-	run.Log.Info("run ended", "rows", run.Rows(), "took", r.now().Sub(start).Round(time.Millisecond), "err", err)
 	return err
 }
 
-func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
+// finish records how the run ended, within step and without the run's
+// cancellation, and logs it: INFO when it succeeded, WARN when cancelled,
+// ERROR when it failed. An end the database cannot take now is kept and
+// recorded by a later run's lock step, so a run cut off by an outage still
+// ends up failed with class database rather than abandoned.
+func (r *Runner) finish(ctx context.Context, run *Run, err error, step time.Duration) Result {
 	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts(), Observed: run.ObservedData()}
 	if err != nil {
 		f.Status = StatusFailed
-		f.ErrorClass = providers.Class(err)
+		f.ErrorClass = ErrorClass(err)
 		if f.ErrorClass == "cancelled" {
 			f.Status = StatusCancelled
 		}
@@ -187,8 +295,29 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error) Result {
 		// Rows of a failed run were rolled back with its transaction.
 		f.RowsWritten = 0
 	}
-	if ferr := r.Store.FinishRun(ctx, run.ID, f); ferr != nil {
-		run.Log.Error("could not record the end of the run", "err", ferr)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), step)
+	ferr := r.Store.FinishRun(fctx, run.ID, f)
+	cancel()
+	if ferr != nil {
+		r.mu.Lock()
+		r.pending = append(r.pending, pendingFinish{id: run.ID, f: f})
+		r.mu.Unlock()
+		r.stepFailed(context.WithoutCancel(ctx), run.Log, "record the end of the run (kept to record later)", dbStep(fctx, "finish", ferr))
+	}
+	attrs := []any{"status", f.Status, "rows", f.RowsWritten}
+	if !run.started.IsZero() {
+		attrs = append(attrs, "took", r.now().Sub(run.started).Round(time.Millisecond))
+	}
+	switch {
+	case err == nil:
+		run.Log.Info("run ended", attrs...)
+	case f.Status == StatusCancelled:
+		run.Log.Warn("run cancelled", append(attrs, "err", err)...)
+	default:
+		if f.ErrorClass == ClassDatabase {
+			r.outage.down(run.Log, err)
+		}
+		run.Log.Error("run failed", append(attrs, "error_class", f.ErrorClass, "err", err)...)
 	}
 	r.observe(run, f)
 	return Result{RunID: run.ID, Status: f.Status, Rows: f.RowsWritten, Err: err}

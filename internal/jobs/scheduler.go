@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -22,12 +24,16 @@ type Scheduler struct {
 	cron    *cron.Cron
 	entries []scheduled
 	log     *slog.Logger
+
+	catchUp  sync.WaitGroup // the catch-up pass, which runs outside cron
+	stopping atomic.Bool    // Stop was called: the catch-up pass starts no more runs
 }
 
 type scheduled struct {
 	Entry
 	id       cron.EntryID
 	schedule cron.Schedule
+	running  atomic.Bool // a run of this entry is going in this process
 }
 
 // NewScheduler parses every schedule; it does not start anything.
@@ -36,12 +42,7 @@ func NewScheduler(r *Runner, entries []Entry) (*Scheduler, error) {
 	s := &Scheduler{
 		runner: r,
 		log:    r.Log,
-		cron: cron.New(cron.WithChain(
-			cron.Recover(logger),
-			// A tick that comes while the previous run is still going is
-			// dropped, not queued: the next tick is the retry.
-			cron.SkipIfStillRunning(logger),
-		), cron.WithLogger(logger)),
+		cron:   cron.New(cron.WithChain(cron.Recover(logger)), cron.WithLogger(logger)),
 	}
 	for _, e := range entries {
 		sched, err := ParseSchedule(e.Schedule)
@@ -62,42 +63,75 @@ func (s *Scheduler) Start(ctx context.Context) {
 			// Prev is the exact tick cron fired for, equal on every replica
 			// however their clocks drift, so it deduplicates ticks.
 			tick := s.cron.Entry(e.id).Prev
-			s.runner.Execute(ctx, e.Job, Options{Trigger: TriggerSchedule, Timeout: e.Timeout, ScheduledFor: &tick})
+			s.execute(ctx, e, Options{Trigger: TriggerSchedule, Timeout: e.Timeout, ScheduledFor: &tick})
 		}))
 	}
 	s.cron.Start()
-	go s.CatchUp(ctx)
+	s.catchUp.Add(1)
+	go func() {
+		defer s.catchUp.Done()
+		s.CatchUp(ctx)
+	}()
 }
 
-// Stop stops new ticks; the returned context is done when running jobs end.
-func (s *Scheduler) Stop() context.Context { return s.cron.Stop() }
+// execute runs an entry unless a run of it is already going in this
+// process (a catch-up or the previous tick): such a tick is dropped, not
+// queued, since the next tick is the retry, and the drop is logged at WARN
+// with its reason: a job that overruns its period needs an operator.
+func (s *Scheduler) execute(ctx context.Context, e *scheduled, o Options) {
+	if !e.running.CompareAndSwap(false, true) {
+		s.log.Warn("skipped tick: the previous run of the job in this process is still going",
+			"job", e.Job.Name(), "trigger", o.Trigger, "tick", o.ScheduledFor)
+		return
+	}
+	defer e.running.Store(false)
+	s.runner.Execute(ctx, e.Job, o)
+}
+
+// Stop stops new ticks and new catch-up runs; the returned context is done
+// when running jobs, catch-up ones included, end.
+func (s *Scheduler) Stop() context.Context {
+	s.stopping.Store(true)
+	cronDone := s.cron.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-cronDone.Done()
+		s.catchUp.Wait()
+		cancel()
+	}()
+	return ctx
+}
 
 // CatchUp runs, one after another, every job whose last success is older
 // than its period (or that never succeeded): after downtime the data should
 // not wait for the next tick.
 func (s *Scheduler) CatchUp(ctx context.Context) {
-	for _, e := range s.entries {
-		if ctx.Err() != nil {
+	for i := range s.entries {
+		e := &s.entries[i]
+		if ctx.Err() != nil || s.stopping.Load() {
 			return
 		}
 		period := Period(e.schedule, s.runner.now())
-		last, ok, err := s.runner.Store.LastSuccess(ctx, e.Job.Name())
+		cctx, cancel := context.WithTimeout(ctx, StepTimeout(e.Timeout))
+		last, ok, err := s.runner.Store.LastSuccess(cctx, e.Job.Name())
+		cancel()
 		if err != nil {
-			s.log.Error("catch-up check failed", "job", e.Job.Name(), "err", err)
+			s.runner.stepFailed(ctx, s.log.With("job", e.Job.Name(), "trigger", TriggerCatchUp),
+				"check whether the job needs a catch-up run", dbStep(ctx, "catch-up check", err))
 			continue
 		}
 		if ok && s.runner.now().Sub(last) < period {
 			continue
 		}
-		s.runner.Execute(ctx, e.Job, Options{Trigger: TriggerCatchUp, Timeout: e.Timeout, FreshWithin: period})
+		s.execute(ctx, e, Options{Trigger: TriggerCatchUp, Timeout: e.Timeout, FreshWithin: period})
 	}
 }
 
 // Next is the next time each job is due.
 func (s *Scheduler) Next(now time.Time) map[string]time.Time {
 	out := map[string]time.Time{}
-	for _, e := range s.entries {
-		out[e.Job.Name()] = e.schedule.Next(now)
+	for i := range s.entries {
+		out[s.entries[i].Job.Name()] = s.entries[i].schedule.Next(now)
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"syncer/internal/money"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
@@ -124,7 +126,15 @@ func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, befor
 		AccountType: string(req.Account), Origin: req.Origin, RequestedBy: req.RequestedBy,
 		Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now, RunID: req.RunID,
 	}
-	id, err := store.InsertTransfer(ctx, s.DB.Pool, t)
+	// In a transaction of its own so that, in a job run, the journal row
+	// commits only while the run still holds its job (store.CheckFence): a
+	// top-up round that lost its lock sends nothing more once another
+	// round has started, so two rounds never plan from the same caps.
+	var id int64
+	err := s.DB.WithTx(ctx, func(tx pgx.Tx) (err error) {
+		id, err = store.InsertTransfer(ctx, tx, t)
+		return err
+	})
 	if err != nil {
 		return store.Transfer{}, err
 	}

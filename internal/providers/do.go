@@ -30,8 +30,9 @@ var NoRetry = Retry{Attempts: 1}
 type CheckFunc func(*http.Response) error
 
 // Do sends the request that build makes, retrying Retryable and RateLimited
-// failures under policy. On success it calls decode with the response (the
-// body is closed afterwards). build is called once per attempt so bodies are
+// failures under policy, and 2xx answers whose decode failed with
+// ErrUnreadable (all attempts count against the one budget). On success it
+// calls decode with the response (the body is closed afterwards). build is called once per attempt so bodies are
 // fresh. A cancelled context ends the loop with the context's error.
 func Do(ctx context.Context, hc *http.Client, policy Retry, build func(context.Context) (*http.Request, error), check CheckFunc, decode func(*http.Response) error) error {
 	return do(ctx, hc, policy, false, build, check, decode)
@@ -112,6 +113,12 @@ func do(ctx context.Context, hc *http.Client, policy Retry, once bool, build fun
 			}
 			if err != nil && ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if err != nil && errors.Is(err, ErrUnreadable) {
+				// A 2xx cut short or not the JSON it should be (a proxy's
+				// page): as good as a 5xx, so it spends the same budget.
+				last = err
+				continue
 			}
 			return err
 		}

@@ -73,6 +73,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrUnreadable marks a 2xx answer whose body could not be read: the
+// connection broke mid-body, the JSON stops short, or it is not JSON at all
+// (an HTML page a proxy sent with 200). Do retries such a decode failure like
+// a 5xx, within the same budget. A body that reads to its end but says
+// something impossible (a duplicate id, NaN, a field over its limit) is
+// Malformed without it: sending again would bring the same answer.
+var ErrUnreadable = errors.New("answer could not be read")
+
 // KindOf returns the Kind of a provider error, Retryable for network errors and
 // Permanent for anything else.
 func KindOf(err error) Kind {

@@ -37,11 +37,15 @@ func (s *Server) handle(pattern, endpoint string, p provider, isToken bool, h ht
 	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c.Add(1)
+		f := s.faults.Load()
+		if mode := s.takeMode(f, endpoint, isToken); mode != "" {
+			s.applyMode(mode, f, p, w, r, h)
+			return
+		}
 		if isToken {
 			h(w, r)
 			return
 		}
-		f := s.faults.Load()
 		n := s.seq.Add(1)
 		roll := func(salt uint64) float64 { return unit(hash2(hash2(s.o.Seed^saltFault, salt), n)) }
 		if f.Latency > 0 && !s.wait(r, f.Latency) {

@@ -122,7 +122,14 @@ func (s *Server) iamAuthorized(r *http.Request) bool {
 // case-insensitively; the first invalid field decides the error code.
 func (s *Server) firstlightRedeem(w http.ResponseWriter, r *http.Request) {
 	if !s.iamAuthorized(r) {
-		s.firstlightFailure(w, r, http.StatusUnauthorized, codeInvalidXAuth)
+		// The gateway refuses the Authorization header before the service
+		// sees the request: a 401 without the spec's error codes, which
+		// are all about the request itself (40400101 is X-Authorization).
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, firstlightAnswer{Header: firstlightHeader{
+			Source: firstlightSource, Code: -1, Message: "Unauthorized",
+			SystemTime: s.now().UnixMilli(), TrackingID: trackingID(w, r),
+		}})
 		return
 	}
 	if ut := r.Header.Get("X-Authorization"); !strings.HasPrefix(ut, "ut-") || len(ut) == len("ut-") {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,20 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 		}
 		return fmt.Errorf("unknown transfer fault %q", v)
 	})
+	fs.Func("fault", "fault mode injected into matching requests: one of "+strings.Join(FaultModes, ", "), func(v string) error {
+		if !validMode(v) {
+			return fmt.Errorf("unknown fault mode %q", v)
+		}
+		o.Faults.Mode = v
+		return nil
+	})
+	fs.IntVar(&o.Faults.Burst, "fault-burst", 0, "only the first N matching requests get -fault (0: all)")
+	fs.StringVar(&o.Faults.Endpoint, "fault-endpoint", "", "only this endpoint gets -fault (e.g. mgid-clients, mgid-spend; default all)")
+	fs.IntVar(&o.Faults.CutAfter, "fault-cut-after", DefaultCutAfter, "bytes of a 2xx body sent before -fault truncate, reset or stall")
+	fs.IntVar(&o.Faults.HugeField, "fault-huge-field", DefaultHugeField, "bytes of the email sent by -fault huge-field")
+	fs.IntVar(&o.Faults.DripBytes, "fault-drip-bytes", DefaultDripBytes, "bytes per piece under -fault drip")
+	fs.DurationVar(&o.Faults.DripEvery, "fault-drip-every", DefaultDripEvery, "pause between pieces under -fault drip")
+	fs.DurationVar(&o.Faults.RetryAfter, "fault-retry-after", DefaultRetryAfter, "what -fault 429 and 429-date ask the client to wait")
 	fs.Var(&agencyFlag{o: o}, "agency", "MGID agency as login:password:id (repeatable; default the demo agency "+DemoLogin+")")
 	return o
 }
@@ -79,6 +94,15 @@ func (o *Options) Validate() error {
 	case "", TransferApplyThenDrop, TransferDropBeforeApply, TransferApplyThenTimeout:
 	default:
 		errs = append(errs, fmt.Errorf("unknown transfer fault %q", o.Faults.TransferFault))
+	}
+	if !validMode(o.Faults.Mode) {
+		errs = append(errs, fmt.Errorf("unknown fault mode %q", o.Faults.Mode))
+	}
+	if e := o.Faults.Endpoint; e != "" && !slices.Contains(faultEndpoints, e) {
+		errs = append(errs, fmt.Errorf("unknown fault endpoint %q: want one of %s", e, strings.Join(faultEndpoints, ", ")))
+	}
+	if o.Faults.Burst < 0 || o.Faults.CutAfter < 0 || o.Faults.HugeField < 0 || o.Faults.DripBytes < 0 || o.Faults.DripEvery < 0 || o.Faults.RetryAfter < 0 {
+		errs = append(errs, errors.New("fault-burst, fault-cut-after, fault-huge-field, fault-drip-bytes, fault-drip-every and fault-retry-after cannot be negative"))
 	}
 	for _, a := range o.Agencies {
 		if a.Login == "" || a.ID <= 0 {

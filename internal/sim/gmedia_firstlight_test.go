@@ -210,7 +210,6 @@ func TestFirstlightRedeem(t *testing.T) {
 		status                     int
 		code                       string
 	}{
-		{"bad IAM", "nope", "ut-user", redeemBody, 401, "40400101"},
 		{"no user token", "sim-iam-token", "", redeemBody, 401, "40400101"},
 		{"user token without ut-", "sim-iam-token", "user", redeemBody, 401, "40400101"},
 		{"content id", "sim-iam-token", "ut-u", `{` + valid + `,"contentId":""}`, 400, "40400103"},
@@ -227,6 +226,17 @@ func TestFirstlightRedeem(t *testing.T) {
 				t.Fatalf("HTTP %d %s, want %d code %s", a.status, a.body, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+// A refused IAM token is told apart from a refused user token: 401 without
+// the spec's 40400101, which names X-Authorization.
+func TestFirstlightBadIAMHasNoUserCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sim.Options{})
+	a, fa := e.redeem("nope", "ut-user", "t-1", redeemBody)
+	if a.status != 401 || fa.Header.Code != -1 || len(fa.Header.Errors) != 0 || fa.Header.TrackingID != "t-1" {
+		t.Fatalf("HTTP %d %s, want 401 without error codes", a.status, a.body)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"syncer/internal/money"
@@ -36,9 +37,10 @@ func (s *Server) mgidClients(w http.ResponseWriter, r *http.Request) {
 		_, _ = bw.WriteString(`{"clients":[`)
 	}
 	buf := make([]byte, 0, 256)
-	for i := int64(0); i < ag.clients; i++ {
+	mode := modeOf(r)
+	entry := func(i int64, first bool) error {
 		buf = buf[:0]
-		if i > 0 {
+		if !first {
 			buf = append(buf, ',')
 		}
 		if asMap {
@@ -46,10 +48,20 @@ func (s *Server) mgidClients(w http.ResponseWriter, r *http.Request) {
 			buf = strconv.AppendInt(buf, ag.clientID(i), 10)
 			buf = append(buf, `":`...)
 		}
+		if i == 0 && mode != "" {
+			return s.faultyClient(bw, buf, ag, i, ag.wallet(i, hour, received[i]), mode)
+		}
 		buf = ag.appendClient(buf, i, ag.wallet(i, hour, received[i]), true)
-		if _, err := bw.Write(buf); err != nil {
+		_, err := bw.Write(buf)
+		return err
+	}
+	for i := int64(0); i < ag.clients; i++ {
+		if entry(i, i == 0) != nil {
 			return // the client went away, or a fault cut the body
 		}
+	}
+	if mode == FaultDupIDs && ag.clients > 0 && entry(0, false) != nil {
+		return
 	}
 	if asMap {
 		_, _ = bw.WriteString("}}")
@@ -139,4 +151,40 @@ func (s *Server) findClient(id int64) (*agencyState, int64, bool) {
 		}
 	}
 	return nil, 0, false
+}
+
+// faultyClient writes client i (after prefix) spoilt by a data fault mode:
+// a huge email, or an impossible balance.
+func (s *Server) faultyClient(w *bufio.Writer, prefix []byte, ag *agencyState, i int64, wl wallet, mode string) error {
+	b := ag.appendClient(prefix, i, wl, true)
+	switch mode {
+	case FaultHugeField:
+		n := s.faults.Load().HugeField
+		if n <= 0 {
+			n = DefaultHugeField
+		}
+		id := ag.clientID(i)
+		head := append(prefix[:len(prefix):len(prefix)], `{"id":`...)
+		head = append(strconv.AppendInt(head, id, 10), `,"email":"`...)
+		if _, err := w.Write(head); err != nil {
+			return err
+		}
+		if err := hugeEmail(w, id, n); err != nil {
+			return err
+		}
+		rest := ag.appendClient(nil, i, wl, false)
+		b = append([]byte(`"`), rest[strings.Index(string(rest), `,"wallet"`):]...)
+	case FaultNaN, FaultOverflow:
+		b = []byte(strings.Replace(string(b), `"balance":`, `"balance":`+badAmount(mode)+`,"x_balance":`, 1))
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// badAmount is the amount a NaN or overflow fault sends.
+func badAmount(mode string) string {
+	if mode == FaultNaN {
+		return `"NaN"`
+	}
+	return `"1000000000000000000000000000000.00"`
 }

@@ -130,6 +130,7 @@ func (s *Server) mgidSpend(w http.ResponseWriter, r *http.Request) {
 	buf = strconv.AppendQuote(buf, endText)
 	buf = append(buf, `,"clients-spent-reports":[`...)
 	first := true
+	mode, firstIdx := modeOf(r), int64(-1)
 	report := func(i int64) bool {
 		h, mean, active := ag.spendProfile(i)
 		if !active && only == nil {
@@ -144,6 +145,10 @@ func (s *Server) mgidSpend(w http.ResponseWriter, r *http.Request) {
 		if !first {
 			buf = append(buf, ',')
 		}
+		spoil := first && (mode == FaultNaN || mode == FaultOverflow)
+		if first {
+			firstIdx = i
+		}
 		first = false
 		asString, idAsString := ag.clientFormat(i)
 		buf = append(buf, `{"id":`...)
@@ -155,7 +160,11 @@ func (s *Server) mgidSpend(w http.ResponseWriter, r *http.Request) {
 			buf = append(buf, '"')
 		}
 		buf = append(buf, `,"spent":`...)
-		buf = appendUnits4(buf, sum, asString)
+		if spoil {
+			buf = append(buf, badAmount(mode)...)
+		} else {
+			buf = appendUnits4(buf, sum, asString)
+		}
 		buf = append(buf, '}')
 		_, err := bw.Write(buf)
 		buf = buf[:0]
@@ -173,6 +182,9 @@ func (s *Server) mgidSpend(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+	}
+	if mode == FaultDupIDs && firstIdx >= 0 && !report(firstIdx) {
+		return
 	}
 	buf = append(buf, "]}"...)
 	_, _ = bw.Write(buf)

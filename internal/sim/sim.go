@@ -113,6 +113,17 @@ type Faults struct {
 	// TransferApplyThenDrop, TransferDropBeforeApply, TransferApplyThenTimeout
 	// (apply, then hang until the client gives up), or "" for none.
 	TransferFault string
+
+	// Mode is one named fault (see FaultModes) injected into every matching
+	// request, or into the first Burst of them after SetFaults when Burst > 0.
+	Mode       string
+	Burst      int
+	Endpoint   string        // only this endpoint (an Endpoint constant) gets Mode; "" for all
+	CutAfter   int           // bytes of a 2xx body sent before truncate/reset/stall (default 2048)
+	HugeField  int           // bytes of the huge-field email (default 100 MiB)
+	DripBytes  int           // bytes per piece under drip (default 64)
+	DripEvery  time.Duration // pause between pieces under drip (default 20ms)
+	RetryAfter time.Duration // what 429 and 429-date ask for (default 1s)
 }
 
 // AppliedTransfer is a transfer the simulator applied.
@@ -140,6 +151,7 @@ type Server struct {
 	transfers []AppliedTransfer
 
 	faults    atomic.Pointer[Faults]
+	burst     atomic.Int64  // requests that took Faults.Mode since SetFaults
 	seq       atomic.Uint64 // request sequence number, for deterministic faults
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -227,7 +239,7 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // SetFaults replaces the injected faults; safe while serving.
-func (s *Server) SetFaults(f Faults) { s.faults.Store(&f) }
+func (s *Server) SetFaults(f Faults) { s.burst.Store(0); s.faults.Store(&f) }
 
 // Close releases handlers hanging in an injected fault (latency,
 // apply-then-timeout) so an http.Server can shut down promptly.

@@ -56,6 +56,7 @@ func (s *Server) bearer(r *http.Request, rl realm) (token, bool) {
 	if !ok || t.realm != rl || !s.now().Before(t.expires) {
 		return token{}, false
 	}
+	s.revokeUsed(raw)
 	return t, true
 }
 

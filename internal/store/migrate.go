@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 
@@ -17,6 +19,7 @@ import (
 // others wait and then find nothing to do.
 type Migrations struct {
 	p     *goose.Provider
+	db    *sql.DB
 	close func() error
 }
 
@@ -32,7 +35,7 @@ func (db *DB) NewMigrations() (*Migrations, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Migrations{p: p, close: sqlDB.Close}, nil
+	return &Migrations{p: p, db: sqlDB, close: sqlDB.Close}, nil
 }
 
 // Close releases the migration connection.
@@ -50,8 +53,50 @@ func (m *Migrations) Up(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// Down rolls back the latest migration.
-func (m *Migrations) Down(ctx context.Context, w io.Writer) error {
+// ErrWouldDestroyData: the migration to roll back drops a table whose rows
+// cannot be rebuilt from the providers; DownOptions.DestroyData allows it.
+var ErrWouldDestroyData = errors.New("rolling back would drop data that cannot be fetched again")
+
+// ErrTransfersOpen: the transfer journal holds in_flight or unknown
+// transfers; dropping it would forget a payment whose outcome is not known.
+var ErrTransfersOpen = errors.New("transfers are in flight or unknown")
+
+// guardedDowns lists the migrations whose rollback drops data syncer cannot
+// fetch again: the transfer journal is the guard against paying twice, and
+// the tracked targets were imported by people.
+var guardedDowns = map[int64]string{
+	3: "syncer.tracked_targets and their status history",
+	4: "syncer.mgid_transfers, the transfer journal",
+}
+
+// DownOptions qualify a rollback.
+type DownOptions struct {
+	DestroyData bool // allow dropping a table guardedDowns lists
+}
+
+// Down rolls back the latest migration. It refuses (nothing changes) to
+// drop a table guardedDowns lists unless o.DestroyData, and refuses outright
+// to drop the transfer journal while it holds an open transfer.
+func (m *Migrations) Down(ctx context.Context, w io.Writer, o DownOptions) error {
+	v, err := m.p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate down: %w", err)
+	}
+	if what, ok := guardedDowns[v]; ok {
+		if v == 4 {
+			var open int64
+			if err := m.db.QueryRowContext(ctx, `
+				SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&open); err != nil {
+				return fmt.Errorf("migrate down: count open transfers: %w", err)
+			}
+			if open > 0 {
+				return fmt.Errorf("migrate down: %w: %d transfers; settle them first (syncer mgid transfers reconcile, or resolve)", ErrTransfersOpen, open)
+			}
+		}
+		if !o.DestroyData {
+			return fmt.Errorf("migrate down: version %d drops %s: %w; pass --destroy-data to do it anyway", v, what, ErrWouldDestroyData)
+		}
+	}
 	r, err := m.p.Down(ctx)
 	if r != nil {
 		fmt.Fprintf(w, "rolled back %s\n", r.Source.Path)

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // RunStart describes a run about to begin.
@@ -55,15 +53,14 @@ func (db *DB) StartRun(ctx context.Context, r RunStart) (int64, error) {
 	return id, nil
 }
 
-// FinishRun records how run id ended. It runs even when the run's own context
-// was cancelled, so a cancelled run is still recorded.
+// FinishRun records how run id ended. The caller gives it a context that
+// outlives the run's own (the runner's finish step: without the run's
+// cancellation, with a deadline), so a cancelled run is still recorded.
 func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 	var detail []byte
 	if len(f.Detail) > 0 {
 		detail, _ = json.Marshal(f.Detail)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	_, err := db.Pool.Exec(ctx, `
 		UPDATE syncer.runs
 		SET finished_at = now(), status = $2, rows_written = $3, detail = $4,
@@ -79,20 +76,49 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 
 // AbandonRunning marks the job's runs still 'running' as failed. Call it only
 // while holding the job's lock: then no live replica can be running them, so
-// they were left by a process that died.
-func (db *DB) AbandonRunning(ctx context.Context, job string) (int64, error) {
-	tag, err := db.Pool.Exec(ctx, abandonSQL, job)
+// they were left by a process that died. Backfill runs are marked too when no
+// live backfill of the job holds its backfill lock (LockBackfill).
+func (db *DB) AbandonRunning(ctx context.Context, job string) (n int64, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		n, err = abandon(ctx, tx, job)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("abandon stale runs of %s: %w", job, err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
+}
+
+// abandon marks, in tx, the job's runs a dead process left running: the
+// scheduled/manual ones (the caller holds the job's lock exclusively) and
+// the backfill ones if no backfill of the job is alive, which the
+// transaction-scoped try-lock on the backfill key proves (a live backfill
+// holds it shared for as long as it runs).
+func abandon(ctx context.Context, tx pgx.Tx, job string) (int64, error) {
+	tag, err := tx.Exec(ctx, abandonSQL+` AND trigger <> 'backfill'`, job)
+	if err != nil {
+		return 0, err
+	}
+	n := tag.RowsAffected()
+	var free bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, LockKey("backfill:"+job)).Scan(&free); err != nil {
+		return 0, err
+	}
+	if !free {
+		return n, nil
+	}
+	tag, err = tx.Exec(ctx, abandonSQL+` AND trigger = 'backfill'`, job)
+	if err != nil {
+		return 0, err
+	}
+	return n + tag.RowsAffected(), nil
 }
 
 const abandonSQL = `
 	UPDATE syncer.runs
 	SET status = 'failed', finished_at = now(), error_class = 'abandoned',
 	    error_message = 'the process running it stopped before it finished'
-	WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'`
+	WHERE job = $1 AND status = 'running'`
 
 // LastSuccess is when the job last finished a live run that read provider
 // data, by the rule of bi.source_freshness; ok is false if never. Catch-up
@@ -146,106 +172,26 @@ func (db *DB) LastRuns(ctx context.Context) (map[string]LastRun, error) {
 	return out, rows.Err()
 }
 
-// JobLock is a held advisory lock on a job.
-type JobLock struct {
-	conn   *pgxpool.Conn
-	key    int64
-	shared bool
-}
-
-// TryLockJob takes the job's session advisory lock on a dedicated
-// connection, so that across replicas only one runs the job at a time. ok is
-// false when another session holds it. If the process dies, Postgres drops
-// the lock with the connection.
-func (db *DB) TryLockJob(ctx context.Context, name string) (*JobLock, bool, error) {
-	return db.tryLock(ctx, "job:"+name)
-}
-
-func (db *DB) tryLock(ctx context.Context, name string) (*JobLock, bool, error) {
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
-	}
-	key := LockKey(name)
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
-	}
-	if !ok {
-		conn.Release()
-		return nil, false, nil
-	}
-	return &JobLock{conn: conn, key: key}, true, nil
-}
-
-// LockJobShared takes the job's advisory lock in shared mode, for a job whose
-// runs on several replicas at once split its work between them: they all
-// hold it together. It still marks the job's runs left 'running' by a dead
-// process as abandoned, but only when it finds no other holder: for that
-// instant it holds the lock exclusively, so nobody can be running the job.
-// The shared lock is then taken on the same session before the exclusive
-// one is let go, leaving no gap. abandoned counts the runs so marked.
-func (db *DB) LockJobShared(ctx context.Context, job string) (lock *JobLock, abandoned int64, err error) {
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("lock job %s: %w", job, err)
-	}
-	l := &JobLock{conn: conn, key: LockKey("job:" + job), shared: true}
-	fail := func(err error) (*JobLock, int64, error) {
-		_ = conn.Hijack().Close(context.Background()) // drops whatever this session holds
-		return nil, 0, fmt.Errorf("lock job %s: %w", job, err)
-	}
-	var alone bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&alone); err != nil {
-		return fail(err)
-	}
-	if alone {
-		tag, err := conn.Exec(ctx, abandonSQL, job)
-		if err != nil {
-			return fail(err)
-		}
-		abandoned = tag.RowsAffected()
-	}
-	// Blocks at most while another replica runs the exclusive step above.
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock_shared($1)`, l.key); err != nil {
-		return fail(err)
-	}
-	if alone {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
-			return fail(err)
-		}
-	}
-	return l, abandoned, nil
-}
-
-// Release drops the lock and returns the connection to the pool.
-func (l *JobLock) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	unlock := `SELECT pg_advisory_unlock($1)`
-	if l.shared {
-		unlock = `SELECT pg_advisory_unlock_shared($1)`
-	}
-	if _, err := l.conn.Exec(ctx, unlock, l.key); err != nil {
-		// The lock may still be held: close the connection so Postgres drops it.
-		_ = l.conn.Hijack().Close(ctx)
-		return
-	}
-	l.conn.Release()
-}
-
-// LockKey maps a name to an advisory lock key. FNV-64a is stable across
-// versions and replicas, unlike Postgres' hashtext.
-func LockKey(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("syncer:" + name))
-	return int64(h.Sum64())
-}
-
 func dateArg(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
 	return t.Format(time.DateOnly)
+}
+
+// RunningTick is the tick of the job's latest run still marked running:
+// found is false when none is, and tick is nil for a run that was not a
+// scheduled tick (manual, catch-up).
+func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error) {
+	err = db.Pool.QueryRow(ctx, `
+		SELECT scheduled_for FROM syncer.runs
+		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'
+		ORDER BY id DESC LIMIT 1`, job).Scan(&tick)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("running tick of %s: %w", job, err)
+	}
+	return tick, true, nil
 }

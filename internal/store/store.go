@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,51 +23,110 @@ type DBTX interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// DB is the connection pool.
+// DB is the connection pool, plus what it takes to open the dedicated
+// connections advisory locks are held on (see lock.go).
 type DB struct {
 	Pool *pgxpool.Pool
+
+	lockConfig *pgx.ConnConfig
 }
+
+// ErrInvalidURL: DATABASE_URL does not parse. It never quotes the URL, which
+// may hold a password.
+var ErrInvalidURL = errors.New("DATABASE_URL: not a valid Postgres connection string")
+
+// ErrPoolTooSmall: DATABASE_URL sets pool_max_conns below what the enabled
+// jobs need when they all tick at once.
+var ErrPoolTooSmall = errors.New("DATABASE_URL: pool_max_conns is too small for the enabled jobs")
+
+// connectTimeout bounds opening a connection when DATABASE_URL does not set
+// connect_timeout: without it a server that swallows packets holds a
+// connect for as long as the kernel retries (minutes).
+const connectTimeout = 10 * time.Second
 
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string) (*DB, error) {
+	return OpenForJobs(ctx, url, 0)
+}
+
+// OpenForJobs is Open for a process that may run jobs of them at once. Job
+// locks live outside the pool, so each running job needs one pool
+// connection at a time for its work; the pool is sized to jobs+2 (one more
+// for the scheduler's checks, one spare) when DATABASE_URL leaves the size
+// to pgx's default, and an explicit pool_max_conns below jobs+1 is refused
+// with ErrPoolTooSmall before anything runs.
+func OpenForJobs(ctx context.Context, url string, jobs int) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse error may quote the URL, password included.
-		return nil, errors.New("DATABASE_URL: not a valid Postgres connection string")
+		return nil, ErrInvalidURL
+	}
+	if jobs > 0 {
+		explicit := strings.Contains(url, "pool_max_conns")
+		switch need := int32(jobs) + 2; {
+		case explicit && cfg.MaxConns < int32(jobs)+1:
+			return nil, fmt.Errorf("%w: it is %d; %d jobs are enabled, so set it to at least %d or leave it out",
+				ErrPoolTooSmall, cfg.MaxConns, jobs, jobs+1)
+		case !explicit && cfg.MaxConns < need:
+			cfg.MaxConns = need
+		}
 	}
 	return OpenConfig(ctx, cfg)
 }
 
 // OpenConfig is Open for a parsed configuration.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		registerNumeric(c.TypeMap())
 		return nil
 	}
+	lockConfig := cfg.ConnConfig.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to postgres at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+		return nil, &DatabaseError{Op: fmt.Sprintf("connect to postgres at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), Err: err}
 	}
-	return &DB{Pool: pool}, nil
+	return &DB{Pool: pool, lockConfig: lockConfig}, nil
 }
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
 
+// rollbackTimeout bounds the deferred rollback, which runs without the
+// caller's cancellation.
+const rollbackTimeout = 5 * time.Second
+
 // WithTx runs fn in a transaction, committing when fn returns nil. The
-// rollback runs without the caller's cancellation so a cancelled run still
-// releases its transaction cleanly.
+// rollback is deferred, so it also runs when fn panics (otherwise the
+// connection would keep its open transaction and db.Close would wait for it
+// forever), and it runs without the caller's cancellation, as river's dbutil
+// does, so a cancelled run still releases its transaction cleanly. After a
+// commit the rollback is a no-op.
+//
+// When ctx carries a run's fence (WithFence), the commit happens only if no
+// other run of the job has started since: see CheckFence.
 func (db *DB) WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := CheckFence(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -84,13 +84,13 @@ func TestUnauthorizedWithClientCredentials(t *testing.T) {
 		name       string
 		tokenAge   time.Duration // how long the first IAM token has been held
 		refuse     func(t *testing.T) func(http.ResponseWriter)
-		refuseAll  bool // refuse every IAM token, not only iam-1
-		want       Outcome
+		refuseAll  bool    // refuse every IAM token, not only iam-1
+		want       Outcome // "": an auth error, not a result
 		wantTokens int32
 		wantChecks int32
 	}{
 		{"plain 401, refreshed token accepted", 0, func(*testing.T) func(http.ResponseWriter) { return plain }, false, Entitled, 2, 2},
-		{"plain 401 on every token", 0, func(*testing.T) func(http.ResponseWriter) { return plain }, true, AuthFailed, 2, 2},
+		{"plain 401 on every token is ours: an error", 0, func(*testing.T) func(http.ResponseWriter) { return plain }, true, "", 2, 2},
 		{"40400101 on a fresh IAM token is the user's", 0, coded, true, AuthFailed, 1, 1},
 		{"40400101 on an old IAM token, refreshed token accepted", 2 * time.Minute, coded, false, Entitled, 2, 2},
 		{"40400101 on an old IAM token and on the new one", 2 * time.Minute, coded, true, AuthFailed, 2, 2},
@@ -121,7 +121,12 @@ func TestUnauthorizedWithClientCredentials(t *testing.T) {
 			tokens0, checks0 := f.tokenCalls.Load(), f.checkCalls.Load()
 
 			res, err := c.CheckRedeem(context.Background(), validRequest, userToken)
-			if err != nil || res.Outcome != tc.want {
+			if tc.want == "" {
+				var pe *providers.Error
+				if !errors.As(err, &pe) || pe.Kind != providers.Auth {
+					t.Fatalf("CheckRedeem = %+v, %v; want an auth error", res, err)
+				}
+			} else if err != nil || res.Outcome != tc.want {
 				t.Fatalf("CheckRedeem = %+v, %v; want %s", res, err, tc.want)
 			}
 			if got := f.tokenCalls.Load() - tokens0 + 1; got != tc.wantTokens {

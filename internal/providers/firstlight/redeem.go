@@ -28,15 +28,22 @@ const (
 )
 
 // freshTokenAge: a 40400101 on an IAM token younger than this is taken to be
-// about the user token. Firstlight answers 40400101 for a bad IAM token too,
-// but refreshing on every bad user token would fetch an IAM token per target.
+// about the user token without a second try. The code names X-Authorization
+// (the user token), but a gateway may answer it for an IAM token that just
+// expired, so an older IAM token is refreshed once first; refreshing on every
+// bad user token would fetch an IAM token per target.
 const freshTokenAge = time.Minute
 
 // CheckRedeem asks whether the user behind userToken may redeem req. Every
 // answer about this user and content, including Firstlight failing after
-// retries, is a Result with a nil error. The error is only for a cancelled
-// context or a failure to obtain the IAM token. userToken is a secret: it is
-// sent as X-Authorization and appears nowhere else.
+// retries, is a Result with a nil error. The error is for what is ours and
+// would fail every target alike: a cancelled context, the IAM token (or the
+// client credentials that obtain it) refused. The spec tells the two
+// refusals apart: 40400101 "Invalid X-Authorization" is the user token (a
+// Result with AuthFailed); a 401 or 403 without that code is the
+// Authorization header, our IAM token (an error of Kind Auth, after one
+// refresh when the token is fetched). userToken is a secret: it is sent as
+// X-Authorization and appears nowhere else.
 func (c *Client) CheckRedeem(ctx context.Context, req Request, userToken string) (Result, error) {
 	if err := req.Validate(); err != nil {
 		return Result{Outcome: InvalidRequest, Description: err.Error()}, nil
@@ -57,16 +64,27 @@ func (c *Client) CheckRedeem(ctx context.Context, req Request, userToken string)
 		if err != nil {
 			return Result{}, err
 		}
-		if a.res.Outcome != AuthFailed || a.res.HTTPStatus != http.StatusUnauthorized || c.tokens == nil || retried {
+		if a.res.Outcome != AuthFailed {
 			return a.res, nil
 		}
-		minAge := time.Duration(0)
-		if a.res.Code == strconv.Itoa(codeInvalidUser) {
-			minAge = freshTokenAge
+		iamRefused := a.res.Code != strconv.Itoa(codeInvalidUser)
+		if c.tokens != nil && !retried && (iamRefused || a.res.HTTPStatus == http.StatusUnauthorized) {
+			minAge := freshTokenAge
+			if iamRefused {
+				minAge = 0
+			}
+			if c.tokens.Invalidate(iam, minAge) {
+				continue
+			}
 		}
-		if !c.tokens.Invalidate(iam, minAge) {
+		if !iamRefused {
 			return a.res, nil
 		}
+		msg := "IAM token refused"
+		if a.res.Description != "" {
+			msg += ": " + a.res.Description
+		}
+		return Result{}, &providers.Error{Provider: provider, Op: opRedeem, Status: a.res.HTTPStatus, Kind: providers.Auth, Code: a.res.Code, Message: msg}
 	}
 }
 
@@ -161,7 +179,9 @@ type envelope struct {
 // A known error code decides; without one, the HTTP status does.
 func classify(r *Result, status int, body []byte) providers.Kind {
 	var env envelope
-	_ = json.Unmarshal(body, &env) // the spec's 200 example is empty: not JSON is fine
+	// The spec's 200 example is empty, so an empty body is fine; a body
+	// that is there but not JSON (a proxy's HTML page) is not an answer.
+	notJSON := json.Unmarshal(body, &env) != nil && len(bytes.TrimSpace(body)) > 0
 	r.Description = env.Header.Message
 	known := 0 // the first error code we know decides; else the first error is reported
 	for i, e := range env.Header.Errors {
@@ -195,6 +215,9 @@ func classify(r *Result, status int, body []byte) providers.Kind {
 	case status/100 == 2:
 		hc := strings.TrimSpace(string(env.Header.Code))
 		switch {
+		case notJSON:
+			r.Description = "the 200 answer is not JSON"
+			return retry()
 		case env.Data.Redeemable != nil && !*env.Data.Redeemable:
 			r.Outcome = NotEntitled
 		case hc != "" && hc != "0" && hc != `"0"`:

@@ -38,8 +38,10 @@ func TestCheckRedeemOutcomes(t *testing.T) {
 		{name: "40400121", responses: []canned{{status: 400, body: `{"header":{"errors":[{"code":"40400121","description":"Missing or invalid client identifier"}]}}`}}, want: InvalidRequest, wantHTTP: 400, wantCode: "40400121", wantAttempts: 1},
 		{name: "known code wins over an unknown first", responses: []canned{{status: 400, body: `{"header":{"errors":[{"code":"99","description":"?"},{"code":"40400140","description":"Not entitled to redeem"}]}}`}}, want: NotEntitled, wantHTTP: 400, wantCode: "40400140", wantAttempts: 1},
 		{name: "400 unknown code", responses: []canned{{status: 400, body: `{"header":{"errors":[{"code":"40400130","description":"New thing"}]}}`}}, want: InvalidRequest, wantHTTP: 400, wantCode: "40400130", wantDesc: "New thing", wantAttempts: 1},
-		{name: "plain 401", responses: []canned{{status: 401}}, want: AuthFailed, wantHTTP: 401, wantAttempts: 1},
-		{name: "plain 403", responses: []canned{{status: 403, body: `{"message":"Forbidden"}`}}, want: AuthFailed, wantHTTP: 403, wantAttempts: 1},
+		// A 401/403 without 40400101 is our IAM token: see TestIAMTokenRefusedIsAnError.
+		{name: "200 HTML page retried then recorded", responses: []canned{{status: 200, body: "<html><body>502 Bad Gateway</body></html>"}}, want: ProviderError, wantHTTP: 200, wantDesc: "not JSON", wantAttempts: 3},
+		{name: "200 HTML page then entitled", responses: []canned{{status: 200, body: "<html>maintenance</html>"}, {status: 200, file: "ok.json"}}, want: Entitled, wantHTTP: 200, wantDesc: "Success", wantAttempts: 2},
+		{name: "200 truncated JSON retried", responses: []canned{{status: 200, body: `{"header":{"code":0,"mess`}, {status: 200, file: "ok.json"}}, want: Entitled, wantHTTP: 200, wantAttempts: 2},
 		{name: "40400190 retried then recorded", responses: []canned{{status: 500, file: "error_40400190.json"}}, want: ProviderError, wantHTTP: 500, wantCode: "40400190", wantDesc: "System failure", wantAttempts: 3},
 		{name: "40400191 retried then recorded", responses: []canned{{status: 500, file: "error_40400191.json"}}, want: ProviderError, wantHTTP: 500, wantCode: "40400191", wantDesc: "Unknown failure", wantAttempts: 3},
 		{name: "502 without body", responses: []canned{{status: 502}}, want: ProviderError, wantHTTP: 502, wantAttempts: 3},

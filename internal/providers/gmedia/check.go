@@ -164,6 +164,10 @@ func classify(a *attempt, resp *http.Response, body []byte, secrets ...string) p
 		case len(body) > readLimit:
 			a.res.Outcome = Found
 			a.res.Message = "answer over " + strconv.Itoa(readLimit) + " bytes not read"
+		case !info.object && !json.Valid(body):
+			// Cut short, or a proxy's HTML page: asked for again like a 5xx.
+			a.res.Message = "the 200 answer is not a JSON object"
+			return retryable()
 		case !info.object:
 			a.res.Outcome = ProviderError
 			a.res.Message = "the 200 answer is not a JSON object"

@@ -75,7 +75,7 @@ func TestCheckOutcomes(t *testing.T) {
 		{name: "503 then not found", responses: []canned{{status: 503, body: "<html>down</html>", ctype: "text/html"}, {status: 404, file: "error_404.json"}}, want: NotFound, wantHTTP: 404, wantCode: "4000", wantAttempts: 2},
 		{name: "routing 404 from a framework", responses: []canned{{status: 404, file: "route_404.json"}}, want: ProviderError, wantHTTP: 404, wantCode: "404", wantMsg: "GMEDIA_CHECK_URL", wantAttempts: 1},
 		{name: "routing 404 html", responses: []canned{{status: 404, body: "<html><body>Not Found</body></html>", ctype: "text/html"}}, want: ProviderError, wantHTTP: 404, wantMsg: "GMEDIA_CHECK_URL", wantAttempts: 1},
-		{name: "200 not json", responses: []canned{{status: 200, body: "OK", ctype: "text/plain"}}, want: ProviderError, wantHTTP: 200, wantMsg: "not a JSON object", wantAttempts: 1},
+		{name: "200 not json is retried like a 5xx", responses: []canned{{status: 200, body: "OK", ctype: "text/plain"}}, want: ProviderError, wantHTTP: 200, wantMsg: "not a JSON object", wantAttempts: 3},
 		{name: "200 json array", responses: []canned{{status: 200, body: `[1,2]`}}, want: ProviderError, wantHTTP: 200, wantAttempts: 1},
 		{name: "unexpected 422 recorded once", responses: []canned{{status: 422, body: `{"message":["platform must be a string","account too short"]}`}}, want: ProviderError, wantHTTP: 422, wantMsg: "platform must be a string; account too short", wantAttempts: 1},
 		{name: "found without status", responses: []canned{{status: 200, body: `{"licenseNumber":"M-1"}`}}, want: Found, wantHTTP: 200, kept: true, wantAttempts: 1},

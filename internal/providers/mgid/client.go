@@ -26,6 +26,19 @@ const (
 	maxSmallBody = 1 << 20
 )
 
+// Limits on what a streamed answer (the clients list, a spend report) may
+// hold. Passing one fails the request as Malformed, without a retry: the
+// provider would send the same again. They are checked while the bytes
+// arrive, so memory stays bounded whatever the provider sends.
+const (
+	// MaxListBody bounds a whole streamed answer: over a million clients.
+	MaxListBody = 256 << 20
+	// MaxListEntry bounds one list entry (or any one token of the answer).
+	MaxListEntry = 64 << 10
+	// MaxEmail bounds a client's email (RFC 5321 allows 254 bytes).
+	MaxEmail = 1024
+)
+
 // Client talks to one agency's account. It is safe for concurrent use.
 type Client struct {
 	base     string
@@ -330,7 +343,7 @@ func (c *Client) redact(msg string) string {
 func (c *Client) readSmall(op string, resp *http.Response) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody+1))
 	if err != nil {
-		return nil, &providers.Error{Provider: provider, Op: op, Status: resp.StatusCode, Kind: providers.Retryable, Err: fmt.Errorf("reading body: %w", err)}
+		return nil, &providers.Error{Provider: provider, Op: op, Status: resp.StatusCode, Kind: providers.Retryable, Err: fmt.Errorf("%w: reading body: %w", providers.ErrUnreadable, err)}
 	}
 	if len(b) > maxSmallBody {
 		return nil, c.malformed(op, resp.StatusCode, fmt.Errorf("answer larger than %d bytes", maxSmallBody))

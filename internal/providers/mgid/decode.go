@@ -138,15 +138,47 @@ func excerpt(b []byte) string {
 	return s
 }
 
-// bodyReader remembers a failed read, so a body cut by the network is told
-// apart from a body that is not JSON.
+// bodyReader counts what is read of a streamed answer, remembers a failed
+// read (so a body cut by the network is told apart from one that is not
+// JSON) and enforces the limits while the bytes arrive: MaxListBody in all,
+// and at most MaxListEntry for the token or entry being decoded, so a 100 MB
+// field fails after 64 KiB instead of being buffered whole by the decoder.
 type bodyReader struct {
-	r   io.Reader
-	err error
+	r      io.Reader
+	err    error // a read that failed: the network, not the provider's text
+	over   error // a limit was passed
+	n      int64
+	window int64 // reading past this offset passes the per-entry limit
 }
 
+func newBodyReader(r io.Reader) *bodyReader {
+	return &bodyReader{r: r, window: MaxListEntry}
+}
+
+// next opens the window for the token or entry that starts at offset (the
+// decoder's InputOffset). The decoder reads only when the value it is on
+// needs more bytes, so a read past offset+MaxListEntry means that value is
+// longer than MaxListEntry, whatever it had buffered before.
+func (b *bodyReader) next(offset int64) { b.window = offset + MaxListEntry }
+
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.over != nil {
+		return 0, b.over
+	}
+	limit := min(b.window, MaxListBody+1) - b.n
+	if limit <= 0 {
+		if b.n > MaxListBody {
+			b.over = fmt.Errorf("answer over the limit of %d bytes", int64(MaxListBody))
+		} else {
+			b.over = fmt.Errorf("a value in the answer is over the limit of %d bytes", MaxListEntry)
+		}
+		return 0, b.over
+	}
+	if int64(len(p)) > limit {
+		p = p[:limit]
+	}
 	n, err := b.r.Read(p)
+	b.n += int64(n)
 	if err != nil && err != io.EOF {
 		b.err = err
 	}
@@ -168,32 +200,52 @@ func unwrapCaller(err error) error {
 	return err
 }
 
-// decodeFailure classifies an error met while decoding a 2xx body.
-func (c *Client) decodeFailure(op string, status int, br *bodyReader, err error) error {
+// decodeFailure classifies an error met while decoding a 2xx body. A body
+// that could not be read to its end (cut, truncated, not JSON) wraps
+// providers.ErrUnreadable, which Do retries, unless canRetry is false (the
+// caller has received entries and cannot start over). A limit passed, or an
+// entry that reads but makes no sense, is Malformed: a resend brings the same.
+func (c *Client) decodeFailure(op string, status int, br *bodyReader, err error, canRetry bool) error {
 	var pe *providers.Error
 	var ce callerError
+	var syntax *json.SyntaxError
+	unreadable := func(kind providers.Kind, err error) error {
+		if canRetry {
+			err = fmt.Errorf("%w: %w", providers.ErrUnreadable, err)
+		}
+		return &providers.Error{Provider: provider, Op: op, Status: status, Kind: kind, Err: err}
+	}
 	switch {
 	case errors.As(err, &ce), errors.As(err, &pe):
 		return err
+	case br.over != nil:
+		return c.malformed(op, status, br.over)
 	case br.err != nil:
-		return &providers.Error{Provider: provider, Op: op, Status: status, Kind: providers.Retryable, Err: fmt.Errorf("reading body: %w", br.err)}
+		return unreadable(providers.Retryable, fmt.Errorf("reading body: %w", br.err))
+	case errors.As(err, &syntax):
+		return unreadable(providers.Malformed, errors.New("the answer is not JSON: "+providers.TruncateMessage(err.Error())))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return unreadable(providers.Malformed, errors.New("the answer stops short"))
 	}
-	return c.malformed(op, status, err)
+	return c.malformed(op, status, errors.New(providers.TruncateMessage(err.Error())))
 }
 
 // stream walks a 2xx answer {"<listKey>": [...] or {...}, ...} token by token
 // so a list of any length is never held whole; list consumes the list value.
 // A top-level "errors" is the provider refusing; other fields are skipped.
-func (c *Client) stream(op string, resp *http.Response, listKey string, list func(*json.Decoder) error) error {
-	br := &bodyReader{r: resp.Body}
+// canRetry says whether a broken answer may be sent for again (see
+// decodeFailure); it is asked when the failure happens.
+func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry func() bool, list func(*json.Decoder, *bodyReader) error) error {
+	br := newBodyReader(resp.Body)
 	dec := json.NewDecoder(br)
 	seen := false
-	err := objectFields(dec, func(key string) error {
+	err := objectFields(dec, br, func(key string) error {
 		switch key {
 		case listKey:
 			seen = true
-			return list(dec)
+			return list(dec, br)
 		case "errors":
+			br.next(dec.InputOffset())
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				return err
@@ -203,7 +255,7 @@ func (c *Client) stream(op string, resp *http.Response, listKey string, list fun
 			}
 			return nil
 		}
-		return skipValue(dec)
+		return skipValue(dec, br)
 	})
 	if err == nil && !seen {
 		// Not an empty list: an answer without the list cannot be told from
@@ -211,14 +263,15 @@ func (c *Client) stream(op string, resp *http.Response, listKey string, list fun
 		err = fmt.Errorf("answer has no %q", listKey)
 	}
 	if err != nil {
-		return c.decodeFailure(op, resp.StatusCode, br, err)
+		return c.decodeFailure(op, resp.StatusCode, br, err, canRetry())
 	}
 	return nil
 }
 
 // objectFields reads one JSON object, calling field for each key; field must
 // consume the value.
-func objectFields(dec *json.Decoder, field func(key string) error) error {
+func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) error) error {
+	br.next(dec.InputOffset())
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -227,6 +280,7 @@ func objectFields(dec *json.Decoder, field func(key string) error) error {
 		return fmt.Errorf("answer is %v, not an object", t)
 	}
 	for dec.More() {
+		br.next(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			return err
@@ -245,7 +299,8 @@ func objectFields(dec *json.Decoder, field func(key string) error) error {
 
 // eachEntry streams a list sent as an array or as an object keyed by id,
 // decoding one entry at a time; key is "" for array entries. null is empty.
-func eachEntry[T any](dec *json.Decoder, each func(key string, v *T) error) error {
+func eachEntry[T any](dec *json.Decoder, br *bodyReader, each func(key string, v *T) error) error {
+	br.next(dec.InputOffset())
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -260,6 +315,7 @@ func eachEntry[T any](dec *json.Decoder, each func(key string, v *T) error) erro
 	for dec.More() {
 		var key string
 		if d == '{' {
+			br.next(dec.InputOffset())
 			kt, err := dec.Token()
 			if err != nil {
 				return err
@@ -267,6 +323,7 @@ func eachEntry[T any](dec *json.Decoder, each func(key string, v *T) error) erro
 			key, _ = kt.(string)
 		}
 		var v T
+		br.next(dec.InputOffset())
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
@@ -279,9 +336,10 @@ func eachEntry[T any](dec *json.Decoder, each func(key string, v *T) error) erro
 }
 
 // skipValue consumes one value of any size without keeping it.
-func skipValue(dec *json.Decoder) error {
+func skipValue(dec *json.Decoder, br *bodyReader) error {
 	depth := 0
 	for {
+		br.next(dec.InputOffset())
 		t, err := dec.Token()
 		if err != nil {
 			return err
@@ -309,6 +367,11 @@ func (c *Client) decodeSmall(op string, resp *http.Response, v any) error {
 		Errors json.RawMessage `json:"errors"`
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			// Cut short or not JSON (a proxy's page): Do asks again.
+			err = fmt.Errorf("%w: the answer is not JSON: %s", providers.ErrUnreadable, providers.TruncateMessage(err.Error()))
+		}
 		return c.malformed(op, resp.StatusCode, err)
 	}
 	if msg := joinMessages(env.Errors); msg != "" {
@@ -336,3 +399,36 @@ func (c *Client) decodeLogin(resp *http.Response) (*session, error) {
 	}
 	return &session{token: v.Token, accountID: int64(v.AccountID)}, nil
 }
+
+// idSet finds an id met twice in one answer. MGID lists clients in
+// ascending id order, and while they come that way an id above the last
+// one cannot be a repeat: a comparison suffices and no map is built (a map
+// of 100,000 ids cost a tenth of the decoding). The first id out of order
+// moves them all into a map.
+type idSet struct {
+	last int64
+	ids  []int64
+	seen map[int64]struct{}
+}
+
+// add reports whether id is new, and remembers it.
+func (s *idSet) add(id int64) bool {
+	if s.seen == nil {
+		if len(s.ids) == 0 || id > s.last {
+			s.ids, s.last = append(s.ids, id), id
+			return true
+		}
+		s.seen = make(map[int64]struct{}, 2*len(s.ids))
+		for _, v := range s.ids {
+			s.seen[v] = struct{}{}
+		}
+		s.ids = nil
+	}
+	if _, dup := s.seen[id]; dup {
+		return false
+	}
+	s.seen[id] = struct{}{}
+	return true
+}
+
+func (s *idSet) reset() { *s = idSet{ids: s.ids[:0]} }

@@ -53,7 +53,7 @@ func TestSpend(t *testing.T) {
 				file(w, r)
 			})
 			var got []ClientSpend
-			err := f.client().Spend(context.Background(), tt.start, tt.end, tt.ids, func(s ClientSpend) error {
+			err := f.client().Spend(context.Background(), tt.start, tt.end, tt.ids, nil, func(s ClientSpend) error {
 				got = append(got, s)
 				return nil
 			})
@@ -89,7 +89,7 @@ func TestSpendStreams(t *testing.T) {
 	})
 	var got []ClientSpend
 	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	err := f.client().Spend(context.Background(), day, day, nil, func(s ClientSpend) error {
+	err := f.client().Spend(context.Background(), day, day, nil, nil, func(s ClientSpend) error {
 		if len(got) == 0 {
 			close(gotFirst)
 		}
@@ -125,7 +125,7 @@ func TestSpendErrors(t *testing.T) {
 			f := newFake(t, nil)
 			hits := f.handle("GET /v1/agencies/1001/clients-spent-reports", body(tt.status, tt.body)(t))
 			day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-			err := f.client().Spend(context.Background(), day, day, []int64{5001}, func(ClientSpend) error { return nil })
+			err := f.client().Spend(context.Background(), day, day, []int64{5001}, nil, func(ClientSpend) error { return nil })
 			pe := asProviderError(t, err)
 			if pe.Kind != tt.wantKind || pe.Message != tt.wantMsg || pe.Op != "spend of agency 1001" {
 				t.Errorf("error = %+v, want kind %v message %q", pe, tt.wantKind, tt.wantMsg)

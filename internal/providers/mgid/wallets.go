@@ -64,22 +64,41 @@ func (c *Client) Agency(ctx context.Context) (AgencyBalance, error) {
 
 // Clients streams every client of the agency to fn, in the provider's order,
 // without holding the list in memory. It stops at fn's first error and
-// returns it. A failure after fn has received a client is returned, not
-// retried: a resend would deliver those clients twice.
-func (c *Client) Clients(ctx context.Context, fn func(ClientWallet) error) error {
+// returns it. An answer that breaks off (a cut connection, a truncated body,
+// an HTML page) is asked for again within the retry budget; if fn had
+// already received clients, restart is called first and must drop them, so
+// fn sees the whole list from its start. With a nil restart such a break is
+// returned instead. A client twice in the answer, an email over MaxEmail or
+// an amount that is not a decimal of numeric(18,4) is Malformed.
+func (c *Client) Clients(ctx context.Context, restart func() error, fn func(ClientWallet) error) error {
 	id, err := c.AccountID(ctx)
 	if err != nil {
 		return err
 	}
 	op := fmt.Sprintf("clients of agency %d", id)
 	delivered := false
+	var seen idSet
+	canRetry := func() bool { return !delivered || restart != nil }
 	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients", id), func() bool { return !delivered },
 		func(resp *http.Response) error {
-			return c.stream(op, resp, "clients", func(dec *json.Decoder) error {
-				return eachEntry(dec, func(key string, w *wireClient) error {
+			if delivered {
+				if err := restart(); err != nil {
+					return callerError{err}
+				}
+				delivered = false
+			}
+			seen.reset()
+			return c.stream(op, resp, "clients", canRetry, func(dec *json.Decoder, br *bodyReader) error {
+				return eachEntry(dec, br, func(key string, w *wireClient) error {
 					cw, err := w.wallet(key)
 					if err != nil {
 						return err
+					}
+					if !seen.add(cw.ID) {
+						return fmt.Errorf("client %d is in the answer twice", cw.ID)
+					}
+					if len(cw.Email) > MaxEmail {
+						return fmt.Errorf("client %d: email of %d bytes is over the limit of %d", cw.ID, len(cw.Email), MaxEmail)
 					}
 					delivered = true
 					if err := fn(cw); err != nil {

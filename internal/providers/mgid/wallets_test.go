@@ -36,7 +36,7 @@ func TestClients(t *testing.T) {
 			f := newFake(t, nil)
 			hits := f.handle("GET /v1/agencies/1001/clients", tt.handler(t))
 			var got []ClientWallet
-			err := f.client().Clients(context.Background(), func(w ClientWallet) error {
+			err := f.client().Clients(context.Background(), nil, func(w ClientWallet) error {
 				got = append(got, w)
 				return nil
 			})
@@ -110,7 +110,7 @@ func TestClientsFailures(t *testing.T) {
 			f := newFake(t, nil)
 			hits := f.handle("GET /v1/agencies/1001/clients", tt.handler(t))
 			delivered := 0
-			err := f.client().Clients(context.Background(), func(ClientWallet) error {
+			err := f.client().Clients(context.Background(), nil, func(ClientWallet) error {
 				delivered++
 				return nil
 			})
@@ -146,7 +146,7 @@ func TestClientsCallbackErrorStops(t *testing.T) {
 	hits := f.handle("GET /v1/agencies/1001/clients", serveFile(t, "clients_array.json"))
 	stop := errors.New("stop here")
 	calls := 0
-	err := f.client().Clients(context.Background(), func(ClientWallet) error {
+	err := f.client().Clients(context.Background(), nil, func(ClientWallet) error {
 		calls++
 		if calls == 2 {
 			return stop
@@ -177,8 +177,9 @@ func TestClient(t *testing.T) {
 			want: ClientWallet{ID: 5001, Email: "c@example.com", Balance: money.MustParse("1.5"), Credit: money.MustParse("2"), Income: money.MustParse("3")}, wantHits: 1},
 		{name: "invalid client id", handler: body(400, `{"errors":["Invalid client id"]}`), wantKind: providers.Permanent, wantMsg: "Invalid client id", wantHits: 1},
 		{name: "invalid client id as string", handler: body(400, `{"errors":"Invalid client id"}`), wantKind: providers.Permanent, wantMsg: "Invalid client id", wantHits: 1},
-		{name: "malformed body", handler: body(200, `{"id":5001,"wallet":`), wantKind: providers.Malformed, wantHits: 1},
-		{name: "html body", handler: body(200, `<html>maintenance</html>`), wantKind: providers.Malformed, wantHits: 1},
+		// Unreadable 2xx answers are asked for again, like a 5xx, within the budget.
+		{name: "malformed body", handler: body(200, `{"id":5001,"wallet":`), wantKind: providers.Malformed, wantHits: 3},
+		{name: "html body", handler: body(200, `<html>maintenance</html>`), wantKind: providers.Malformed, wantHits: 3},
 		{name: "another client's answer", handler: body(200, `{"id":5002,"wallet":{}}`), wantKind: providers.Malformed, wantHits: 1},
 		{name: "5xx then success", handler: sequence(body(500, ""), func(t *testing.T) http.HandlerFunc { return serveFile(t, "client.json") }),
 			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Income: money.MustParse("150.25")}, wantHits: 2},
