@@ -78,7 +78,9 @@ func startProc(t *testing.T, environ []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(syncerBinary(t), args...)
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOMAXPROCS=2"}, environ...)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOMAXPROCS=2",
+		// A free port each: never the default 9188 that other processes may hold.
+		"SYNCER_HTTP_ADDR=127.0.0.1:0"}, environ...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
