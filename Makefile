@@ -11,9 +11,12 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-# Tests need a Postgres: TEST_DATABASE_URL, else 127.0.0.1:5432, else testcontainers.
+# Tests need a Postgres: TEST_DATABASE_URL, else 127.0.0.1:5432, else a
+# testcontainers Postgres, compiled in (-tags testcontainers) only when
+# scripts/testtags.sh finds no Postgres and a Docker engine.
+TEST_TAGS ?= $(shell scripts/testtags.sh)
 test: vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $(if $(strip $(TEST_TAGS)),-tags '$(TEST_TAGS)') ./...
 
 demo:
 	scripts/demo.sh
