@@ -137,7 +137,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		"%v":   fmt.Sprintf("%v", c),
 		"%+v":  fmt.Sprintf("%+v", c),
 		"%#v":  fmt.Sprintf("%#v", c),
-		"%s":   fmt.Sprintf("%s", c.HashKey),
+		"%s":   fmt.Sprintf("%s", c.HashKey), //lint:ignore S1025 the case is what the %s verb prints
 		"json": string(js),
 		"yaml": string(ys),
 		"slog": slog.AnyValue(c.HashKey).Resolve().String(),
