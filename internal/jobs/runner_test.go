@@ -13,6 +13,7 @@ import (
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // fnJob is a job whose body the test supplies.
@@ -209,7 +210,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	clk := newClock(time.Now())
+	clk := testutil.NewClock(time.Now())
 	var stale, fresh atomic.Int32
 	staleJob := fnJob{"stale", func(context.Context, *jobs.Run) error { stale.Add(1); return nil }}
 	freshJob := fnJob{"fresh", func(context.Context, *jobs.Run) error { fresh.Add(1); return nil }}
@@ -217,7 +218,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	// Both succeeded once "now"; then the process is down for two hours.
 	r.Execute(ctx, staleJob, jobs.Options{Trigger: jobs.TriggerManual})
 	r.Execute(ctx, freshJob, jobs.Options{Trigger: jobs.TriggerManual})
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	s, err := jobs.NewScheduler(r, []jobs.Entry{
 		{Job: staleJob, Schedule: "@every 1h"},
 		{Job: freshJob, Schedule: "@every 6h"},
