@@ -3,8 +3,9 @@
 // job -> store, and nothing inside internal reaches up into cmd), and that a
 // log/slog line names an error "err", so one query finds every failure.
 //
-//	go run ./scripts/houselint ./...
+//	go run ./scripts/houselint [go list build flags, e.g. -race] [packages]
 //
+// make lint passes -race, so go list reuses what go vet -race compiled.
 // It needs only the standard library and `go list`, so it costs no download
 // and little build time; it prints one line per problem and exits 1 if any.
 package main
@@ -58,11 +59,18 @@ type pkg struct {
 }
 
 func main() {
-	patterns := os.Args[1:]
+	var flags, patterns []string
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			patterns = append(patterns, a)
+		}
+	}
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
 	}
-	problems, err := run(".", patterns)
+	problems, err := run(".", flags, patterns)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "houselint:", err)
 		os.Exit(2)
@@ -75,9 +83,10 @@ func main() {
 	}
 }
 
-// run lists patterns in dir and returns every broken rule, sorted.
-func run(dir string, patterns []string) ([]string, error) {
-	pkgs, err := list(dir, patterns)
+// run lists patterns in dir (with go list build flags) and returns every
+// broken rule, sorted.
+func run(dir string, flags, patterns []string) ([]string, error) {
+	pkgs, err := list(dir, flags, patterns)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +119,10 @@ func relative(name string) string {
 
 // list runs go list with -export, so each dependency's export data is at hand
 // for type-checking; go vet has usually compiled them into the cache already.
-func list(dir string, patterns []string) (map[string]*pkg, error) {
+func list(dir string, flags, patterns []string) (map[string]*pkg, error) {
 	args := append([]string{"list", "-e", "-deps", "-export",
-		"-json=ImportPath,Dir,GoFiles,Imports,Deps,TestImports,XTestImports,Export,Standard,DepOnly,Module,Error"}, patterns...)
+		"-json=ImportPath,Dir,GoFiles,Imports,Deps,TestImports,XTestImports,Export,Standard,DepOnly,Module,Error"}, flags...)
+	args = append(args, patterns...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer

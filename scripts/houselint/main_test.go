@@ -38,7 +38,7 @@ func TestImportRules(t *testing.T) {
 		"internal/providers/d/d.go":         "package d\n\nimport \"m/internal/helper\"\n\nvar _ = 0\n\nconst _ = len(helper.Name)\n",
 		"internal/providers/clean/clean.go": "package clean\n\nimport \"strings\"\n\nvar X = strings.ToUpper(\"x\")\n",
 	})
-	problems, err := run(dir, []string{"./..."})
+	problems, err := run(dir, nil, []string{"./..."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestInternalNeverImportsCmd(t *testing.T) {
 		"cmd/app/flags/flags.go": "package flags\n\nconst Name = \"x\"\n",
 		"internal/x/x.go":        "package x\n\nimport \"m/cmd/app/flags\"\n\nconst Name = flags.Name\n",
 	})
-	problems, err := run(dir, []string{"./..."})
+	problems, err := run(dir, nil, []string{"./..."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func Log(ctx context.Context, log *slog.Logger, err error) {
 	log.Info("spread", args...)
 }
 `})
-	problems, err := run(dir, []string{"./..."})
+	problems, err := run(dir, nil, []string{"./..."})
 	if err != nil {
 		t.Fatal(err)
 	}
