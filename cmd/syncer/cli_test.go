@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 type result struct {
@@ -19,20 +18,8 @@ type result struct {
 	stdout, stderr string
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 func syncer(ctx context.Context, environ []string, args ...string) result {
-	var out, errb lockedBuffer
+	var out, errb testutil.LockedBuffer
 	code := run(ctx, args, env{stdout: &out, stderr: &errb, environ: environ, stdin: strings.NewReader("")})
 	return result{code, out.String(), errb.String()}
 }

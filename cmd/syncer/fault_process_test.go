@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +26,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 	"syncer/internal/testutil/tcpproxy"
 )
 
@@ -54,7 +54,11 @@ func syncerBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "syncer")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".")
+		goTool := "go"
+		if _, err := exec.LookPath("go"); err != nil {
+			goTool = "/usr/local/go/bin/go"
+		}
+		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -69,14 +73,14 @@ func syncerBinary(t *testing.T) string {
 // proc is a running syncer process.
 type proc struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testutil.LockedBuffer
 	done chan struct{}
 	err  error
 }
 
 func startProc(t *testing.T, environ []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{out: &testutil.LockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(syncerBinary(t), args...)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GOMAXPROCS=2",
 		// A free port each: never the default 9188 that other processes may hold.

@@ -15,6 +15,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // xferCanary is the agency's password in these tests: it must appear in no
@@ -47,7 +48,7 @@ func newXferCLI(t *testing.T) *xferCLI {
 // run runs syncer with stdin and checks that no secret leaked.
 func (c *xferCLI) run(stdin string, args ...string) result {
 	c.t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testutil.LockedBuffer
 	code := run(context.Background(), args, env{stdout: &out, stderr: &errb, environ: c.env, stdin: strings.NewReader(stdin)})
 	r := result{code, out.String(), errb.String()}
 	if strings.Contains(r.stdout+r.stderr, xferCanary) {
@@ -304,7 +305,7 @@ func TestMGIDReconcileAtStart(t *testing.T) {
 	if _, err := mc.Transfer(ctx, c.first, mgid.Personal, money.MustParse("12.34")); err != nil {
 		t.Fatal(err) // applied; the "killed" process never recorded it
 	}
-	var logs lockedBuffer
+	var logs testutil.LockedBuffer
 	e := env{stdout: &logs, stderr: &logs, environ: c.env, stdin: strings.NewReader("")}
 	cfg, err := loadConfig(e, "")
 	if err != nil {

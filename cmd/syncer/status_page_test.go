@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	out := t.ArtifactDir()
-	bin := buildSyncer(t, ctx)
+	bin := syncerBinary(t)
 	db, dbURL := testdb.NewWithURL(t)
 
 	simProc, simURL := startProcess(t, ctx, bin, nil, regexp.MustCompile(`http://127\.0\.0\.1:\d+`), filepath.Join(out, "sim.log"),
@@ -137,36 +136,6 @@ func sizeOf(st os.FileInfo) int64 {
 		return 0
 	}
 	return st.Size()
-}
-
-var buildOnce struct {
-	sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// buildSyncer builds the binary once per test process.
-func buildSyncer(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "syncer-bin-")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		goTool := "go"
-		if _, err := exec.LookPath("go"); err != nil {
-			goTool = "/usr/local/go/bin/go"
-		}
-		buildOnce.path = filepath.Join(dir, "syncer")
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", buildOnce.path, ".")
-		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
-	})
-	if buildOnce.err != nil {
-		t.Fatalf("go build: %v\n%s", buildOnce.err, buildOnce.out)
-	}
-	return buildOnce.path
 }
 
 // startProcess runs bin args, copies its output to logPath, and waits for

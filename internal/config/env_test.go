@@ -55,9 +55,12 @@ topup: {dry_run: false}
 		{"TopUp.DryRun", c.TopUp.DryRun, true},
 	}
 	for _, tt := range tests {
-		if !reflect.DeepEqual(tt.got, tt.want) {
-			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+			}
+		})
 	}
 }
 

@@ -59,9 +59,12 @@ func TestDefaults(t *testing.T) {
 		{"job count", len(d.Jobs), len(JobNames)},
 	}
 	for _, tt := range tests {
-		if !reflect.DeepEqual(tt.got, tt.want) {
-			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
-		}
+		// Not parallel: the test goes on to change d once these have run.
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+			}
+		})
 	}
 
 	// Defaults plus a database is a working configuration (the enabled MGID
@@ -183,22 +186,28 @@ func TestLoadFile(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		if !reflect.DeepEqual(tt.got, tt.want) {
-			t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("%s = %#v, want %#v", tt.name, tt.got, tt.want)
+			}
+		})
 	}
 }
 
 func TestLoadEmptyFileAndNoFile(t *testing.T) {
 	t.Parallel()
-	for _, path := range []string{"", writeTemp(t, "empty.yaml", "# nothing yet\n")} {
-		c, err := Load(path, nil)
-		if err != nil {
-			t.Fatalf("Load(%q): %v", path, err)
-		}
-		if !reflect.DeepEqual(c, Defaults()) {
-			t.Errorf("Load(%q) = %+v, want Defaults", path, c)
-		}
+	for name, path := range map[string]string{"no file": "", "empty file": writeTemp(t, "empty.yaml", "# nothing yet\n")} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(path, nil)
+			if err != nil {
+				t.Fatalf("Load(%q): %v", path, err)
+			}
+			if !reflect.DeepEqual(c, Defaults()) {
+				t.Errorf("Load(%q) = %+v, want Defaults", path, c)
+			}
+		})
 	}
 }
 

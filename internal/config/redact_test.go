@@ -103,20 +103,24 @@ func TestRedactedRoundTrip(t *testing.T) {
 
 func TestRedactDatabaseURL(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"postgres://app:canary-pass-123@db.example:5432/syncer", "postgres://app:[redacted]@db.example:5432/syncer"},
-		{"postgresql://app:p%40ss-canary@db/syncer?sslmode=require", "postgresql://app:[redacted]@db/syncer?sslmode=require"},
-		{"postgres://app@db/syncer?password=canary-q&sslmode=disable", "postgres://app@db/syncer?password=[redacted]&sslmode=disable"},
-		{"postgres://db/syncer", "postgres://db/syncer"},
-		{"host=db user=app password=canary-kv dbname=syncer", "host=db user=app password=[redacted] dbname=syncer"},
-		{"host=db password='canary kv \\' quoted' dbname=syncer", "host=db password=[redacted] dbname=syncer"},
-		{"postgres://app:canary@db:badport/x", "[redacted]"},
+	// Named cases: a subtest's name is printed, so it must not be the URL.
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"URL password", "postgres://app:canary-pass-123@db.example:5432/syncer", "postgres://app:[redacted]@db.example:5432/syncer"},
+		{"URL escaped password", "postgresql://app:p%40ss-canary@db/syncer?sslmode=require", "postgresql://app:[redacted]@db/syncer?sslmode=require"},
+		{"URL password parameter", "postgres://app@db/syncer?password=canary-q&sslmode=disable", "postgres://app@db/syncer?password=[redacted]&sslmode=disable"},
+		{"URL without password", "postgres://db/syncer", "postgres://db/syncer"},
+		{"key-value", "host=db user=app password=canary-kv dbname=syncer", "host=db user=app password=[redacted] dbname=syncer"},
+		{"key-value quoted", "host=db password='canary kv \\' quoted' dbname=syncer", "host=db password=[redacted] dbname=syncer"},
+		{"unparsable URL", "postgres://app:canary@db:badport/x", "[redacted]"},
 	}
 	for _, tt := range tests {
-		if got := redactDatabaseURL(tt.in); got != tt.want {
-			t.Errorf("redactDatabaseURL(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := redactDatabaseURL(tt.in); got != tt.want {
+				t.Errorf("redactDatabaseURL(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -137,16 +141,19 @@ func TestSecretNeverPrints(t *testing.T) {
 		"%v":   fmt.Sprintf("%v", c),
 		"%+v":  fmt.Sprintf("%+v", c),
 		"%#v":  fmt.Sprintf("%#v", c),
-		"%s":   fmt.Sprintf("%s", c.HashKey),
+		"%s":   fmt.Sprintf("%s", c.HashKey), //lint:ignore S1025 the case is what the %s verb prints
 		"json": string(js),
 		"yaml": string(ys),
 		"slog": slog.AnyValue(c.HashKey).Resolve().String(),
 	}
 	for name, out := range outputs {
-		for _, secret := range []string{"canary-db-123", "canary-hash-123", "canary-pass-123", "canary-pass-456", "canary-gmedia-123", "canary-iam-123", "canary-fl-123"} {
-			if strings.Contains(out, secret) {
-				t.Errorf("%s shows %s: %s", name, secret, out)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, secret := range []string{"canary-db-123", "canary-hash-123", "canary-pass-123", "canary-pass-456", "canary-gmedia-123", "canary-iam-123", "canary-fl-123"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s shows %s: %s", name, secret, out)
+				}
 			}
-		}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -219,15 +220,18 @@ func TestRequireHashKey(t *testing.T) {
 		{"0123456789abcdef", ""},
 	}
 	for _, tt := range tests {
-		c := Config{HashKey: tt.key}
-		err := c.RequireHashKey()
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("RequireHashKey(%d bytes) = %v", len(tt.key), err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("RequireHashKey(%d bytes) = %v, want %q", len(tt.key), err, tt.want)
-		case err != nil && tt.key != "" && strings.Contains(err.Error(), string(tt.key)):
-			t.Errorf("error shows the key: %v", err)
-		}
+		t.Run(fmt.Sprintf("%d bytes", len(tt.key)), func(t *testing.T) {
+			t.Parallel()
+			c := Config{HashKey: tt.key}
+			err := c.RequireHashKey()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("RequireHashKey(%d bytes) = %v", len(tt.key), err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("RequireHashKey(%d bytes) = %v, want %q", len(tt.key), err, tt.want)
+			case err != nil && tt.key != "" && strings.Contains(err.Error(), string(tt.key)):
+				t.Errorf("error shows the key: %v", err)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 	"syncer/internal/testutil/tcpproxy"
 )
 
@@ -209,7 +210,7 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 	t.Parallel()
 	db, via, p := proxiedDB(t, 0)
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	r := &jobs.Runner{Store: via, Log: testLogger(logs), Replica: "a"}
 	inTx := make(chan struct{})
 	job := fnJob{"stalls", func(ctx context.Context, run *jobs.Run) error {
@@ -272,7 +273,7 @@ func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 func TestConnectionResetMidCopy(t *testing.T) {
 	t.Parallel()
 	db, via, p := proxiedDB(t, 0)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	var cut toggle
 	_, url := startSim(t, sim.Options{Clients: 5000, Now: clk.Now}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -283,14 +284,14 @@ func TestConnectionResetMidCopy(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	r := &jobs.Runner{Store: via, Log: testLogger(logs), Replica: "a", Now: clk.Now}
 	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{mgidClient(url)}, DB: via, Now: clk.Now}
 	opts := jobs.Options{Trigger: jobs.TriggerManual, Timeout: 20 * time.Second}
 	if res := r.Execute(context.Background(), job, opts); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("first snapshot: %+v", res)
 	}
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	cut.on.Store(true)
 	res := r.Execute(context.Background(), job, opts)
 	cut.on.Store(false)
@@ -313,7 +314,7 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if strings.Contains(logs.String()+msg, sim.DemoPassword) {
 		t.Error("the MGID password is in the logs or the run's error")
 	}
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	if res := r.Execute(context.Background(), job, opts); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("run after the reset: %+v", res)
 	}
@@ -363,7 +364,7 @@ func (c *resetAfter) Flush() {
 func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	a := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
 	b := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "b"}
 	inTx, goOn := make(chan struct{}), make(chan struct{})
@@ -417,7 +418,7 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	r := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
 	pid := make(chan int32, 1)
 	job := fnJob{"worker", func(ctx context.Context, run *jobs.Run) error {

@@ -20,6 +20,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // pg_terminate_backend on both locks of a live top-up round (the job's and
@@ -155,7 +156,7 @@ func TestBackfillRunsAbandonedOnlyWhenDead(t *testing.T) {
 func TestConcurrentBackfillsReportTheirOwnDays(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	_, url := startSim(t, sim.Options{Clients: 50, Now: newClock(t0).Now}, nil)
+	_, url := startSim(t, sim.Options{Clients: 50, Now: testutil.NewClock(t0).Now}, nil)
 	from, to := t0.AddDate(0, 0, -30).Truncate(24*time.Hour), t0.AddDate(0, 0, -1).Truncate(24*time.Hour)
 	const days = 30
 	results := make([]jobs.BackfillResult, 2)

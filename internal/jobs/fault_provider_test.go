@@ -22,6 +22,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 	"syncer/internal/testutil/tcpproxy"
 )
 
@@ -154,7 +155,7 @@ func TestProviderFaultsMGID(t *testing.T) {
 func fpRunMGIDCase(t *testing.T, tc fpCase) {
 	ctx := context.Background()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	now := clk.Now
 	if tc.realClock {
 		now = time.Now
@@ -201,7 +202,7 @@ func fpRunMGIDCase(t *testing.T, tc fpCase) {
 	before := fpFingerprint(t, db, tables...)
 	beforeRows := count(t, db, `SELECT count(*) FROM `+tables[0])
 
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	endpoint := sim.EndpointMGIDClients
 	if tc.job == "spend" {
 		endpoint = sim.EndpointMGIDSpend
@@ -243,7 +244,7 @@ func fpRunMGIDCase(t *testing.T, tc fpCase) {
 	}
 	// The next run after the fault is cleared succeeds: nothing was left half-done.
 	s.SetFaults(sim.Faults{})
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	if tc.wrap == nil {
 		if res := runner.Execute(ctx, job(good), opts); res.Status != jobs.StatusSucceeded {
 			t.Errorf("run after the fault: %+v", res)
@@ -300,7 +301,7 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	streaming := make(chan struct{}, 1)
 	s, url := startSim(t, sim.Options{Clients: 300, Now: clk.Now}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -325,7 +326,7 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 
 	// Reset mid-body: the first clients answer drips, and the proxy resets
 	// the connection while it does.
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	s.SetFaults(sim.Faults{Mode: sim.FaultDrip, Burst: 1, Endpoint: sim.EndpointMGIDClients, DripBytes: 64, DripEvery: 10 * time.Millisecond})
 	go func() {
 		<-streaming
@@ -347,7 +348,7 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 
 	// Packets swallowed: the run fails within the client's timeout.
 	before := fpFingerprint(t, db, "syncer.mgid_agency_balance", "syncer.mgid_client_balance")
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	s.SetFaults(sim.Faults{})
 	p.Blackhole()
 	start := time.Now()
@@ -364,7 +365,7 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 		t.Error("the blackholed run changed the stored data")
 	}
 	p.Restore()
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	if res := runner.Execute(ctx, job, opts); res.Status != jobs.StatusSucceeded {
 		t.Errorf("after restore: %+v", res)
 	}

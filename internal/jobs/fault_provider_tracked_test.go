@@ -12,6 +12,7 @@ import (
 	"syncer/internal/providers/gmedia"
 	"syncer/internal/sim"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // Firstlight faults: what is ours (the IAM token, the client credentials,
@@ -53,7 +54,7 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db := testdb.New(t)
-			clk := newClock(trT0)
+			clk := testutil.NewClock(trT0)
 			var redeems, expireAt atomic.Int32
 			s, url := startSim(t, sim.Options{Now: clk.Now}, func(h http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +90,7 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			before := fpFingerprint(t, db, tables...)
 			history := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
 
-			clk.Add(time.Hour) // every target is due again
+			clk.Advance(time.Hour) // every target is due again
 			s.SetFaults(tc.faults)
 			if tc.expire > 0 {
 				expireAt.Store(redeems.Load() + tc.expire)
@@ -165,7 +166,7 @@ func TestProviderFaultsMawthoq(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db := testdb.New(t)
-			clk := newClock(trT0)
+			clk := testutil.NewClock(trT0)
 			s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
 			trSeedMawthoq(t, db, "tiktok", 5)
 			timeout := tc.timeout
@@ -184,7 +185,7 @@ func TestProviderFaultsMawthoq(t *testing.T) {
 			}
 			tables := []string{"syncer.tracked_status_history", "bi.mawthoq_status_current"}
 			before := fpFingerprint(t, db, tables...)
-			clk.Add(time.Hour)
+			clk.Advance(time.Hour)
 			s.SetFaults(tc.faults)
 			res := runner.Execute(ctx, newJob(timeout), opts)
 			status, class, msg := fpRunRecord(t, db, res.RunID)

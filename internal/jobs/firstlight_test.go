@@ -20,6 +20,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // trTrackFirstlight tracks one check per content id, all with the same token reference.
@@ -202,7 +203,7 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 		})
 	})
 	trTrackFirstlight(t, db, "CANARY", "c-1", "c-2", "c-3", "echo")
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	runner := &jobs.Runner{Store: db, Log: testLogger(&logs), Replica: "r"}
 	client := firstlight.New(firstlight.Config{URL: url + sim.PathFirstlightRedeem, TokenURL: url + sim.PathFirstlightToken,
 		ClientID: "sim-firstlight", ClientSecret: secretCanary, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry})

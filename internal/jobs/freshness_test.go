@@ -54,7 +54,7 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 	}
 
 	// mgid-topup: the snapshot is an hour old, past MaxSnapshotAge.
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	topup := e.runTopUp(livePolicy())
 	if topup.Status != jobs.StatusSucceeded || e.detail(topup.RunID, "skipped_stale_snapshot") != 1 {
 		t.Fatalf("top-up: %+v", topup)

@@ -16,6 +16,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // trViewText is every row of a view as JSON text, to search for what must
@@ -125,7 +126,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 // holds only moves last_checked_at; one that comes back is a new period.
 func TestMawthoqHistoryPeriods(t *testing.T) {
 	t.Parallel()
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	s, url := startSim(t, sim.Options{Now: clk.Now, StatusPeriod: time.Hour}, nil)
 	at := func(h int) time.Time { return trT0.Add(time.Duration(h) * time.Hour) }
 	flip, steady := -1, -1
@@ -155,7 +156,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: trSettings(), Replica: "r", Now: clk.Now}
 	for round := range 3 {
 		if round > 0 {
-			clk.Add(time.Hour)
+			clk.Advance(time.Hour)
 		}
 		if err := job.Run(context.Background(), trRun(int64(round+1), nil)); err != nil {
 			t.Fatal(err)
@@ -231,7 +232,7 @@ func TestMawthoqSecretNeverLeaks(t *testing.T) {
 	db := testdb.New(t)
 	trSeedMawthoq(t, db, "tiktok", 30)
 	_, url := startSim(t, sim.Options{GmediaClientSecret: canary}, nil)
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	runner := &jobs.Runner{Store: db, Log: testLogger(&logs), Replica: "r"}
 	good := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, canary), DB: db, Settings: trSettings(), Replica: "r"}
 	if res := runner.Execute(context.Background(), good, jobs.Options{Trigger: jobs.TriggerManual}); res.Err != nil {

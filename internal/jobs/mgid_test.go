@@ -12,6 +12,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
@@ -28,7 +29,7 @@ func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
 func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	s, url := startSim(t, sim.Options{Clients: 3000, Now: clk.Now, ClientsAsMap: true}, nil)
 	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{mgidClient(url)}, DB: db, Now: clk.Now}
 	res := newRunner(db, "a", clk.Now).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
@@ -59,7 +60,7 @@ func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	var broken toggle
 	_, url := startSim(t, sim.Options{Clients: 5000, Now: clk.Now}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +76,7 @@ func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
 	if res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("first run: %+v", res)
 	}
-	clk.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	broken.on.Store(true)
 	res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
 	if res.Status != jobs.StatusFailed {
@@ -137,7 +138,7 @@ func (c *cutWriter) Flush() {
 func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	s, url := startSim(t, sim.Options{Clients: 200, Now: clk.Now}, nil)
 	job := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{mgidClient(url)}, DB: db, LookbackDays: 7, Now: clk.Now}
 	runner := newRunner(db, "a", clk.Now)
@@ -157,7 +158,7 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	}
 	// Seven hours later recent days are restated; days older than the
 	// restatement window are final and must not be revised.
-	clk.Add(7 * time.Hour)
+	clk.Advance(7 * time.Hour)
 	later := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual})
 	if later.Status != jobs.StatusSucceeded {
 		t.Fatalf("later run: %+v", later)
@@ -190,7 +191,7 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 func TestBackfillResumesAndIsIdempotent(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	clk := newClock(t0)
+	clk := testutil.NewClock(t0)
 	var failing toggle
 	failing.on.Store(true)
 	_, url := startSim(t, sim.Options{Clients: 300, Now: clk.Now}, func(h http.Handler) http.Handler {

@@ -13,6 +13,7 @@ import (
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // fnJob is a job whose body the test supplies.
@@ -211,7 +212,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	clk := newClock(time.Now())
+	clk := testutil.NewClock(time.Now())
 	var stale, fresh, blind atomic.Int32
 	staleJob := fnJob{"stale", func(_ context.Context, r *jobs.Run) error { stale.Add(1); r.MarkObserved(); return nil }}
 	freshJob := fnJob{"fresh", func(_ context.Context, r *jobs.Run) error { fresh.Add(1); r.MarkObserved(); return nil }}
@@ -221,7 +222,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	r.Execute(ctx, staleJob, jobs.Options{Trigger: jobs.TriggerManual})
 	r.Execute(ctx, freshJob, jobs.Options{Trigger: jobs.TriggerManual})
 	r.Execute(ctx, blindJob, jobs.Options{Trigger: jobs.TriggerManual})
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	s, err := jobs.NewScheduler(r, []jobs.Entry{
 		{Job: staleJob, Schedule: "@every 1h"},
 		{Job: freshJob, Schedule: "@every 6h"},

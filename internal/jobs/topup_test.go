@@ -129,7 +129,7 @@ func TestTopUpTwoReplicasOneSetOfTransfers(t *testing.T) {
 		t.Fatalf("%d transfers applied for %d requests; want some, one request each", sent, e.sim.TransferRequests())
 	}
 
-	e.clk.Add(5 * time.Minute)
+	e.clk.Advance(5 * time.Minute)
 	next := t0.Add(6 * time.Minute)
 	r := &jobs.Runner{Store: e.db, Log: testLogger(e.logs), Replica: "replica-b", Now: e.clk.Now}
 	res := r.Execute(context.Background(), e.topUp(p), jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &next})
@@ -234,7 +234,7 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 		t.Errorf("last round: %+v, agency cap skips %d", last, e.detail(last.RunID, "skipped_agency_day_cap"))
 	}
 	// A new day starts over.
-	e.clk.Add(24 * time.Hour)
+	e.clk.Advance(24 * time.Hour)
 	e.snapshot()
 	if res := e.runTopUp(p); res.Rows == 0 {
 		t.Errorf("next day planned nothing: %+v", res)
@@ -253,7 +253,7 @@ func TestTopUpSkips(t *testing.T) {
 		t.Errorf("no snapshot: %+v", res)
 	}
 	e.snapshot()
-	e.clk.Add(31 * time.Minute)
+	e.clk.Advance(31 * time.Minute)
 	res = e.runTopUp(p)
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_stale_snapshot") != 1 || res.Rows != 0 {
 		t.Errorf("stale snapshot: %+v", res)
@@ -302,7 +302,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 		if res := e.runTopUp(p); res.Status != jobs.StatusSucceeded {
 			t.Fatalf("round %d: %+v", round, res)
 		}
-		e.clk.Add(2 * time.Hour) // t0 is 09:30: the rounds cross midnight
+		e.clk.Advance(2 * time.Hour) // t0 is 09:30: the rounds cross midnight
 	}
 	if e.journalAgrees(config.TopUp{MaxPerTransfer: p.MaxPerTransfer, MaxPerClientDay: p.MaxPerClientDay.Add(p.MaxPerClientDay),
 		MaxPerAgencyDay: p.MaxPerAgencyDay.Add(p.MaxPerAgencyDay)}) == 0 {

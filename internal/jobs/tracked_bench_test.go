@@ -14,6 +14,7 @@ import (
 	"syncer/internal/providers/gmedia"
 	"syncer/internal/sim"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 // Run with: go test -run XXX -bench Tracked -benchtime 1x ./internal/jobs/
@@ -39,13 +40,13 @@ func benchRound(b *testing.B, n int, faults sim.Faults, settings config.TrackedC
 	b.Helper()
 	db := testdb.New(b)
 	trSeedMawthoq(b, db, "tiktok", n)
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	s := sim.New(sim.Options{Now: clk.Now, Faults: faults})
 	srv := newBenchServer(b, s)
 	job := &jobs.MawthoqRecheck{Gmedia: benchGmedia(srv, settings.Concurrency), DB: db, Settings: settings, Replica: "bench", Now: clk.Now}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		clk.Add(settings.RecheckAfter + time.Second)
+		clk.Advance(settings.RecheckAfter + time.Second)
 		run := trRun(int64(i+1), nil)
 		start := time.Now()
 		if err := job.Run(context.Background(), run); err != nil {
@@ -97,14 +98,14 @@ func BenchmarkTrackedTwoReplicas(b *testing.B) {
 	settings := config.TrackedCheck{RecheckAfter: time.Hour, Concurrency: 8, BatchSize: 100, Lease: 5 * time.Minute}
 	db := testdb.New(b)
 	ids := trSeedMawthoq(b, db, "youtube", n)
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	s := sim.New(sim.Options{Now: clk.Now})
 	url := newBenchServer(b, s)
 	b.ResetTimer()
 	var exactlyOnce int64
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
-		clk.Add(settings.RecheckAfter + time.Second)
+		clk.Advance(settings.RecheckAfter + time.Second)
 		before := s.Requests(sim.EndpointGmediaCheck)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)

@@ -20,6 +20,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 var trT0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
@@ -122,7 +123,7 @@ func TestTrackedReplicasSplitTargets(t *testing.T) {
 	db := testdb.New(t)
 	const n = 2000
 	trSeedMawthoq(t, db, "tiktok", n)
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
 	tick := trT0.Truncate(10 * time.Minute)
 	var wg sync.WaitGroup
@@ -183,7 +184,7 @@ func TestTrackedLeaseOfCrashedReplicaExpires(t *testing.T) {
 	db := testdb.New(t)
 	const n = 120
 	trSeedMawthoq(t, db, "youtube", n)
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	s, url := startSim(t, sim.Options{Now: clk.Now}, nil)
 	settings := trSettings()
 	settings.RecheckAfter = 24 * time.Hour
@@ -199,7 +200,7 @@ func TestTrackedLeaseOfCrashedReplicaExpires(t *testing.T) {
 	if got := s.Requests(sim.EndpointGmediaCheck); got != n-30 {
 		t.Fatalf("first round checked %d, want %d (the crashed replica's 30 are leased)", got, n-30)
 	}
-	clk.Add(settings.Lease + time.Second)
+	clk.Advance(settings.Lease + time.Second)
 	if err := job.Run(context.Background(), trRun(2, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestTrackedRoundStopsWhenProviderIsDown(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	trSeedMawthoq(t, db, "snapchat", 200)
-	clk := newClock(trT0)
+	clk := testutil.NewClock(trT0)
 	_, url := startSim(t, sim.Options{Now: clk.Now, Faults: sim.Faults{ErrorRate: 1}}, nil)
 	settings := trSettings()
 	settings.Concurrency = 1

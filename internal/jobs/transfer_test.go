@@ -15,6 +15,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/testutil"
 )
 
 const xferGrace = 2 * time.Minute
@@ -26,15 +27,15 @@ type xferEnv struct {
 	db     *store.DB
 	sim    *sim.Server
 	url    string
-	clk    *clock
-	logs   *syncBuffer
+	clk    *testutil.Clock
+	logs   *testutil.LockedBuffer
 	client *mgid.Client
 	first  int64 // the agency's first client id
 }
 
 func newXferEnv(t *testing.T, o sim.Options) *xferEnv {
 	t.Helper()
-	e := &xferEnv{t: t, db: testdb.New(t), clk: newClock(t0), logs: &syncBuffer{}}
+	e := &xferEnv{t: t, db: testdb.New(t), clk: testutil.NewClock(t0), logs: &testutil.LockedBuffer{}}
 	o.Now = e.clk.Now
 	e.sim, e.url = startSim(t, o, nil)
 	e.client = e.mgid(10 * time.Second)
@@ -184,7 +185,7 @@ func TestTransferDroppedBeforeApply(t *testing.T) {
 	if len(rep.Undecided) != 1 || len(rep.Settled) != 0 || !strings.Contains(rep.Undecided[0].Note, "less than") {
 		t.Fatalf("reconcile within the grace: %+v", rep)
 	}
-	e.clk.Add(xferGrace + time.Second)
+	e.clk.Advance(xferGrace + time.Second)
 	rep = e.reconcile(e.client)
 	if len(rep.Settled) != 1 || rep.Settled[0].Status != store.TransferNotApplied {
 		t.Fatalf("reconcile after the grace: %+v", rep)
@@ -244,7 +245,7 @@ func TestTransferLeftInFlightByCrash(t *testing.T) {
 	if row := e.row(neverSent); row.Status != store.TransferUnknown {
 		t.Errorf("unsent transfer within the grace became %q, want unknown", row.Status)
 	}
-	e.clk.Add(xferGrace + time.Second)
+	e.clk.Advance(xferGrace + time.Second)
 	e.reconcile(e.mgid(10 * time.Second))
 	if row := e.row(neverSent); row.Status != store.TransferNotApplied {
 		t.Errorf("unsent transfer after the grace became %q (%s)", row.Status, row.ReconcileNote)

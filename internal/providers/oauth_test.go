@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -45,28 +46,39 @@ func TestTokenSourceAbandonedFetch(t *testing.T) {
 
 func TestTokenSourceSharesFailure(t *testing.T) {
 	t.Parallel()
-	var calls atomic.Int32
-	release := make(chan struct{})
-	refused := &Error{Provider: "p", Op: "token", Kind: Auth}
-	ts := NewTokenSource(func(ctx context.Context) (string, time.Duration, error) {
-		calls.Add(1)
-		<-release
-		return "", 0, refused
-	}, nil)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Go(func() { _, err := ts.Token(context.Background()); errs <- err })
-	}
-	time.Sleep(2 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if !errors.Is(err, refused) {
-			t.Errorf("err = %v, want the refusal", err)
+	// A synctest bubble makes "every caller is waiting" observable: Wait
+	// returns once all ten are blocked, on the fetch's release or on the
+	// fetch in flight, so the count below does not depend on timing.
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{})
+		refused := &Error{Provider: "p", Op: "token", Kind: Auth}
+		ts := NewTokenSource(func(ctx context.Context) (string, time.Duration, error) {
+			calls.Add(1)
+			<-release
+			return "", 0, refused
+		}, nil)
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for range 10 {
+			wg.Go(func() { _, err := ts.Token(context.Background()); errs <- err })
 		}
-	}
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Errorf("%d fetches in flight for 10 concurrent callers, want 1 shared", n)
+		}
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !errors.Is(err, refused) {
+				t.Errorf("err = %v, want the refusal", err)
+			}
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("%d fetches after the refusal, want 1: the waiters share the failure, they do not retry", n)
+		}
+	})
 }
 
 func TestTokenSourceInvalidate(t *testing.T) {

@@ -8,44 +8,27 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"syncer/internal/sim"
+	"syncer/internal/testutil"
 )
 
 // start is the injected clock's starting time: midday, so "today" has spend.
 var start = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	sim   *sim.Server
 	srv   *httptest.Server
-	clock *clock
+	clock *testutil.Clock
 }
 
 // newEnv serves a simulator with an injected clock at start.
 func newEnv(t *testing.T, o sim.Options) *env {
 	t.Helper()
-	c := &clock{t: start}
+	c := testutil.NewClock(start)
 	if o.Now == nil {
 		o.Now = c.Now
 	}

@@ -1,3 +1,5 @@
+//go:build testcontainers
+
 package testdb
 
 import (
@@ -13,6 +15,10 @@ import (
 
 // startContainer runs a disposable Postgres when a Docker engine answers. The
 // container lives as long as the test binary; Ryuk removes it afterwards.
+//
+// It is compiled only with -tags testcontainers (make test sets it when no
+// Postgres answers and a Docker engine does): testcontainers' Docker client
+// is most of a cold build, and a machine with a Postgres never uses it.
 func startContainer() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

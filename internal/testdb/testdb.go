@@ -2,7 +2,8 @@
 //
 // The server is, in order: TEST_DATABASE_URL, a server on 127.0.0.1:5432, or
 // a throwaway container through testcontainers-go when a Docker engine is
-// reachable. With none of them the test fails and says how to get one: a
+// reachable and the test binary was built with -tags testcontainers (make
+// test adds it only then). With none of them the test fails and says how to get one: a
 // test that skips for want of a database would pass without testing anything.
 package testdb
 
@@ -52,7 +53,7 @@ func NewWithURL(t testing.TB) (*store.DB, string) {
 		t.Fatalf("no Postgres for tests: %v\n"+
 			"Set TEST_DATABASE_URL=postgres://user@host:5432/postgres, start a server on 127.0.0.1:5432 "+
 			"(Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start), "+
-			"or run a Docker engine for testcontainers.", serverErr)
+			"or run a Docker engine and build with -tags testcontainers (make test does when Docker answers).", serverErr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -65,7 +65,7 @@ func TestTokenEndpointHanging(t *testing.T) {
 		}
 	})
 	cfg := f.ccConfig()
-	cfg.TokenURL = f.srv.URL + "/hang/token"
+	cfg.TokenURL = f.url + "/hang/token"
 	cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
 	start := time.Now()
 	_, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken)

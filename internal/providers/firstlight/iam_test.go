@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 func TestIAMTokenRequestAndSharing(t *testing.T) {
@@ -50,7 +51,7 @@ func TestIAMTokenRefreshedBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, sequence(t, canned{status: 200, file: "ok.json"}))
 	f.expiresIn = 600 // margin: a tenth, 60 s
-	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := f.ccConfig()
 	cfg.Now = clk.Now
 	c := New(cfg)
@@ -109,7 +110,7 @@ func TestUnauthorizedWithClientCredentials(t *testing.T) {
 				}
 				_, _ = w.Write(ok)
 			})
-			clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			cfg := f.ccConfig()
 			cfg.Now = clk.Now
 			c := New(cfg)
@@ -147,7 +148,7 @@ func TestIAMTokenFailure(t *testing.T) {
 		fmt.Fprint(w, `{"error":"invalid_client"}`)
 	})
 	cfg := f.ccConfig()
-	cfg.TokenURL = f.srv.URL + "/bad/token"
+	cfg.TokenURL = f.url + "/bad/token"
 	_, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken)
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Kind != providers.Auth || !strings.Contains(err.Error(), "invalid_client") {
@@ -194,7 +195,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	check("result with a canary IAM token", res)
 
 	cc := f.ccConfig()
-	cc.TokenURL, cc.ClientSecret = f.srv.URL+"/echo/token", canary
+	cc.TokenURL, cc.ClientSecret = f.url+"/echo/token", canary
 	_, err = New(cc).CheckRedeem(context.Background(), validRequest, canary)
 	if err == nil {
 		t.Fatal("want the token refusal as an error")

@@ -82,26 +82,28 @@ func TestRequestValidate(t *testing.T) {
 		tc{"delivery very long", func(r *Request) { r.Delivery = strings.Repeat("z", 500) }, delAllowed},
 	)
 	for _, tc := range tests {
-		r := validRequest
-		tc.edit(&r)
-		err := r.Validate()
-		if tc.wantErr == "" {
-			if err != nil {
-				t.Errorf("%s: Validate = %v, want nil", tc.name, err)
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := validRequest
+			tc.edit(&r)
+			err := r.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Errorf("%s: Validate = %v, want nil", tc.name, err)
+				}
+				return
 			}
-			continue
-		}
-		if err == nil {
-			t.Errorf("%s: Validate = nil, want an error", tc.name)
-			continue
-		}
-		for _, want := range strings.Split(tc.wantErr, "|") {
-			if !strings.Contains(err.Error(), strings.TrimSpace(want)) {
-				t.Errorf("%s: error %q does not mention %q", tc.name, err, want)
+			if err == nil {
+				t.Fatalf("%s: Validate = nil, want an error", tc.name)
 			}
-		}
-		if len(err.Error()) > 300 {
-			t.Errorf("%s: error is %d bytes; a long value should be cut", tc.name, len(err.Error()))
-		}
+			for _, want := range strings.Split(tc.wantErr, "|") {
+				if !strings.Contains(err.Error(), strings.TrimSpace(want)) {
+					t.Errorf("%s: error %q does not mention %q", tc.name, err, want)
+				}
+			}
+			if len(err.Error()) > 300 {
+				t.Errorf("%s: error is %d bytes; a long value should be cut", tc.name, len(err.Error()))
+			}
+		})
 	}
 }

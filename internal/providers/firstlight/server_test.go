@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,13 +14,14 @@ import (
 	"time"
 
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 var tinyRetry = providers.Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * time.Millisecond}
 
 // fakeFirstlight serves the IAM token endpoint (tokens "iam-N") and checkredeem.
 type fakeFirstlight struct {
-	srv        *httptest.Server
+	url        string // the server's base URL
 	mux        *http.ServeMux
 	tokenCalls atomic.Int32
 	checkCalls atomic.Int32
@@ -40,7 +40,8 @@ type seenRedeem struct {
 
 func newFake(t *testing.T, check http.HandlerFunc) *fakeFirstlight {
 	t.Helper()
-	f := &fakeFirstlight{mux: http.NewServeMux(), expiresIn: 3600}
+	f := &fakeFirstlight{expiresIn: 3600}
+	f.mux, f.url = testutil.Setup(t)
 	f.mux.HandleFunc("POST /firstlight/token", func(w http.ResponseWriter, r *http.Request) {
 		n := f.tokenCalls.Add(1)
 		_ = r.ParseForm()
@@ -65,8 +66,6 @@ func newFake(t *testing.T, check http.HandlerFunc) *fakeFirstlight {
 		f.mu.Unlock()
 		check(w, r)
 	})
-	f.srv = httptest.NewServer(f.mux)
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
@@ -79,7 +78,7 @@ func (f *fakeFirstlight) requests() []seenRedeem {
 // staticConfig uses a static IAM token.
 func (f *fakeFirstlight) staticConfig() Config {
 	return Config{
-		URL:        f.srv.URL + "/media/content/checkredeem",
+		URL:        f.url + "/media/content/checkredeem",
 		IAMToken:   "static-iam",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 		Retry:      tinyRetry,
@@ -90,7 +89,7 @@ func (f *fakeFirstlight) staticConfig() Config {
 func (f *fakeFirstlight) ccConfig() Config {
 	c := f.staticConfig()
 	c.IAMToken = ""
-	c.TokenURL = f.srv.URL + "/firstlight/token"
+	c.TokenURL = f.url + "/firstlight/token"
 	c.ClientID, c.ClientSecret = "fl-client", "fl-secret"
 	return c
 }
@@ -128,21 +127,4 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }

@@ -149,11 +149,14 @@ func TestCheckRefusesBadInputWithoutSending(t *testing.T) {
 	f := newFake(t)
 	f.handleCheck(reply(t, 200, "check_found.json"))
 	c := f.client()
+	// Sequential subtests: the count below covers all of them.
 	for _, in := range [][2]string{{"myspace", "1000000008"}, {"tiktok", "1000000000"}, {"tiktok", "١٠٠٠٠٠٠٠٠٨"}, {"", ""}} {
-		res, err := c.Check(context.Background(), in[0], in[1])
-		if err != nil || res.Outcome != Invalid || res.Message == "" || res.HTTPStatus != 0 {
-			t.Errorf("Check(%q, %q) = %+v, %v; want invalid with a message, nil error", in[0], in[1], res, err)
-		}
+		t.Run(in[0]+" "+in[1], func(t *testing.T) {
+			res, err := c.Check(context.Background(), in[0], in[1])
+			if err != nil || res.Outcome != Invalid || res.Message == "" || res.HTTPStatus != 0 {
+				t.Errorf("Check(%q, %q) = %+v, %v; want invalid with a message, nil error", in[0], in[1], res, err)
+			}
+		})
 	}
 	if n := f.tokenCalls.Load() + f.checkCalls.Load(); n != 0 {
 		t.Errorf("%d requests sent for invalid input, want 0", n)

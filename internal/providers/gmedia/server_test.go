@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 // tinyRetry keeps retry tests fast.
@@ -22,7 +22,7 @@ var tinyRetry = providers.Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * ti
 // token it issues is "tok-N"; check requests are recorded.
 type fakeGmedia struct {
 	t   *testing.T
-	srv *httptest.Server
+	url string // the server's base URL
 	mux *http.ServeMux
 
 	tokenCalls atomic.Int32
@@ -42,7 +42,8 @@ type seenCheck struct {
 
 func newFake(t *testing.T) *fakeGmedia {
 	t.Helper()
-	f := &fakeGmedia{t: t, mux: http.NewServeMux(), expiresIn: 86400}
+	f := &fakeGmedia{t: t, expiresIn: 86400}
+	f.mux, f.url = testutil.Setup(t)
 	f.mux.HandleFunc("POST /gmedia/token", func(w http.ResponseWriter, r *http.Request) {
 		n := f.tokenCalls.Add(1)
 		var body map[string]string
@@ -60,8 +61,6 @@ func newFake(t *testing.T) *fakeGmedia {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":%d,"token_type":"Bearer"}`, n, exp)
 	})
-	f.srv = httptest.NewServer(f.mux)
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
@@ -92,8 +91,8 @@ func (f *fakeGmedia) seen() []seenCheck {
 
 func (f *fakeGmedia) config() Config {
 	return Config{
-		TokenURL:     f.srv.URL + "/gmedia/token",
-		CheckURL:     f.srv.URL + "/gmedia/CheckMawathoq",
+		TokenURL:     f.url + "/gmedia/token",
+		CheckURL:     f.url + "/gmedia/CheckMawathoq",
 		ClientID:     "contract-client",
 		ClientSecret: "contract-secret",
 		HTTPClient:   &http.Client{Timeout: 5 * time.Second},
@@ -124,29 +123,4 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// clock is an injectable time.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newServer(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
 }

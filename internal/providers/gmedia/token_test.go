@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 func TestTokenRequestBody(t *testing.T) {
@@ -81,7 +82,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	f := newFake(t)
 	f.expiresIn = 3600
 	f.handleCheck(reply(t, 200, "check_found.json"))
-	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := f.config()
 	cfg.Now = clk.Now
 	c := New(cfg)
@@ -178,7 +179,7 @@ func TestTokenFailure(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			})
 			f.handleCheck(reply(t, 200, "check_found.json"))
-			f.srv = newServer(t, f.mux)
+			f.url = testutil.Serve(t, f.mux)
 			_, err := f.client().Check(context.Background(), "instagram", "1000000008")
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Kind != tc.wantKind || pe.Op != "token" || !strings.Contains(pe.Error(), tc.wantMsg) {
@@ -214,7 +215,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `{"statusCode":400,"message":"we got client_secret=%s"}`, canary)
 	})
-	f.srv = newServer(t, f.mux)
+	f.url = testutil.Serve(t, f.mux)
 	cfg := f.config()
 	cfg.ClientSecret = canary
 	c := New(cfg)

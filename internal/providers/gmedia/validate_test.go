@@ -41,13 +41,16 @@ func TestValidateAccount(t *testing.T) {
 		{"1.00000008", ErrAccountLength},
 	}
 	for _, tc := range tests {
-		err := ValidateAccount(tc.in)
-		if !errors.Is(err, tc.want) {
-			t.Errorf("ValidateAccount(%q) = %v, want %v", tc.in, err, tc.want)
-		}
-		if err != nil && len(tc.in) >= 4 && strings.Contains(err.Error(), tc.in) {
-			t.Errorf("ValidateAccount(%q) error %q echoes the number", tc.in, err)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			err := ValidateAccount(tc.in)
+			if !errors.Is(err, tc.want) {
+				t.Errorf("ValidateAccount(%q) = %v, want %v", tc.in, err, tc.want)
+			}
+			if err != nil && len(tc.in) >= 4 && strings.Contains(err.Error(), tc.in) {
+				t.Errorf("ValidateAccount(%q) error %q echoes the number", tc.in, err)
+			}
+		})
 	}
 }
 
@@ -58,9 +61,12 @@ func TestAccountErrorMessages(t *testing.T) {
 		"3000000004": "account must start with 1 (citizen) or 2 (resident)",
 		"1000000000": "account check digit is wrong",
 	} {
-		if err := ValidateAccount(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ValidateAccount(%q) = %v, want it to say %q", in, err, want)
-		}
+		t.Run(in, func(t *testing.T) {
+			t.Parallel()
+			if err := ValidateAccount(in); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("ValidateAccount(%q) = %v, want it to say %q", in, err, want)
+			}
+		})
 	}
 }
 
@@ -98,15 +104,18 @@ func TestNormalizePlatform(t *testing.T) {
 		{strings.Repeat("a", 200), "", false},
 	}
 	for _, tc := range tests {
-		got, err := NormalizePlatform(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("NormalizePlatform(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-		if err != nil && !strings.Contains(err.Error(), "snapchat, twitter, tiktok, youtube, facebook, instagram") {
-			t.Errorf("NormalizePlatform(%q) error %q does not list the platforms", tc.in, err)
-		}
-		if err != nil && len(err.Error()) > 200 {
-			t.Errorf("NormalizePlatform error is %d bytes long; a long input should be cut", len(err.Error()))
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := NormalizePlatform(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("NormalizePlatform(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "snapchat, twitter, tiktok, youtube, facebook, instagram") {
+				t.Errorf("NormalizePlatform(%q) error %q does not list the platforms", tc.in, err)
+			}
+			if err != nil && len(err.Error()) > 200 {
+				t.Errorf("NormalizePlatform error is %d bytes long; a long input should be cut", len(err.Error()))
+			}
+		})
 	}
 }

@@ -203,7 +203,7 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 			return err
 		})
 	if err != nil {
-		c.log.WarnContext(ctx, "mgid login failed", "login", c.login, "error", err)
+		c.log.WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
 		return nil, c.wrap(ctx, opLogin, err)
 	}
 	c.log.InfoContext(ctx, "mgid logged in", "login", c.login, "account_id", s.accountID)

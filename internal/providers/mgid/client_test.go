@@ -12,6 +12,7 @@ import (
 
 	"syncer/internal/money"
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 func TestLoginAndTokenReuse(t *testing.T) {
@@ -65,7 +66,7 @@ func TestConcurrentCallersShareOneLogin(t *testing.T) {
 		<-release
 		f.login(w, r)
 	})
-	c := New(f.srv.URL+"/hold", testLogin, testPassword, WithRetry(fastRetry))
+	c := New(f.url+"/hold", testLogin, testPassword, WithRetry(fastRetry))
 
 	const callers = 8
 	var wg sync.WaitGroup
@@ -173,7 +174,7 @@ func TestLoginFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, nil)
-			base := f.srv.URL
+			base := f.url
 			if tt.echo {
 				f.mux.HandleFunc("POST /echo/v1/auth/agencies-token", func(w http.ResponseWriter, r *http.Request) {
 					f.logins.Add(1)
@@ -182,7 +183,7 @@ func TestLoginFailures(t *testing.T) {
 				})
 				base += "/echo"
 			}
-			logs := &syncBuffer{}
+			logs := &testutil.LockedBuffer{}
 			c := New(base, tt.login, tt.password, WithRetry(fastRetry), WithLogger(newTextLogger(logs)))
 			_, err := c.AccountID(context.Background())
 			pe := asProviderError(t, err)

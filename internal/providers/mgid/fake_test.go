@@ -1,21 +1,20 @@
 package mgid
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"syncer/internal/providers"
+	"syncer/internal/testutil"
 )
 
 const (
@@ -31,10 +30,10 @@ var fastRetry = providers.Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * ti
 type fakeMGID struct {
 	t      *testing.T
 	mux    *http.ServeMux
-	srv    *httptest.Server
+	url    string // the server's base URL
 	logins atomic.Int32
 	accept func(token string) bool
-	logs   *syncBuffer
+	logs   *testutil.LockedBuffer
 }
 
 // newFake starts the server; accept nil accepts every token the login issued.
@@ -43,10 +42,9 @@ func newFake(t *testing.T, accept func(token string) bool) *fakeMGID {
 	if accept == nil {
 		accept = func(tok string) bool { return strings.HasPrefix(tok, "tok-") }
 	}
-	f := &fakeMGID{t: t, mux: http.NewServeMux(), accept: accept, logs: &syncBuffer{}}
+	f := &fakeMGID{t: t, accept: accept, logs: &testutil.LockedBuffer{}}
+	f.mux, f.url = testutil.Setup(t)
 	f.mux.HandleFunc("POST /v1/auth/agencies-token", f.login)
-	f.srv = httptest.NewServer(f.mux)
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
@@ -84,7 +82,7 @@ func (f *fakeMGID) handle(pattern string, h http.HandlerFunc) *atomic.Int32 {
 // client is a Client of the fake with a fast retry policy and a captured log.
 func (f *fakeMGID) client(opts ...Option) *Client {
 	base := []Option{WithRetry(fastRetry), WithLogger(slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}
-	return New(f.srv.URL, testLogin, testPassword, append(base, opts...)...)
+	return New(f.url, testLogin, testPassword, append(base, opts...)...)
 }
 
 // noSecrets fails if the password or a token shows up in text or the log.
@@ -128,23 +126,6 @@ func hijackClose(t *testing.T, w http.ResponseWriter, prefix string) {
 	_ = conn.Close()
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // asProviderError returns err's *providers.Error or fails the test.
 func asProviderError(t *testing.T, err error) *providers.Error {
 	t.Helper()
@@ -155,6 +136,6 @@ func asProviderError(t *testing.T, err error) *providers.Error {
 	return pe
 }
 
-func newTextLogger(w *syncBuffer) *slog.Logger {
+func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -78,7 +78,7 @@ func (c *Client) Transfer(ctx context.Context, clientID int64, account AccountTy
 	})
 	if err != nil {
 		c.log.WarnContext(ctx, "mgid transfer failed", "agency_id", id, "client_id", clientID,
-			"account_type", string(account), "amount", amount.String(), "error", err,
+			"account_type", string(account), "amount", amount.String(), "err", err,
 			"maybe_sent", errors.Is(err, providers.ErrMaybeSent))
 		return TransferResult{}, err
 	}
