@@ -19,6 +19,7 @@ import (
 	"syncer/internal/money"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
+	"syncer/internal/transfer"
 )
 
 // buildTopUpJob wires mgid-topup: the policy from the configuration, the
@@ -122,36 +123,29 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 
-	wallet, walletAt, ok, err := store.LatestClientBalance(ctx, a.db.Pool, *agencyID, *clientID)
-	if err != nil {
-		return err
-	}
-	agencySnap, agencyOK, err := store.LatestAgencyBalance(ctx, a.db.Pool, *agencyID)
-	if err != nil {
-		return err
-	}
-	if !agencyOK {
+	desk := &transfer.Desk{DB: a.db, AgencyID: *agencyID, Grace: a.transferGrace(), Log: a.log}
+	q, err := desk.Quote(ctx, *clientID)
+	switch {
+	case errors.Is(err, transfer.ErrNoSnapshot):
 		return usagef("agency %d has no balances snapshot: check --agency, or run `syncer once mgid-balances` first", *agencyID)
-	}
-	if !ok {
+	case errors.Is(err, transfer.ErrNotInSnapshot):
 		return usagef("client %d is not a client of agency %d in the latest balances snapshot (%s)",
-			*clientID, *agencyID, agencySnap.CapturedAt.UTC().Format(time.RFC3339))
-	}
-	mc, err := a.mgidClientFor(ctx, *agencyID)
-	if err != nil {
+			*clientID, *agencyID, q.Agency.CapturedAt.UTC().Format(time.RFC3339))
+	case err != nil:
 		return err
 	}
-	if open, ok, err := store.OpenTransferOf(ctx, a.db.Pool, *agencyID, *clientID); err != nil {
+	if desk.MGID, err = a.mgidClientFor(ctx, *agencyID); err != nil {
 		return err
-	} else if ok {
+	}
+	if q.HasOpen {
 		return fmt.Errorf("client %d has transfer #%d (%s %s) whose outcome is %s; no new transfer until `syncer mgid transfers reconcile` settles it",
-			*clientID, open.ID, open.Amount, open.AccountType, open.Status)
+			*clientID, q.Open.ID, q.Open.Amount, q.Open.AccountType, q.Open.Status)
 	}
 
-	acct := agencySnap.Account(string(account))
+	wallet, acct := q.Wallet, q.Agency.Account(string(account))
 	fmt.Fprintf(e.stdout, "Transfer %s from agency %d's %s account to client %d (%s).\n", amount, *agencyID, account, *clientID, wallet.Email)
 	fmt.Fprintf(e.stdout, "  latest snapshot (%s): client balance %s, income %s; agency %s account %s\n",
-		walletAt.UTC().Format(time.RFC3339), wallet.Balance, wallet.Income, account, acct)
+		q.WalletAt.UTC().Format(time.RFC3339), wallet.Balance, wallet.Income, account, acct)
 	fmt.Fprintf(e.stdout, "  expected after: client balance %s; agency %s account %s\n",
 		wallet.Balance.Add(amount), account, acct.Sub(amount))
 	if !*yes {
@@ -163,22 +157,15 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 		}
 	}
 
-	lock, ok, err := a.db.TryLockTransfers(ctx, *agencyID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("another transfer or top-up round of agency %d is in progress; nothing was sent, try again shortly", *agencyID)
-	}
-	defer lock.Release()
-	sender := &jobs.TransferSender{DB: a.db, MGID: mc, AgencyID: *agencyID, Log: a.log}
-	t, err := sender.Send(ctx, jobs.TransferRequest{
+	t, err := desk.Send(ctx, transfer.Request{
 		ClientID: *clientID, ClientEmail: wallet.Email, Amount: amount, Account: account,
 		Origin: store.OriginManual, RequestedBy: requestedBy(e),
-		Snapshot: &store.TransferBefore{At: walletAt, ClientBalance: wallet.Balance, ClientIncome: wallet.Income, AgencyAccount: acct},
+		Snapshot: &store.TransferBefore{At: q.WalletAt, ClientBalance: wallet.Balance, ClientIncome: wallet.Income, AgencyAccount: acct},
 	})
 	switch {
-	case errors.Is(err, jobs.ErrClientNotInAgency):
+	case errors.Is(err, transfer.ErrBusy):
+		return fmt.Errorf("another transfer or top-up round of agency %d is in progress; nothing was sent, try again shortly", *agencyID)
+	case errors.Is(err, transfer.ErrClientNotInAgency):
 		return usagef("MGID does not know client %d as agency %d's (Invalid client id); nothing was sent", *clientID, *agencyID)
 	case t.ID == 0 && err != nil:
 		return fmt.Errorf("nothing was sent: %w", err)
@@ -360,7 +347,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 
 type agencyReconcile struct {
 	agencyID int64
-	report   jobs.ReconcileReport
+	report   transfer.ReconcileReport
 	err      error
 }
 
@@ -381,21 +368,13 @@ func (a *app) reconcileTransfers(ctx context.Context) []agencyReconcile {
 	return out
 }
 
-func (a *app) reconcileAgency(ctx context.Context, c *mgid.Client, id int64) (jobs.ReconcileReport, error) {
-	open, err := store.OpenTransfers(ctx, a.db.Pool, id)
-	if err != nil || len(open) == 0 {
-		return jobs.ReconcileReport{}, err
+func (a *app) reconcileAgency(ctx context.Context, c *mgid.Client, id int64) (transfer.ReconcileReport, error) {
+	desk := &transfer.Desk{DB: a.db, MGID: c, AgencyID: id, Grace: a.transferGrace(), Log: a.log}
+	rep, err := desk.Reconcile(ctx)
+	if errors.Is(err, transfer.ErrBusy) {
+		return rep, errors.New("another process is sending or reconciling its transfers; try again shortly")
 	}
-	lock, ok, err := a.db.TryLockTransfers(ctx, id)
-	if err != nil {
-		return jobs.ReconcileReport{}, err
-	}
-	if !ok {
-		return jobs.ReconcileReport{}, errors.New("another process is sending or reconciling its transfers; try again shortly")
-	}
-	defer lock.Release()
-	rec := &jobs.TransferReconciler{DB: a.db, MGID: c, AgencyID: id, Grace: a.transferGrace(), Log: a.log}
-	return rec.Reconcile(ctx)
+	return rep, err
 }
 
 // reconcileTransfersAtStart settles, when the daemon starts, transfers a

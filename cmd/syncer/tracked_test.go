@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"syncer/internal/jobs"
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
+	"syncer/internal/tracked"
 )
 
 const (
@@ -189,7 +189,7 @@ func TestMawthoqTrackCommands(t *testing.T) {
 	if err := c.db.Pool.QueryRow(context.Background(), `SELECT subject_hash FROM syncer.tracked_targets WHERE natural_key = 'tiktok:1000000008'`).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
-	if hash != jobs.AccountHash([]byte(trackHashKey), "1000000008") {
+	if hash != tracked.AccountHash([]byte(trackHashKey), "1000000008") {
 		t.Errorf("stored hash %s is not the keyed hash of the account", hash)
 	}
 }
@@ -254,7 +254,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := accounts[i]
-		if masked != "******"+a[6:] || hash != jobs.AccountHash([]byte(trackHashKey), a) || (outcome != "found" && outcome != "not_found") {
+		if masked != "******"+a[6:] || hash != tracked.AccountHash([]byte(trackHashKey), a) || (outcome != "found" && outcome != "not_found") {
 			t.Errorf("account %d: %s %s %s", i, masked, hash, outcome)
 		}
 		i++

@@ -17,6 +17,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 // trViewText is every row of a view as JSON text, to search for what must
@@ -147,7 +148,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	db := testdb.New(t)
 	in := []store.TargetInput{}
 	for _, i := range []int{flip, steady} {
-		tg, _ := jobs.MawthoqTarget{Platform: "tiktok", Account: trAccount(i), Label: fmt.Sprint(i)}.Normalize()
+		tg, _ := tracked.MawthoqTarget{Platform: "tiktok", Account: trAccount(i), Label: fmt.Sprint(i)}.Normalize()
 		in = append(in, tg.Input(trHashKey))
 	}
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
@@ -219,7 +220,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := trAccount(steady)
-	if !last.Equal(at(2)) || hash != jobs.AccountHash(trHashKey, a) || masked != "******"+a[6:] {
+	if !last.Equal(at(2)) || hash != tracked.AccountHash(trHashKey, a) || masked != "******"+a[6:] {
 		t.Errorf("current: last %s hash %s masked %s", last, hash, masked)
 	}
 }

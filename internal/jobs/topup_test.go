@@ -12,6 +12,7 @@ import (
 	"syncer/internal/money"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/transfer"
 )
 
 // snapshot runs mgid-balances once at the current time.
@@ -184,7 +185,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[1].Status != store.TransferSucceeded || rows[0].Status != store.TransferRejected ||
-		!jobs.IsInsufficientFunds(rows[0]) || rows[0].RunID != res.RunID {
+		!transfer.IsInsufficientFunds(rows[0]) || rows[0].RunID != res.RunID {
 		t.Fatalf("journal: %+v", rows)
 	}
 	if e.journalAgrees(p) != 1 || e.sim.TransferRequests() != 2 {
@@ -273,11 +274,9 @@ func TestTopUpSkips(t *testing.T) {
 	}
 	victim := below[0].ClientID
 	e.sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
-	l := e.lock()
-	if tr, _ := e.sender(e.client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
+	if tr, _ := e.desk(e.client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
 		t.Fatalf("setup: %q", tr.Status)
 	}
-	l.Release()
 	e.sim.SetFaults(sim.Faults{})
 	res = e.runTopUp(p)
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_open_transfer") != 1 || e.detail(res.RunID, "still_unknown") != 1 {

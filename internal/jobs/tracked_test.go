@@ -21,6 +21,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 var trT0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
@@ -66,7 +67,7 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	t.Helper()
 	in := make([]store.TargetInput, n)
 	for i := range in {
-		tg, err := jobs.MawthoqTarget{Platform: platform, Account: trAccount(i)}.Normalize()
+		tg, err := tracked.MawthoqTarget{Platform: platform, Account: trAccount(i)}.Normalize()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +294,7 @@ func TestTrackedRoundCancelled(t *testing.T) {
 
 // cancelAfter cancels the round's context after n checks.
 type cancelAfter struct {
-	jobs.GmediaChecker
+	tracked.GmediaChecker
 	n      int32
 	cancel context.CancelFunc
 

@@ -1,4 +1,4 @@
-package jobs
+package transfer
 
 import (
 	"context"
@@ -16,17 +16,17 @@ import (
 	"syncer/internal/store"
 )
 
-// MGIDWalletReader reads the wallets a transfer's before figures and
+// WalletReader reads the wallets a transfer's before figures and
 // reconcile's verdicts come from.
-type MGIDWalletReader interface {
+type WalletReader interface {
 	Client(ctx context.Context, clientID int64) (mgid.ClientWallet, error)
 	Agency(ctx context.Context) (mgid.AgencyBalance, error)
 }
 
-// MGIDTransferClient is what a journaled transfer needs of an MGID agency:
+// AgencyClient is what a journaled transfer needs of an MGID agency:
 // the wallet reads plus the one request that moves money.
-type MGIDTransferClient interface {
-	MGIDWalletReader
+type AgencyClient interface {
+	WalletReader
 	Transfer(ctx context.Context, clientID int64, account mgid.AccountType, amount money.Amount) (mgid.TransferResult, error)
 }
 
@@ -37,8 +37,8 @@ var ErrClientNotInAgency = errors.New("MGID does not know the client as one of t
 // settleTimeout bounds recording an outcome after the run's own context ended.
 const settleTimeout = 10 * time.Second
 
-// TransferRequest is one transfer to journal and send.
-type TransferRequest struct {
+// Request is one transfer to journal and send.
+type Request struct {
 	ClientID    int64
 	ClientEmail string
 	Amount      money.Amount
@@ -51,13 +51,13 @@ type TransferRequest struct {
 	Snapshot *store.TransferBefore
 }
 
-// TransferSender sends one agency's transfers through the journal. The
+// Sender sends one agency's transfers through the journal. The
 // caller holds the agency's transfer lock (store.DB.TryLockTransfers) for
 // as long as it sends, so that reconcile, which takes the same lock, never
 // mistakes a request in flight for one left by a crash.
-type TransferSender struct {
+type Sender struct {
 	DB       *store.DB
-	MGID     MGIDTransferClient
+	MGID     AgencyClient
 	AgencyID int64
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -65,7 +65,7 @@ type TransferSender struct {
 
 // Send reads the before figures and then executes the transfer: see
 // ReadBefore and Execute.
-func (s *TransferSender) Send(ctx context.Context, req TransferRequest) (store.Transfer, error) {
+func (s *Sender) Send(ctx context.Context, req Request) (store.Transfer, error) {
 	before, err := s.ReadBefore(ctx, req)
 	if err != nil {
 		return store.Transfer{}, err
@@ -78,7 +78,7 @@ func (s *TransferSender) Send(ctx context.Context, req TransferRequest) (store.T
 // fails it falls back to req.Snapshot (recorded as such), except when MGID
 // says it does not know the client (ErrClientNotInAgency): then nothing is
 // to be sent.
-func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (store.TransferBefore, error) {
+func (s *Sender) ReadBefore(ctx context.Context, req Request) (store.TransferBefore, error) {
 	at := s.now()
 	w, err := s.MGID.Client(ctx, req.ClientID)
 	var ag mgid.AgencyBalance
@@ -119,7 +119,7 @@ func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (s
 // The returned Transfer is the journal row as it now stands; err is nil only
 // on success. A journaling failure (store.ErrTransferOpen included) means
 // nothing was sent and the Transfer is zero.
-func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, before store.TransferBefore) (store.Transfer, error) {
+func (s *Sender) Execute(ctx context.Context, req Request, before store.TransferBefore) (store.Transfer, error) {
 	now := s.now()
 	t := store.Transfer{
 		AgencyID: s.AgencyID, ClientID: req.ClientID, ClientEmail: req.ClientEmail, Amount: req.Amount,
@@ -202,13 +202,13 @@ func isInvalidClient(err error) bool {
 }
 
 // now is truncated to what Postgres keeps, so a time we hold equals the one we stored.
-func (s *TransferSender) now() time.Time { return journalTime(s.Now) }
+func (s *Sender) now() time.Time { return journalTime(s.Now) }
 
 func journalTime(now func() time.Time) time.Time {
 	return nowFunc(now)().UTC().Truncate(time.Microsecond)
 }
 
-func (s *TransferSender) log() *slog.Logger {
+func (s *Sender) log() *slog.Logger {
 	if s.Log != nil {
 		return s.Log
 	}
