@@ -39,7 +39,10 @@ type importRule struct {
 
 var importRules = []importRule{
 	{From: "internal/providers", Deny: []string{"internal/store", "internal/jobs"}, Why: "a provider knows nothing of Postgres or jobs"},
-	{From: "internal/store", Deny: []string{"internal/providers", "internal/jobs"}, Why: "the store knows nothing of HTTP or jobs"},
+	{From: "internal/store", Deny: []string{"internal/providers", "internal/jobs", "internal/transfer", "internal/tracked"},
+		Why: "the store knows nothing of HTTP, jobs or what the jobs do"},
+	{From: "internal/transfer", Deny: []string{"internal/jobs", "internal/tracked"}, Why: "money movement is used by jobs and the CLI, never the reverse"},
+	{From: "internal/tracked", Deny: []string{"internal/jobs", "internal/transfer"}, Why: "tracked checks are used by jobs and the CLI, never the reverse"},
 	{From: "internal", Deny: []string{"cmd"}, Why: "cmd wires the internal packages, never the reverse"},
 }
 
