@@ -24,6 +24,9 @@ type FirstlightRedeem struct {
 
 func (j *FirstlightRedeem) Name() string { return config.JobFirstlightRedeem }
 
+// CommitsAsItGoes: see Incremental.
+func (j *FirstlightRedeem) CommitsAsItGoes() {}
+
 // SplitsAcrossReplicas: replicas running a round at once split the due
 // targets between them (see tracked.Round).
 func (j *FirstlightRedeem) SplitsAcrossReplicas() {}

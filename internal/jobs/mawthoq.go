@@ -25,6 +25,9 @@ type MawthoqRecheck struct {
 
 func (j *MawthoqRecheck) Name() string { return config.JobMawthoqRecheck }
 
+// CommitsAsItGoes: see Incremental.
+func (j *MawthoqRecheck) CommitsAsItGoes() {}
+
 // SplitsAcrossReplicas: replicas running a round at once split the due
 // targets between them (see tracked.Round).
 func (j *MawthoqRecheck) SplitsAcrossReplicas() {}

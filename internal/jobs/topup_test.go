@@ -188,6 +188,9 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		!transfer.IsInsufficientFunds(rows[0]) || rows[0].RunID != res.RunID {
 		t.Fatalf("journal: %+v", rows)
 	}
+	if res.Rows != 2 {
+		t.Errorf("the failed round recorded rows_written %d, want the 2 transfers it journaled", res.Rows)
+	}
 	if e.journalAgrees(p) != 1 || e.sim.TransferRequests() != 2 {
 		t.Errorf("simulator: %d requests", e.sim.TransferRequests())
 	}
