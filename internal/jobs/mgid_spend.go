@@ -59,7 +59,7 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Ti
 }
 
 func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Time, rows []store.SpendDay) error {
-	res, err := store.UpsertSpend(ctx, tx, run.ID, now.UTC().Truncate(time.Microsecond), rows)
+	res, err := store.UpsertSpend(ctx, tx, run.ID, now.UTC().Truncate(time.Microsecond), j.loc(), rows)
 	if err != nil {
 		return err
 	}

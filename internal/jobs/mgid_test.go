@@ -170,8 +170,21 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 		t0.Format(time.DateOnly)); n != 0 {
 		t.Errorf("%d revisions of final days", n)
 	}
-	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != revised {
-		t.Errorf("revision counters sum to %d, revision rows %d", n, revised)
+	// 16:30 UTC is still today: today's changes are growth, earlier days'
+	// are restatements, and only restatements are counted.
+	restated := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind = 'restatement'`)
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions
+		WHERE (kind = 'intraday') <> (spend_date = $1::date)`, t0.Format(time.DateOnly)); n != 0 {
+		t.Errorf("%d revisions of the wrong kind", n)
+	}
+	if restated == 0 || restated == revised {
+		t.Errorf("%d restatements of %d revisions: want both kinds", restated, revised)
+	}
+	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != restated {
+		t.Errorf("revision counters sum to %d, restatement rows %d", n, restated)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'UTC'`); n != 0 {
+		t.Errorf("%d days without spend_timezone UTC", n)
 	}
 	// The stored value is the simulator's current one.
 	first5001, _, _ := s.ClientRange(sim.DemoAgencyID)

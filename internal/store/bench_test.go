@@ -171,7 +171,7 @@ func BenchmarkWriteSpendUpsert(b *testing.B) {
 		var res store.SpendResult
 		if err := db.WithTx(ctx, func(tx pgx.Tx) error {
 			var err error
-			res, err = store.UpsertSpend(ctx, tx, 1, time.Now(), days)
+			res, err = store.UpsertSpend(ctx, tx, 1, time.Now(), time.UTC, days)
 			return err
 		}); err != nil {
 			b.Fatal(err)
