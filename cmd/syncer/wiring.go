@@ -61,7 +61,7 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 	for _, n := range names {
 		switch n {
 		case config.JobMGIDBalances:
-			j := &jobs.MGIDBalances{DB: a.db}
+			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location}
 			for _, c := range a.mgidClients() {
 				j.Agencies = append(j.Agencies, c)
 			}
