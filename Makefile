@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build test demo bench vet sim clean
+.PHONY: build test demo bench bench-bi vet sim clean
 
 build:
 	$(GO) build -o bin/syncer ./cmd/syncer
@@ -20,6 +20,11 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+# 30 days of wallet history for 10,000 clients and a year of spend, then the
+# dashboard questions timed: a few minutes on 2 cores.
+bench-bi:
+	scripts/bench-bi.sh
 
 sim: build
 	bin/syncer sim --addr 127.0.0.1:8089

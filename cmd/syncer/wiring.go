@@ -72,6 +72,8 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 				j.Agencies = append(j.Agencies, c)
 			}
 			out[n] = j
+		case config.JobMGIDRetention:
+			out[n] = &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}
 		case config.JobMGIDTopUp:
 			j, err := a.buildTopUpJob()
 			if err != nil {

@@ -270,3 +270,50 @@ func TestWalletViewsAreCommented(t *testing.T) {
 		t.Errorf("without a comment:\n%s", got)
 	}
 }
+
+// Retention drops whole months of periods, only those that ended before the
+// cutoff, and keeps the daily rows.
+func TestDropWalletDetailKeepsDailyRows(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	at := func(month time.Month, day int) time.Time { return time.Date(2026, month, day, 0, 0, 0, 0, time.UTC) }
+	snaps := []time.Time{at(1, 10), at(1, 20), at(2, 10), at(2, 20), at(3, 15), at(3, 20)}
+	for i, s := range snaps {
+		writeSnapshot(t, db, 1, s, wallet(10, "a@x", fmt.Sprint(i+1), "0"))
+	}
+	partitions := `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass ORDER BY 1`
+	if got := walletLines(t, db, partitions); got != "mgid_client_wallet_202601\nmgid_client_wallet_202602\nmgid_client_wallet_202603" {
+		t.Fatalf("partitions: %s", got)
+	}
+	drop := func(before time.Time) string {
+		var dropped []string
+		err := db.WithTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			dropped, err = store.DropWalletDetail(ctx, tx, before)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(dropped, ",")
+	}
+	if got := drop(at(2, 15)); got != "mgid_client_wallet_202601" {
+		t.Errorf("before 15 Feb dropped %q, want January only", got)
+	}
+	if got := drop(at(3, 10)); got != "mgid_client_wallet_202602" {
+		t.Errorf("before 10 Mar dropped %q, want February", got)
+	}
+	if got := drop(at(3, 10)); got != "" {
+		t.Errorf("a second run dropped %q", got)
+	}
+	// The period that began on 20 Feb ended in March: its snapshot stays.
+	if got := walletLines(t, db, `SELECT captured_at, balance FROM bi.mgid_client_balance_history ORDER BY 1`); got != "02-20T00:00 4.00\n03-15T00:00 5.00\n03-20T00:00 6.00" {
+		t.Errorf("history after retention:\n%s", got)
+	}
+	if got := walletLines(t, db, `SELECT to_char(day, 'MM-DD'), closing_balance, snapshots FROM bi.mgid_client_balance_daily ORDER BY day`); got !=
+		"01-10 1.00 1\n01-20 2.00 1\n02-10 3.00 1\n02-20 4.00 1\n03-15 5.00 1\n03-20 6.00 1" {
+		t.Errorf("daily after retention:\n%s", got)
+	}
+}
