@@ -105,11 +105,13 @@ COMMENT ON COLUMN bi.mgid_client_spend_revisions.kind IS
 
 -- Gmedia's spec gives no format for expiryDate; its answers (and the
 -- simulator) use YYYY-MM-DD. Anything else, or an impossible date, is NULL
--- here and the text is shown as it came. No exception handler: the
--- function stays plain SQL that the planner inlines.
+-- here and the text is shown as it came. Plain SQL, no exception handler
+-- and not STRICT (a STRICT function whose body is a CASE is not inlined):
+-- the planner inlines it, about 3x faster than a call per row over 100,000
+-- targets. NULL in gives NULL out all the same.
 -- +goose StatementBegin
 CREATE FUNCTION syncer.iso_date(s text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
     WHEN s !~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' THEN NULL
     WHEN substr(s, 1, 4) = '0000' THEN NULL
@@ -120,7 +122,11 @@ END
 $$;
 -- +goose StatementEnd
 
--- The latest definite period of a target, read off the index newest first.
+-- Each target's latest definite period, read off this index in order
+-- (DISTINCT ON below, no sort). A DISTINCT ON join rather than a LATERAL
+-- ... LIMIT 1 per target: both do one index pass over 100,000 targets, but
+-- the LATERAL plan is costed high enough that default settings JIT-compile
+-- it with optimisation, which took seconds for a sub-second read.
 CREATE INDEX tracked_status_definite
     ON syncer.tracked_status_history (target_id, valid_from DESC, id DESC)
     WHERE outcome IN ('found', 'entitled', 'not_entitled');
@@ -181,12 +187,11 @@ SELECT t.id                                           AS target_id,
        h.valid_from                                   AS last_outcome_since
 FROM syncer.tracked_targets t
 LEFT JOIN syncer.tracked_status_history h ON h.id = t.current_history_id
-LEFT JOIN LATERAL (
-    SELECT x.status, x.detail, x.last_checked_at
+LEFT JOIN (
+    SELECT DISTINCT ON (x.target_id) x.target_id, x.status, x.detail, x.last_checked_at
     FROM syncer.tracked_status_history x
-    WHERE x.target_id = t.id AND x.outcome = 'found'
-    ORDER BY x.valid_from DESC, x.id DESC
-    LIMIT 1) f ON true
+    WHERE x.outcome = 'found'
+    ORDER BY x.target_id, x.valid_from DESC, x.id DESC) f ON f.target_id = t.id
 WHERE t.kind = 'mawthoq' AND t.active;
 
 -- Every tracked check: the last definite answer (entitled or not_entitled)
@@ -219,12 +224,11 @@ SELECT t.id                                           AS target_id,
        h.valid_from                                   AS last_outcome_since
 FROM syncer.tracked_targets t
 LEFT JOIN syncer.tracked_status_history h ON h.id = t.current_history_id
-LEFT JOIN LATERAL (
-    SELECT x.outcome, x.code, x.message, x.detail, x.valid_from, x.last_checked_at
+LEFT JOIN (
+    SELECT DISTINCT ON (x.target_id) x.target_id, x.outcome, x.code, x.message, x.detail, x.valid_from, x.last_checked_at
     FROM syncer.tracked_status_history x
-    WHERE x.target_id = t.id AND x.outcome IN ('entitled', 'not_entitled')
-    ORDER BY x.valid_from DESC, x.id DESC
-    LIMIT 1) a ON true
+    WHERE x.outcome IN ('entitled', 'not_entitled')
+    ORDER BY x.target_id, x.valid_from DESC, x.id DESC) a ON a.target_id = t.id
 WHERE t.kind = 'firstlight' AND t.active;
 
 COMMENT ON VIEW bi.mawthoq_status_history IS
