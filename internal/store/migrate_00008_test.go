@@ -101,4 +101,36 @@ func TestMigration00008DownAndUp(t *testing.T) {
 	if got := viewLines(t, db, `SELECT (obj_description('bi.mawthoq_status_current'::regclass, 'pg_class') IS NOT NULL)::text`); got != "true" {
 		t.Error("bi.mawthoq_status_current lost its comment")
 	}
+
+	// Rows from before 00008 are classified in the zone the jobs recorded
+	// (syncer.mgid_timezone(), 00007). 21:30 UTC on 2 November is still
+	// that day in UTC (intraday when written) but 00:30 on the 3rd in
+	// Moscow: after the day closed there.
+	nov2 := func(spent string) []store.SpendDay {
+		return []store.SpendDay{{AgencyID: 1, ClientID: 10, Day: day("2026-11-02"), Spent: money.MustParse(spent)}}
+	}
+	upsertIn(t, db, t0.Add(25*time.Hour), time.UTC, nov2("1"))
+	upsertIn(t, db, t0.Add(37*time.Hour+30*time.Minute), time.UTC, nov2("2"))
+	if got := viewLines(t, db, `SELECT kind FROM bi.mgid_client_spend_revisions WHERE spend_date = '2026-11-02'`); got != "intraday" {
+		t.Fatalf("written in UTC: %q, want intraday", got)
+	}
+	if _, err := p.DownTo(ctx, prev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO syncer.settings (name, value) VALUES ('mgid_timezone', 'Europe/Moscow')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Up(ctx, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"daily 1/10/2026-11-01=8.0000 rev=1 tz=Europe/Moscow first+00:00:00 upd+17:00:00",
+		"daily 1/10/2026-11-02=2.0000 rev=1 tz=Europe/Moscow first+1 day 01:00:00 upd+1 day 13:30:00",
+		"revision 1/10/2026-11-01=5.0000 intraday from+00:00:00 to+02:00:00",
+		"revision 1/10/2026-11-01=7.0000 restatement from+02:00:00 to+17:00:00",
+		"revision 1/10/2026-11-02=1.0000 restatement from+1 day 01:00:00 to+1 day 13:30:00",
+	}, "\n")
+	if got := spendViews(t, db, t0); got != want {
+		t.Errorf("spend after up in Moscow:\n%s\nwant:\n%s", got, want)
+	}
 }

@@ -169,3 +169,33 @@ func TestContractViewsAreCommented(t *testing.T) {
 		t.Errorf("without a comment:\n%s", got)
 	}
 }
+
+// syncer.iso_date takes only real YYYY-MM-DD dates; anything else is NULL
+// (and shown raw in expiry_date_unparsed), never an error that would fail
+// the whole view.
+func TestIsoDate(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	cases := []struct{ in, want string }{
+		{"2027-03-31", "2027-03-31"},
+		{"2024-02-29", "2024-02-29"}, // leap year
+		{"2023-02-29", "-"},
+		{"2027-04-31", "-"},
+		{"2027-13-01", "-"},
+		{"0000-01-01", "-"},
+		{"2027-1-5", "-"},
+		{"2027-03-31T00:00:00Z", "-"},
+		{"31/03/2027", "-"},
+		{"", "-"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			if got := viewLines(t, db, `SELECT coalesce(syncer.iso_date($1)::text, '-')`, c.in); got != c.want {
+				t.Errorf("iso_date(%q) = %s, want %s", c.in, got, c.want)
+			}
+		})
+	}
+	if got := viewLines(t, db, `SELECT coalesce(syncer.iso_date(NULL)::text, '-')`); got != "-" {
+		t.Errorf("iso_date(NULL) = %s", got)
+	}
+}
