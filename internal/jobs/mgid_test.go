@@ -199,6 +199,39 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	}
 }
 
+// The job classifies in its own zone: at 16:30 UTC it is already 01:30 the
+// next day in Tokyo, so every change to 20 November (Tokyo) is a restatement,
+// where a UTC clock would call that day's changes intraday.
+func TestSpendRevisionsClassifiedInJobZone(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := newClock(t0) // 18:30 on 20 November in Tokyo
+	_, url := startSim(t, sim.Options{Clients: 50, Now: clk.Now}, nil)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{mgidClient(url)}, DB: db, Location: tokyo, LookbackDays: 2, Now: clk.Now}
+	runner := newRunner(db, "a", clk.Now)
+	ctx := context.Background()
+	if r := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
+		t.Fatalf("first run: %+v", r)
+	}
+	clk.Add(7 * time.Hour)
+	if r := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
+		t.Fatalf("later run: %+v", r)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date = '2026-11-20'`); n == 0 {
+		t.Fatal("20 November (Tokyo) was not revised: the test shows nothing")
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind <> 'restatement'`); n != 0 {
+		t.Errorf("%d revisions of closed Tokyo days called intraday", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'Asia/Tokyo'`); n != 0 {
+		t.Errorf("%d days not labelled Asia/Tokyo", n)
+	}
+}
+
 // A backfill that fails on some days checkpoints the others; running it again
 // does only the missing days, and a third run does nothing.
 func TestBackfillResumesAndIsIdempotent(t *testing.T) {
