@@ -147,18 +147,23 @@ LANGUAGE sql STABLE AS $$
         SELECT w.client_key, w.valid_from, w.balance,
                width_bucket(w.valid_to - interval '1 microsecond', s.at)
              - width_bucket(w.valid_from - interval '1 microsecond', s.at) AS n
-        FROM syncer.mgid_client_wallet w
-        JOIN syncer.mgid_client c ON c.client_key = w.client_key AND c.agency_id = p_agency, b, s
+        FROM syncer.mgid_client_wallet w, b, s
         WHERE w.valid_to > b.lo AND w.valid_from < b.hi
+          AND w.client_key IN (SELECT c.client_key FROM syncer.mgid_client c WHERE c.agency_id = p_agency)
         UNION ALL
         SELECT c.client_key, c.since, c.balance,
                width_bucket('infinity'::timestamptz, s.at) - width_bucket(c.since - interval '1 microsecond', s.at)
         FROM syncer.mgid_client c, b, s
         WHERE c.agency_id = p_agency AND c.present AND c.since < b.hi
     )
+    -- Opening and closing: the balance of the earliest and latest period,
+    -- as the min and max of [start, balance] pairs (the start decides, as
+    -- periods of a client never start together): a hash aggregate, where
+    -- array_agg(... ORDER BY) would sort every client's periods (measured
+    -- 25% slower on a full day).
     SELECT p.client_key, p_day,
-           (array_agg(p.balance ORDER BY p.valid_from))[1],
-           (array_agg(p.balance ORDER BY p.valid_from DESC))[1],
+           (min(ARRAY[extract(epoch FROM p.valid_from)::numeric, p.balance]))[2],
+           (max(ARRAY[extract(epoch FROM p.valid_from)::numeric, p.balance]))[2],
            min(p.balance), max(p.balance), sum(p.n)::integer
     FROM p
     WHERE p.n > 0

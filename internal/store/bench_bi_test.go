@@ -23,7 +23,9 @@ import (
 // snapshots a day, and a year of daily spend, through the store functions
 // the jobs call, with simulated capture times and the simulator's own wallet
 // figures; then it measures storage and times the dashboard questions.
-// The markdown report goes to BENCH_BI_OUT (default stdout). Run with
+// The markdown report goes to BENCH_BI_OUT (default stdout). With
+// BENCH_BI_DSN and BENCH_BI_QUERIES_ONLY it only times the questions again on
+// a history an earlier BENCH_BI_DSN run left. Run with
 // -benchtime 1x: one iteration is the whole experiment.
 func BenchmarkBIDashboards(b *testing.B) {
 	clients := envInt(b, "BENCH_BI_CLIENTS", 10_000)
@@ -46,6 +48,11 @@ func BenchmarkBIDashboards(b *testing.B) {
 		// Wallets: the simulator's figures at each capture time.
 		s := sim.New(sim.Options{Clients: clients})
 		first, _, _ := s.ClientRange(sim.DemoAgencyID)
+		if os.Getenv("BENCH_BI_QUERIES_ONLY") != "" {
+			// Time the questions again on the history a BENCH_BI_DSN run kept.
+			queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
+			break
+		}
 		rows := make([]store.ClientBalance, clients)
 		credits := make([]money.Amount, clients)
 		for i := range rows {
