@@ -26,7 +26,12 @@ echo "## BI storage and dashboard questions (issue 10)"
 echo
 echo "Written by \`make bench-bi\` (scripts/bench-bi.sh) on $(date -u +%F): $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs),"
 echo "$(psql "$admin" -Atc 'SHOW server_version') PostgreSQL, default settings; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Command: \`$cmd\` (${took}s in all, the database created and dropped by the run)."
+if [ -n "${BENCH_BI_DSN:-}" ]; then
+  where="on a database of its own given by BENCH_BI_DSN, kept for EXPLAIN afterwards"
+else
+  where="on a fresh database the run creates and drops"
+fi
+echo "Command: \`$cmd\` (${took}s in all, $where)."
 echo
 cat "$tmp/bi.md"
 echo "<!-- bench-bi:end -->"

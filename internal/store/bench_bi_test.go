@@ -328,9 +328,10 @@ func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, clien
 		{"agency balance over 30 days", "5 ms", `SELECT captured_at, personal_account, bonus_account, clients_balance
 			FROM bi.mgid_agency_balance_history WHERE agency_id = $1 AND captured_at > $2::timestamptz - interval '30 days' ORDER BY captured_at`,
 			5 * time.Millisecond, []any{agency, end}},
-		{"top 20 spenders over 7 days, with email", "50 ms", `SELECT s.client_id, c.email, sum(s.spent) AS spent
-			FROM bi.mgid_client_spend_daily s JOIN bi.mgid_clients c USING (agency_id, client_id)
-			WHERE s.agency_id = $1 AND s.spend_date > $2::date - 7 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20`,
+		{"top 20 spenders over 7 days, with email", "50 ms", `SELECT t.client_id, c.email, t.spent
+			FROM (SELECT client_id, sum(spent) AS spent FROM bi.mgid_client_spend_daily
+			      WHERE agency_id = $1 AND spend_date > $2::date - 7 GROUP BY 1 ORDER BY 2 DESC LIMIT 20) t
+			JOIN bi.mgid_clients c ON c.agency_id = $1 AND c.client_id = t.client_id ORDER BY t.spent DESC`,
 			50 * time.Millisecond, []any{agency, today}},
 		{"a month of daily spend per client, zero-filled", "200 ms", `SELECT c.client_id, d::date AS day, coalesce(s.spent, 0) AS spent
 			FROM bi.mgid_clients c CROSS JOIN generate_series($2::date - 29, $2::date, interval '1 day') d
