@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build test deps demo bench vet lint sim clean
+.PHONY: build test deps demo bench bench-bi vet lint sim clean
 
 # Lint tools, pinned, built from the Go module proxy into bin/tools (the file
 # name carries the version, so changing a version here rebuilds the tool).
@@ -59,6 +59,11 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+# 30 days of wallet history for 10,000 clients and a year of spend, then the
+# dashboard questions timed: a few minutes on 2 cores.
+bench-bi:
+	scripts/bench-bi.sh
 
 sim: build
 	bin/syncer sim --addr 127.0.0.1:8089

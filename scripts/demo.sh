@@ -109,10 +109,10 @@ echo "== the dry-run top-up plan: mgid transfers list --limit 8"
 bin/syncer mgid transfers list --limit 8
 
 echo "== bi.mawthoq_status_current"
-psql "$DATABASE_URL" -c "SELECT platform, account_masked, left(account_hash, 12) AS account_hash, label, outcome, status, valid_from, last_checked_at FROM bi.mawthoq_status_current ORDER BY target_id"
+psql "$DATABASE_URL" -c "SELECT platform, account_masked, left(account_hash, 12) AS account_hash, label, status, license_number, expiry_date, last_check_outcome, last_check_at FROM bi.mawthoq_status_current ORDER BY target_id"
 
 echo "== bi.firstlight_redeem_current"
-psql "$DATABASE_URL" -c "SELECT check_name, content_id, outcome, error_code, tracking_id, last_checked_at FROM bi.firstlight_redeem_current ORDER BY target_id"
+psql "$DATABASE_URL" -c "SELECT check_name, content_id, entitlement, tracking_id, last_check_outcome, last_error_code, last_check_at FROM bi.firstlight_redeem_current ORDER BY target_id"
 
 echo "== bi.source_freshness (expected_interval is recorded when the daemon starts)"
 psql "$DATABASE_URL" -c "SELECT job, last_success_at, age, expected_interval, stale FROM bi.source_freshness ORDER BY job"

@@ -172,7 +172,7 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = "firstlight-redeem false 01:10:00, mawthoq-recheck false 24:10:00, " +
-		"mgid-balances true 00:15:00, mgid-spend true 01:00:00, mgid-topup false 00:15:00"
+		"mgid-balances true 00:15:00, mgid-retention false 24:00:00, mgid-spend true 01:00:00, mgid-topup false 00:15:00"
 	if sched != want {
 		t.Errorf("job schedules:\n %s\nwant\n %s", sched, want)
 	}

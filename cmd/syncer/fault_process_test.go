@@ -202,7 +202,7 @@ func TestSIGTERMMidCatchUp(t *testing.T) {
 	if len(runs) != 1 || runs[0] != (runRecord{"cancelled", "cancelled"}) {
 		t.Errorf("catch-up runs %+v, want one cancelled", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 0 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
 		t.Errorf("%d rows of the cancelled snapshot kept", n)
 	}
 	if logs := p.out.String(); !strings.Contains(logs, "level=WARN msg=\"run cancelled\"") || !strings.Contains(logs, "grace period over") {
@@ -228,7 +228,7 @@ func TestSIGTERMMidRunFinishesWithinGrace(t *testing.T) {
 	if len(runs) != 1 || runs[0].status != "succeeded" {
 		t.Errorf("runs %+v, want the catch-up run succeeded", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 1500 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 1500 {
 		t.Errorf("%d client rows, want 1500", n)
 	}
 }
@@ -260,7 +260,7 @@ func TestSIGTERMWhileDatabaseSwallowsPackets(t *testing.T) {
 		t.Fatalf("exit %d after %s (grace 1s)\n%s", code, took, p.out.String())
 	}
 	t.Logf("SIGTERM with the database blackholed: exited after %s (grace 1s)", took.Round(time.Millisecond))
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 0 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
 		t.Errorf("%d rows kept", n)
 	}
 	px.Restore()
@@ -272,7 +272,7 @@ func TestSIGTERMWhileDatabaseSwallowsPackets(t *testing.T) {
 	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs still marked running", n)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 5000 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("%d client rows after the next run, want 5000", n)
 	}
 }
@@ -292,7 +292,7 @@ func TestSIGKILLMidSnapshotThenResume(t *testing.T) {
 	if code := p.wait(10 * time.Second); code != 128+int(syscall.SIGKILL) {
 		t.Fatalf("exit %d", code)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`) + countRows(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) + countRows(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
 		t.Errorf("%d rows of the killed snapshot kept", n)
 	}
 	s.SetFaults(sim.Faults{})
@@ -305,7 +305,7 @@ func TestSIGKILLMidSnapshotThenResume(t *testing.T) {
 	if len(runs) != 2 || runs[0] != (runRecord{"failed", "abandoned"}) || runs[1].status != "succeeded" {
 		t.Errorf("runs %+v, want the killed one abandoned and the next succeeded", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 5000 {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("%d client rows, want 5000 (lost or duplicated)", n)
 	}
 }
@@ -396,7 +396,7 @@ func TestThreeReplicasOneDatabase(t *testing.T) {
 	if runs != ticks || snaps != runs {
 		t.Errorf("%d runs for %d ticks (plus the catch-up) and %d snapshots: a tick ran twice", runs, ticks, snaps)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 200*snaps {
+	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 200*snaps {
 		t.Errorf("%d client rows for %d snapshots", n, snaps)
 	}
 }

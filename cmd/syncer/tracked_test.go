@@ -243,7 +243,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	c.wantExit(r, 0, "mawthoq-recheck: succeeded, 3 rows", "firstlight-redeem: succeeded, 2 rows")
 	c.wantExit(c.run("views"), 0, "bi.mawthoq_status_current", "bi.firstlight_redeem_history")
 
-	rows, err := c.db.Pool.Query(context.Background(), `SELECT account_masked, account_hash, outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
+	rows, err := c.db.Pool.Query(context.Background(), `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	if i != 3 {
 		t.Fatalf("%d rows in bi.mawthoq_status_current, want 3", i)
 	}
-	if n := tableCount(t, c.db, "bi.firstlight_redeem_current WHERE outcome IN ('entitled', 'not_entitled') AND tracking_id IS NOT NULL"); n != 2 {
+	if n := tableCount(t, c.db, "bi.firstlight_redeem_current WHERE last_check_outcome = entitlement AND tracking_id IS NOT NULL"); n != 2 {
 		t.Errorf("%d answered firstlight checks, want 2", n)
 	}
 	var views, tables string

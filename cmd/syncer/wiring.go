@@ -71,7 +71,7 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 	for _, n := range names {
 		switch n {
 		case config.JobMGIDBalances:
-			j := &jobs.MGIDBalances{DB: a.db}
+			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location}
 			for _, c := range a.mgidClients() {
 				j.Agencies = append(j.Agencies, c)
 			}
@@ -82,6 +82,8 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 				j.Agencies = append(j.Agencies, c)
 			}
 			out[n] = j
+		case config.JobMGIDRetention:
+			out[n] = &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}
 		case config.JobMGIDTopUp:
 			j, err := a.buildTopUpJob()
 			if err != nil {

@@ -48,10 +48,11 @@ const (
 	JobMGIDTopUp        = "mgid-topup"
 	JobMawthoqRecheck   = "mawthoq-recheck"
 	JobFirstlightRedeem = "firstlight-redeem"
+	JobMGIDRetention    = "mgid-retention"
 )
 
 // JobNames lists every job in a stable order.
-var JobNames = []string{JobMGIDBalances, JobMGIDSpend, JobMGIDTopUp, JobMawthoqRecheck, JobFirstlightRedeem}
+var JobNames = []string{JobMGIDBalances, JobMGIDSpend, JobMGIDTopUp, JobMawthoqRecheck, JobFirstlightRedeem, JobMGIDRetention}
 
 // Config is the whole configuration.
 type Config struct {
@@ -67,12 +68,16 @@ type Config struct {
 	// (SYNCER_HASH_KEY). Required when a tracked-check job is enabled.
 	HashKey Secret
 
-	Jobs       map[string]Job // keyed by job name; every name in JobNames is present after Load
-	Backfill   Backfill
-	MGID       MGID
-	Gmedia     Gmedia
-	Firstlight Firstlight
-	TopUp      TopUp
+	Jobs     map[string]Job // keyed by job name; every name in JobNames is present after Load
+	Backfill Backfill
+	// RetentionDetailDays (SYNCER_RETENTION_DETAIL_DAYS): keep every client
+	// wallet snapshot for this many days, then only the daily rows; the
+	// mgid-retention job drops whole months of detail. 0 (default): keep all.
+	RetentionDetailDays int
+	MGID                MGID
+	Gmedia              Gmedia
+	Firstlight          Firstlight
+	TopUp               TopUp
 }
 
 // Job is one job's schedule.

@@ -26,6 +26,8 @@ func Defaults() Config {
 			JobMGIDTopUp:        {Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 			JobMawthoqRecheck:   {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
 			JobFirstlightRedeem: {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
+			// Runs only when SYNCER_RETENTION_DETAIL_DAYS is set (Validate).
+			JobMGIDRetention: {Enabled: true, Schedule: "30 3 * * *", Timeout: 30 * time.Minute},
 		},
 		Backfill: Backfill{Concurrency: 4},
 		MGID: MGID{

@@ -32,6 +32,7 @@ type fileConfig struct {
 	HashKey       yaml.Node      `yaml:"hash_key"`
 	Jobs          fileJobs       `yaml:"jobs"`
 	Backfill      fileBackfill   `yaml:"backfill"`
+	Retention     fileRetention  `yaml:"retention"`
 	MGID          fileMGID       `yaml:"mgid"`
 	Gmedia        fileGmedia     `yaml:"gmedia"`
 	Firstlight    fileFirstlight `yaml:"firstlight"`
@@ -46,6 +47,7 @@ type fileJobs struct {
 	MGIDTopUp        fileJob `yaml:"mgid-topup"`
 	MawthoqRecheck   fileJob `yaml:"mawthoq-recheck"`
 	FirstlightRedeem fileJob `yaml:"firstlight-redeem"`
+	MGIDRetention    fileJob `yaml:"mgid-retention"`
 }
 
 type fileJob struct {
@@ -56,6 +58,10 @@ type fileJob struct {
 
 type fileBackfill struct {
 	Concurrency yaml.Node `yaml:"concurrency"`
+}
+
+type fileRetention struct {
+	DetailDays yaml.Node `yaml:"detail_days"`
 }
 
 type fileMGID struct {

@@ -241,6 +241,7 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax error", "mgid: [\n", nil, []string{"config file"}},
 		{"several problems at once", "mgid:\n  lookback_days: x\n  request_timeout: y\n", nil, []string{"mgid.lookback_days", "mgid.request_timeout"}},
 		{"env int", "", map[string]string{"MGID_LOOKBACK_DAYS": "x"}, []string{`MGID_LOOKBACK_DAYS: "x" is not a whole number`}},
+		{"env retention", "", map[string]string{"SYNCER_RETENTION_DETAIL_DAYS": "90d"}, []string{`SYNCER_RETENTION_DETAIL_DAYS: "90d" is not a whole number`}},
 		{"env bool", "", map[string]string{"JOB_MGID_SPEND_ENABLED": "yes please"}, []string{`JOB_MGID_SPEND_ENABLED: "yes please" is not true or false`}},
 		{"env duration", "", map[string]string{"MAWTHOQ_LEASE": "5"}, []string{`MAWTHOQ_LEASE: "5" is not a duration`}},
 		{"env float", "", map[string]string{"FIRSTLIGHT_RATE_LIMIT": "NaN"}, []string{`FIRSTLIGHT_RATE_LIMIT: "NaN" is not a number`}},

@@ -77,6 +77,7 @@ func settings(c *Config) []setting {
 	}
 	s = append(s,
 		intSetting("backfill.concurrency", "BACKFILL_CONCURRENCY", ptr(&c.Backfill.Concurrency)),
+		intSetting("retention.detail_days", "SYNCER_RETENTION_DETAIL_DAYS", ptr(&c.RetentionDetailDays)),
 
 		urlSetting("mgid.base_url", "MGID_BASE_URL", ptr(&c.MGID.BaseURL)),
 		stringSetting("mgid.timezone", "MGID_TIMEZONE", ptr(&c.MGID.Timezone)),

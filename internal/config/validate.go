@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	if n := c.Backfill.Concurrency; n < 1 || n > 64 {
 		p.add("BACKFILL_CONCURRENCY", "%d is outside 1..64", n)
 	}
+	c.validateRetention(&p)
 	c.validateMGID(&p)
 	c.validateGmedia(&p)
 	c.validateFirstlight(&p)
@@ -93,6 +94,24 @@ func (c *Config) validateJobs(p *problems) {
 	for name := range c.Jobs {
 		if !slices.Contains(JobNames, name) {
 			p.add("jobs."+name, "unknown job (known jobs: %s)", strings.Join(JobNames, ", "))
+		}
+	}
+}
+
+// MaxRetentionDetailDays bounds SYNCER_RETENTION_DETAIL_DAYS: ten years.
+const MaxRetentionDetailDays = 3650
+
+func (c *Config) validateRetention(p *problems) {
+	if n := c.RetentionDetailDays; n < 0 || n > MaxRetentionDetailDays {
+		p.add("SYNCER_RETENTION_DETAIL_DAYS", "%d is outside 0..%d (0 keeps every snapshot)", n, MaxRetentionDetailDays)
+		return
+	}
+	if c.RetentionDetailDays == 0 {
+		// Retention is off: the job would have nothing to do, so it is not
+		// scheduled, whatever JOB_MGID_RETENTION_ENABLED says.
+		if j, ok := c.Jobs[JobMGIDRetention]; ok {
+			j.Enabled = false
+			c.Jobs[JobMGIDRetention] = j
 		}
 	}
 }

@@ -91,6 +91,8 @@ func TestValidate(t *testing.T) {
 		{"local time zone", func(c *Config) { c.MGID.Timezone = "Local" }, `MGID_TIMEZONE: "Local" is not allowed`},
 		{"lookback below", func(c *Config) { c.MGID.LookbackDays = -1 }, "MGID_LOOKBACK_DAYS: -1 is outside 0..365"},
 		{"lookback above", func(c *Config) { c.MGID.LookbackDays = 366 }, "MGID_LOOKBACK_DAYS: 366 is outside 0..365"},
+		{"retention below", func(c *Config) { c.RetentionDetailDays = -1 }, "SYNCER_RETENTION_DETAIL_DAYS: -1 is outside 0..3650"},
+		{"retention above", func(c *Config) { c.RetentionDetailDays = 3651 }, "SYNCER_RETENTION_DETAIL_DAYS: 3651 is outside 0..3650"},
 		{"backfill below", func(c *Config) { c.Backfill.Concurrency = 0 }, "BACKFILL_CONCURRENCY: 0 is outside 1..64"},
 		{"backfill above", func(c *Config) { c.Backfill.Concurrency = 65 }, "BACKFILL_CONCURRENCY: 65 is outside 1..64"},
 		{"mgid request timeout", func(c *Config) { c.MGID.RequestTimeout = 0 }, "MGID_REQUEST_TIMEOUT: must be positive"},
@@ -233,5 +235,24 @@ func TestRequireHashKey(t *testing.T) {
 				t.Errorf("error shows the key: %v", err)
 			}
 		})
+	}
+}
+
+// Retention is off by default: its job is not scheduled until
+// SYNCER_RETENTION_DETAIL_DAYS says how many days to keep.
+func TestRetentionJobFollowsDetailDays(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		days int
+		want bool
+	}{{0, false}, {90, true}} {
+		c := validConfig()
+		c.RetentionDetailDays = tc.days
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Jobs[JobMGIDRetention].Enabled; got != tc.want {
+			t.Errorf("detail days %d: retention job enabled = %v, want %v", tc.days, got, tc.want)
+		}
 	}
 }

@@ -302,7 +302,7 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if status != "failed" || class != "database" {
 		t.Errorf("recorded %s/%s (%s), want failed/database", status, class, msg)
 	}
-	if n := count(t, db, `SELECT count(DISTINCT captured_at) FROM syncer.mgid_client_balance`); n != 1 {
+	if n := count(t, db, `SELECT count(DISTINCT captured_at) FROM bi.mgid_client_balance_history`); n != 1 {
 		t.Errorf("%d snapshots stored after the cut, want the first one only", n)
 	}
 	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
@@ -321,7 +321,7 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 10000 {
 		t.Errorf("%d history rows after two whole snapshots, want 10000", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM (SELECT 1 FROM syncer.mgid_client_balance
+	if n := count(t, db, `SELECT count(*) FROM (SELECT 1 FROM bi.mgid_client_balance_history
 		GROUP BY agency_id, client_id, captured_at HAVING count(*) > 1) d`); n != 0 {
 		t.Errorf("%d duplicated rows", n)
 	}

@@ -185,7 +185,7 @@ func fpRunMGIDCase(t *testing.T, tc fpCase) {
 		job = func(c *mgid.Client) jobs.Job {
 			return &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{c}, DB: db, Now: now}
 		}
-		tables = []string{"syncer.mgid_agency_balance", "syncer.mgid_client_balance"}
+		tables = []string{"syncer.mgid_agency_balance", "bi.mgid_client_balance_history"}
 	case "spend":
 		job = func(c *mgid.Client) jobs.Job {
 			return &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{c}, DB: db, LookbackDays: 2, Now: now}
@@ -258,14 +258,14 @@ func fpAssertSucceeded(t *testing.T, db *store.DB, job, before string, tables []
 	t.Helper()
 	switch job {
 	case "balances":
-		if n := count(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`); n != 2*clients {
+		if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 2*clients {
 			t.Errorf("%d client rows after two snapshots of %d clients", n, clients)
 		}
-		if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, captured_at FROM syncer.mgid_client_balance) d`); n != 2*clients {
+		if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 2*clients {
 			t.Errorf("%d distinct client snapshots, want %d: duplicates", n, 2*clients)
 		}
 		// The first snapshot is still whole: every row of it is in the table.
-		first := strings.Split(strings.SplitN(before, "syncer.mgid_client_balance\n", 2)[1], "\n")
+		first := strings.Split(strings.SplitN(before, "bi.mgid_client_balance_history\n", 2)[1], "\n")
 		now := fpFingerprint(t, db, tables...)
 		for _, row := range first {
 			if row != "" && !strings.Contains(now, row) {
@@ -341,13 +341,13 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 	if n := s.Requests(sim.EndpointMGIDClients) - calls; n != 2 {
 		t.Errorf("%d clients requests, want 2 (the cut one and its retry)", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT client_id, captured_at FROM syncer.mgid_client_balance) d`); n != 600 ||
-		count(t, db, `SELECT count(*) FROM syncer.mgid_client_balance`) != 600 {
+	if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 600 ||
+		count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) != 600 {
 		t.Errorf("%d distinct client rows after two snapshots of 300", n)
 	}
 
 	// Packets swallowed: the run fails within the client's timeout.
-	before := fpFingerprint(t, db, "syncer.mgid_agency_balance", "syncer.mgid_client_balance")
+	before := fpFingerprint(t, db, "syncer.mgid_agency_balance", "bi.mgid_client_balance_history")
 	clk.Advance(15 * time.Minute)
 	s.SetFaults(sim.Faults{})
 	p.Blackhole()
@@ -361,7 +361,7 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 	if took > 3*time.Second+time.Second {
 		t.Errorf("blackholed run took %v with a 1 s timeout and 3 attempts", took)
 	}
-	if fpFingerprint(t, db, "syncer.mgid_agency_balance", "syncer.mgid_client_balance") != before {
+	if fpFingerprint(t, db, "syncer.mgid_agency_balance", "bi.mgid_client_balance_history") != before {
 		t.Error("the blackholed run changed the stored data")
 	}
 	p.Restore()

@@ -118,12 +118,12 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 				}
 			}
 			if tc.outcome != "" {
-				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE outcome = $1`, tc.outcome); n != 6 {
+				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome = $1`, tc.outcome); n != 6 {
 					t.Errorf("%d targets %s, want all 6", n, tc.outcome)
 				}
 			}
 			if tc.want == jobs.StatusSucceeded && tc.outcome == "" {
-				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE outcome IN ('auth_failed', 'provider_error')`); n != 0 {
+				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome IN ('auth_failed', 'provider_error')`); n != 0 {
 					t.Errorf("%d targets auth_failed or provider_error after the run", n)
 				}
 			}
@@ -196,7 +196,7 @@ func TestProviderFaultsMawthoq(t *testing.T) {
 			if !tc.changed && fpFingerprint(t, db, tables...) != before {
 				t.Error("a failed round changed a target's status")
 			}
-			if n := trCount(t, db, `SELECT count(*) FROM bi.mawthoq_status_current WHERE outcome = 'provider_error'`); tc.changed && n != tc.errors {
+			if n := trCount(t, db, `SELECT count(*) FROM bi.mawthoq_status_current WHERE last_check_outcome = 'provider_error'`); tc.changed && n != tc.errors {
 				t.Errorf("%d targets provider_error, want %d", n, tc.errors)
 			}
 			if n := trCount(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {

@@ -124,7 +124,7 @@ func TestFirstlightOutcomesStoredFromRecordedBodies(t *testing.T) {
 		var httpStatus *int
 		err := db.Pool.QueryRow(context.Background(), `
 			SELECT outcome, coalesce(error_code, ''), coalesce(description, ''), coalesce(tracking_id, ''), http_status
-			FROM bi.firstlight_redeem_current WHERE content_id = $1`, c.content).Scan(&outcome, &code, &desc, &trackingID, &httpStatus)
+			FROM bi.firstlight_redeem_history WHERE content_id = $1`, c.content).Scan(&outcome, &code, &desc, &trackingID, &httpStatus)
 		if err != nil {
 			t.Fatalf("%s: %v", c.content, err)
 		}

@@ -15,8 +15,8 @@ import (
 
 // Job is one kind of work; Run does it once.
 //
-// Most jobs commit all or nothing: mgid-balances and mgid-spend (and each
-// day of a backfill) write in one transaction (store.DB.WithTx), so a failed
+// Most jobs commit all or nothing: mgid-balances, mgid-spend, mgid-retention
+// (and each day of a backfill) write in one transaction (store.DB.WithTx), so a failed
 // run wrote nothing and is recorded with rows_written 0, whatever AddRows
 // was told inside the transaction that rolled back.
 //

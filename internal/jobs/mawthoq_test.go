@@ -94,7 +94,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 		err := db.Pool.QueryRow(context.Background(), `
 			SELECT outcome, coalesce(status, '') || '/' || coalesce(license_number, ''), coalesce(error_code, ''),
 			       coalesce(message, ''), http_status
-			FROM bi.mawthoq_status_current WHERE target_id = $1`, ids[i]).Scan(&outcome, &lic, &code, &msg, &httpStatus)
+			FROM bi.mawthoq_status_history WHERE target_id = $1`, ids[i]).Scan(&outcome, &lic, &code, &msg, &httpStatus)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -215,7 +215,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	}
 	var last time.Time
 	var hash, masked string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT last_checked_at, account_hash, account_masked
+	if err := db.Pool.QueryRow(context.Background(), `SELECT last_check_at, account_hash, account_masked
 		FROM bi.mawthoq_status_current WHERE label = $1`, fmt.Sprint(steady)).Scan(&last, &hash, &masked); err != nil {
 		t.Fatal(err)
 	}

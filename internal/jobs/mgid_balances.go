@@ -29,6 +29,9 @@ type MGIDBalances struct {
 	Agencies []MGIDWallets
 	DB       TxRunner
 	Now      func() time.Time
+	// Location is MGID_TIMEZONE (default UTC): the daily balance rows count
+	// days in it, so the job publishes it to the database on every run.
+	Location *time.Location
 }
 
 func (j *MGIDBalances) Name() string { return "mgid-balances" }
@@ -38,7 +41,14 @@ func (j *MGIDBalances) Name() string { return "mgid-balances" }
 func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	// Postgres keeps microseconds; truncating keeps the key we write equal to the one we read.
 	capturedAt := j.now().UTC().Truncate(time.Microsecond)
+	zone := time.UTC
+	if j.Location != nil {
+		zone = j.Location
+	}
 	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
+		if err := store.SetSetting(ctx, tx, store.SettingMGIDTimezone, zone.String()); err != nil {
+			return err
+		}
 		for _, a := range j.Agencies {
 			bal, err := a.Agency(ctx)
 			if err != nil {
@@ -54,9 +64,14 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 			if err != nil {
 				return err
 			}
+			// The first snapshot of a day writes the daily rows of the day before.
+			days, err := store.CloseBalanceDays(ctx, tx, bal.AgencyID, capturedAt)
+			if err != nil {
+				return err
+			}
 			run.AddRows(n + 1)
 			run.MarkObserved()
-			run.Log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n)
+			run.Log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n, "days_closed", days)
 		}
 		return nil
 	})

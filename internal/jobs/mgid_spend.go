@@ -62,7 +62,7 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Ti
 // without rows, in the same transaction: coverage counts only committed days.
 func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
 	at := now.UTC().Truncate(time.Microsecond)
-	res, err := store.UpsertSpend(ctx, tx, run.ID, at, rows)
+	res, err := store.UpsertSpend(ctx, tx, run.ID, at, j.loc(), rows)
 	if err != nil {
 		return err
 	}

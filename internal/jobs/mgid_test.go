@@ -43,13 +43,14 @@ func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 	first, _, _ := s.ClientRange(sim.DemoAgencyID)
 	for _, id := range []int64{first, first + 1234, first + 2999} {
 		want, _ := s.WalletAt(id, t0)
-		var bal, credit, income money.Amount
+		var bal, income money.Amount
+		var credit *money.Amount
 		var email string
 		if err := db.Pool.QueryRow(context.Background(), `SELECT balance, credit, income, email
 			FROM bi.mgid_client_balance_latest WHERE client_id = $1`, id).Scan(&bal, &credit, &income, &email); err != nil {
 			t.Fatal(err)
 		}
-		if bal != want.Balance || credit != want.Credit || income != want.Income || !strings.Contains(email, "@") {
+		if bal != want.Balance || credit == nil || *credit != want.Credit || income != want.Income || !strings.Contains(email, "@") {
 			t.Errorf("client %d: stored %s/%s/%s %q, sim %+v", id, bal, credit, income, email, want)
 		}
 	}
@@ -171,8 +172,21 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 		t0.Format(time.DateOnly)); n != 0 {
 		t.Errorf("%d revisions of final days", n)
 	}
-	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != revised {
-		t.Errorf("revision counters sum to %d, revision rows %d", n, revised)
+	// 16:30 UTC is still today: today's changes are growth, earlier days'
+	// are restatements, and only restatements are counted.
+	restated := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind = 'restatement'`)
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions
+		WHERE (kind = 'intraday') <> (spend_date = $1::date)`, t0.Format(time.DateOnly)); n != 0 {
+		t.Errorf("%d revisions of the wrong kind", n)
+	}
+	if restated == 0 || restated == revised {
+		t.Errorf("%d restatements of %d revisions: want both kinds", restated, revised)
+	}
+	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != restated {
+		t.Errorf("revision counters sum to %d, restatement rows %d", n, restated)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'UTC'`); n != 0 {
+		t.Errorf("%d days without spend_timezone UTC", n)
 	}
 	// The stored value is the simulator's current one.
 	first5001, _, _ := s.ClientRange(sim.DemoAgencyID)
@@ -183,6 +197,39 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	want, _ := s.SpendAt(first5001+1, yesterday, clk.Now())
 	if err == nil && spent != want {
 		t.Errorf("stored %s, sim says %s", spent, want)
+	}
+}
+
+// The job classifies in its own zone: at 16:30 UTC it is already 01:30 the
+// next day in Tokyo, so every change to 20 November (Tokyo) is a restatement,
+// where a UTC clock would call that day's changes intraday.
+func TestSpendRevisionsClassifiedInJobZone(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := testutil.NewClock(t0) // 18:30 on 20 November in Tokyo
+	_, url := startSim(t, sim.Options{Clients: 50, Now: clk.Now}, nil)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{mgidClient(url)}, DB: db, Location: tokyo, LookbackDays: 2, Now: clk.Now}
+	runner := newRunner(db, "a", clk.Now)
+	ctx := context.Background()
+	if r := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
+		t.Fatalf("first run: %+v", r)
+	}
+	clk.Advance(7 * time.Hour)
+	if r := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
+		t.Fatalf("later run: %+v", r)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date = '2026-11-20'`); n == 0 {
+		t.Fatal("20 November (Tokyo) was not revised: the test shows nothing")
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind <> 'restatement'`); n != 0 {
+		t.Errorf("%d revisions of closed Tokyo days called intraday", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'Asia/Tokyo'`); n != 0 {
+		t.Errorf("%d days not labelled Asia/Tokyo", n)
 	}
 }
 

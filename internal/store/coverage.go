@@ -158,14 +158,7 @@ func (db *DB) SaveMGIDTimezone(ctx context.Context, tz string) error {
 	if _, err := db.Pool.Exec(ctx, `SELECT now() AT TIME ZONE $1`, tz); err != nil {
 		return fmt.Errorf("MGID_TIMEZONE %q is not a time zone this Postgres server knows: %w", tz, err)
 	}
-	_, err := db.Pool.Exec(ctx, `
-		INSERT INTO syncer.settings (key, value, updated_at) VALUES ('mgid_timezone', $1, now())
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-		WHERE settings.value IS DISTINCT FROM excluded.value`, tz)
-	if err != nil {
-		return fmt.Errorf("record MGID_TIMEZONE: %w", err)
-	}
-	return nil
+	return SetSetting(ctx, db.Pool, SettingMGIDTimezone, tz)
 }
 
 // optDate is a date parameter, NULL for the zero time.

@@ -44,7 +44,7 @@ func TestCoverageStatesAndGaps(t *testing.T) {
 			if spent != "" {
 				rows = []store.SpendDay{{AgencyID: agency, ClientID: 7, Day: day, Spent: money.MustParse(spent)}}
 			}
-			if _, err := store.UpsertSpend(ctx, tx, runID, at, rows); err != nil {
+			if _, err := store.UpsertSpend(ctx, tx, runID, at, tokyo, rows); err != nil {
 				return err
 			}
 			return store.RecordSpendFetches(ctx, tx, runID, at, []store.SpendFetch{{AgencyID: agency, Day: day}})

@@ -30,7 +30,10 @@ type SpendResult struct {
 func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 
 // UpsertSpend writes spend days in tx and keeps every replaced value as a
-// revision; a day whose value is unchanged is not written at all.
+// revision; a day whose value is unchanged is not written at all. zone is
+// the zone whose calendar days the spend days are (MGID_TIMEZONE): each
+// (agency, day) records it, and a replaced value is a restatement when its
+// day had closed in zone by at, intraday growth while the day was open.
 //
 // Two paths. A (agency, day) with no stored row yet cannot conflict, so its
 // rows are COPYed straight into the table: that is every backfill day and
@@ -40,11 +43,14 @@ func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 // one day are serialised by the job lock and the backfill day lock; should
 // another writer slip in anyway, the COPY fails on the primary key and the
 // run is rolled back and retried on the next tick, never half-written.
-func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days []SpendDay) (SpendResult, error) {
+func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, zone *time.Location, days []SpendDay) (SpendResult, error) {
 	if len(days) == 0 {
 		return SpendResult{}, nil
 	}
-	stored, err := storedSpendDays(ctx, tx, days)
+	if zone == nil {
+		return SpendResult{}, fmt.Errorf("spend days: no time zone given")
+	}
+	stored, err := storedSpendDays(ctx, tx, zone, days)
 	if err != nil {
 		return SpendResult{}, err
 	}
@@ -70,7 +76,7 @@ func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days
 		return SpendResult{}, err
 	}
 	if len(known) > 0 {
-		up, err := upsertKnownSpend(ctx, tx, runID, at, known)
+		up, err := upsertKnownSpend(ctx, tx, runID, at, openFrom(at, zone), known)
 		if err != nil {
 			return SpendResult{}, err
 		}
@@ -86,8 +92,8 @@ type spendKey struct {
 }
 
 // storedSpendDays reports which (agency, day) pairs of days have rows: one
-// index probe per pair.
-func storedSpendDays(ctx context.Context, tx pgx.Tx, days []SpendDay) (map[spendKey]bool, error) {
+// index probe per pair. The same statement records each pair's zone.
+func storedSpendDays(ctx context.Context, tx pgx.Tx, zone *time.Location, days []SpendDay) (map[spendKey]bool, error) {
 	seen := map[spendKey]bool{}
 	var agencies []int64
 	var dates []string
@@ -99,11 +105,20 @@ func storedSpendDays(ctx context.Context, tx pgx.Tx, days []SpendDay) (map[spend
 			dates = append(dates, k.day)
 		}
 	}
+	// The probe reads the snapshot the statement started with, so the
+	// zone rows it writes do not count as stored spend.
 	rows, err := tx.Query(ctx, `
+		WITH p AS (SELECT * FROM unnest($1::bigint[], $2::date[]) AS p(agency_id, spend_date)),
+		zoned AS (
+		    INSERT INTO syncer.mgid_spend_day AS z (agency_id, spend_date, timezone)
+		    SELECT agency_id, spend_date, $3 FROM p
+		    ON CONFLICT (agency_id, spend_date) DO UPDATE SET timezone = excluded.timezone
+		    WHERE z.timezone IS DISTINCT FROM excluded.timezone
+		)
 		SELECT p.agency_id, p.spend_date::text
-		FROM unnest($1::bigint[], $2::date[]) AS p(agency_id, spend_date)
+		FROM p
 		WHERE EXISTS (SELECT 1 FROM syncer.mgid_client_spend_daily d
-		              WHERE d.agency_id = p.agency_id AND d.spend_date = p.spend_date)`, agencies, dates)
+		              WHERE d.agency_id = p.agency_id AND d.spend_date = p.spend_date)`, agencies, dates, zone.String())
 	if err != nil {
 		return nil, fmt.Errorf("stored spend days: %w", err)
 	}
@@ -187,7 +202,9 @@ func spendRows(days []SpendDay, at time.Time, runID int64) pgx.CopyFromSource {
 
 // upsertKnownSpend: COPY into a temporary staging table, then one statement
 // that upserts and writes the replaced values as revisions.
-func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, days []SpendDay) (SpendResult, error) {
+// A changed day before open (the date of at in the spend zone) had closed:
+// the change is a restatement; on or after it, growth of an open day.
+func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, open string, days []SpendDay) (SpendResult, error) {
 	// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 	// connection, so later runs skip the catalog work of creating it again.
 	if _, err := tx.Exec(ctx, `
@@ -213,7 +230,8 @@ func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time,
 		return SpendResult{}, fmt.Errorf("copy spend: %w", err)
 	}
 	// An updated row returns the value it replaced in prev_*, which becomes
-	// the revision row; a new row returns revisions = 0.
+	// the revision row; xmax = 0 tells a new row from an updated one.
+	// revisions counts restatements only.
 	var res SpendResult
 	err := tx.QueryRow(ctx, `
 		WITH upserted AS (
@@ -222,18 +240,20 @@ func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time,
 		    SELECT agency_id, spend_date, client_id, spent, $1, $1, 0, $2 FROM mgid_spend_stage
 		    ON CONFLICT (agency_id, spend_date, client_id) DO UPDATE
 		    SET spent = excluded.spent, updated_at = excluded.updated_at,
-		        revisions = d.revisions + 1, run_id = excluded.run_id,
+		        revisions = d.revisions + CASE WHEN d.spend_date < $3::date THEN 1 ELSE 0 END,
+		        run_id = excluded.run_id,
 		        prev_spent = d.spent, prev_updated_at = d.updated_at
 		    WHERE d.spent IS DISTINCT FROM excluded.spent
-		    RETURNING d.agency_id, d.spend_date, d.client_id, d.prev_spent, d.prev_updated_at, d.revisions
+		    RETURNING d.agency_id, d.spend_date, d.client_id, d.prev_spent, d.prev_updated_at, (d.xmax = 0) AS inserted
 		), revised AS (
 		    INSERT INTO syncer.mgid_client_spend_revision
-		        (agency_id, client_id, spend_date, spent, valid_from, replaced_at, run_id)
-		    SELECT agency_id, client_id, spend_date, prev_spent, prev_updated_at, $1, $2
-		    FROM upserted WHERE revisions > 0
+		        (agency_id, client_id, spend_date, spent, valid_from, replaced_at, run_id, kind)
+		    SELECT agency_id, client_id, spend_date, prev_spent, prev_updated_at, $1, $2,
+		           CASE WHEN spend_date < $3::date THEN 'restatement' ELSE 'intraday' END
+		    FROM upserted WHERE NOT inserted
 		)
-		SELECT count(*) FILTER (WHERE revisions = 0), count(*) FILTER (WHERE revisions > 0) FROM upserted`,
-		at, runID).Scan(&res.Inserted, &res.Revised)
+		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted`,
+		at, runID, open).Scan(&res.Inserted, &res.Revised)
 	if err != nil {
 		return SpendResult{}, fmt.Errorf("upsert spend: %w", err)
 	}
@@ -246,6 +266,10 @@ func dateKey(t time.Time) int {
 	y, m, d := t.Date()
 	return y*10000 + int(m)*100 + d
 }
+
+// openFrom is the date of at in zone, as pgDate gives it: spend days from it
+// on are still open at at, earlier ones have closed.
+func openFrom(at time.Time, zone *time.Location) string { return pgDate(at.In(zone)) }
 
 // pgDate passes a calendar date as text so no time zone can shift it.
 func pgDate(t time.Time) string { return t.Format(time.DateOnly) }

@@ -25,7 +25,7 @@ func upsert(t *testing.T, db *store.DB, at time.Time, days []store.SpendDay) sto
 	var res store.SpendResult
 	err := db.WithTx(context.Background(), func(tx pgx.Tx) error {
 		var err error
-		res, err = store.UpsertSpend(context.Background(), tx, 1, at, days)
+		res, err = store.UpsertSpend(context.Background(), tx, 1, at, time.UTC, days)
 		return err
 	})
 	if err != nil {

@@ -40,9 +40,9 @@ func (id *flexID) UnmarshalJSON(b []byte) error {
 }
 
 type wireWallet struct {
-	Balance money.Amount `json:"balance"`
-	Credit  money.Amount `json:"credit"`
-	Income  money.Amount `json:"income"`
+	Balance money.Amount  `json:"balance"`
+	Credit  *money.Amount `json:"credit"` // nil when absent or null: not sent is not 0
+	Income  money.Amount  `json:"income"`
 }
 
 type wireClient struct {

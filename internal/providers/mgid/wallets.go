@@ -30,8 +30,8 @@ type ClientWallet struct {
 	ID      int64
 	Email   string
 	Balance money.Amount
-	Credit  money.Amount // overdraft allowed
-	Income  money.Amount // total replenished
+	Credit  *money.Amount // overdraft allowed; nil when MGID did not send it
+	Income  money.Amount  // total replenished
 }
 
 // Agency reads the agency's balances.

@@ -12,10 +12,13 @@ import (
 	"syncer/internal/providers"
 )
 
+func amountPtr(s string) *money.Amount { a := money.MustParse(s); return &a }
+
+// 5003's credit is null: it stays nil, not 0.
 var wantClients = []ClientWallet{
-	{ID: 5001, Email: "c5001@example.com", Balance: money.MustParse("10"), Credit: money.Amount{}, Income: money.MustParse("150.25")},
-	{ID: 5002, Email: "c5002@example.com", Balance: money.MustParse("12.5"), Credit: money.MustParse("100"), Income: money.MustParse("100")},
-	{ID: 5003, Email: "c5003@example.com", Balance: money.MustParse("-3.25"), Credit: money.Amount{}, Income: money.Amount{}},
+	{ID: 5001, Email: "c5001@example.com", Balance: money.MustParse("10"), Credit: amountPtr("0"), Income: money.MustParse("150.25")},
+	{ID: 5002, Email: "c5002@example.com", Balance: money.MustParse("12.5"), Credit: amountPtr("100"), Income: money.MustParse("100")},
+	{ID: 5003, Email: "c5003@example.com", Balance: money.MustParse("-3.25"), Credit: nil, Income: money.Amount{}},
 }
 
 func TestClients(t *testing.T) {
@@ -28,6 +31,8 @@ func TestClients(t *testing.T) {
 		{name: "array", handler: func(t *testing.T) http.HandlerFunc { return serveFile(t, "clients_array.json") }, want: wantClients},
 		{name: "map keyed by id", handler: func(t *testing.T) http.HandlerFunc { return serveFile(t, "clients_map.json") }, want: wantClients},
 		{name: "empty array", handler: body(200, `{"clients":[]}`)},
+		{name: "credit not sent", handler: body(200, `{"clients":[{"id":7,"email":"c7@example.com","wallet":{"balance":"1.5","income":"2"}}]}`),
+			want: []ClientWallet{{ID: 7, Email: "c7@example.com", Balance: money.MustParse("1.5"), Income: money.MustParse("2")}}},
 		{name: "null", handler: body(200, `{"clients":null,"errors":[]}`)},
 	}
 	for _, tt := range tests {
@@ -172,9 +177,9 @@ func TestClient(t *testing.T) {
 		wantHits int32
 	}{
 		{name: "recorded", handler: func(t *testing.T) http.HandlerFunc { return serveFile(t, "client.json") },
-			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Income: money.MustParse("150.25")}, wantHits: 1},
+			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Credit: amountPtr("0"), Income: money.MustParse("150.25")}, wantHits: 1},
 		{name: "string id and numbers", handler: body(200, `{"id":"5001","email":"c@example.com","wallet":{"balance":1.5,"credit":"2","income":3}}`),
-			want: ClientWallet{ID: 5001, Email: "c@example.com", Balance: money.MustParse("1.5"), Credit: money.MustParse("2"), Income: money.MustParse("3")}, wantHits: 1},
+			want: ClientWallet{ID: 5001, Email: "c@example.com", Balance: money.MustParse("1.5"), Credit: amountPtr("2"), Income: money.MustParse("3")}, wantHits: 1},
 		{name: "invalid client id", handler: body(400, `{"errors":["Invalid client id"]}`), wantKind: providers.Permanent, wantMsg: "Invalid client id", wantHits: 1},
 		{name: "invalid client id as string", handler: body(400, `{"errors":"Invalid client id"}`), wantKind: providers.Permanent, wantMsg: "Invalid client id", wantHits: 1},
 		// Unreadable 2xx answers are asked for again, like a 5xx, within the budget.
@@ -182,14 +187,14 @@ func TestClient(t *testing.T) {
 		{name: "html body", handler: body(200, `<html>maintenance</html>`), wantKind: providers.Malformed, wantHits: 3},
 		{name: "another client's answer", handler: body(200, `{"id":5002,"wallet":{}}`), wantKind: providers.Malformed, wantHits: 1},
 		{name: "5xx then success", handler: sequence(body(500, ""), func(t *testing.T) http.HandlerFunc { return serveFile(t, "client.json") }),
-			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Income: money.MustParse("150.25")}, wantHits: 2},
+			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Credit: amountPtr("0"), Income: money.MustParse("150.25")}, wantHits: 2},
 		{name: "429 Retry-After 0 then success", handler: sequence(func(*testing.T) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "0")
 				writeJSON(w, 429, `{"errors":"rate limit"}`)
 			}
 		}, func(t *testing.T) http.HandlerFunc { return serveFile(t, "client.json") }),
-			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Income: money.MustParse("150.25")}, wantHits: 2},
+			want: ClientWallet{ID: 5001, Balance: money.MustParse("10"), Credit: amountPtr("0"), Income: money.MustParse("150.25")}, wantHits: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +206,7 @@ func TestClient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got != tt.want {
+				if !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("Client = %+v, want %+v", got, tt.want)
 				}
 			} else {

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DropWalletDetail drops every monthly partition of closed wallet periods
+// (syncer.mgid_client_wallet_YYYYMM) whose month ended on or before before,
+// and only once every agency's daily rows cover that month: what is dropped
+// is the per-snapshot detail, the daily rows stay. A partition holds the
+// periods that ended in its month, so none of its rows reaches past the
+// month's end and nothing newer than before is lost. It returns the names of
+// the partitions dropped.
+func DropWalletDetail(ctx context.Context, tx pgx.Tx, before time.Time) ([]string, error) {
+	// Dropping a partition takes a lock on the parent table that waits for
+	// running readers; give up rather than queue every dashboard behind it.
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+		return nil, fmt.Errorf("retention lock timeout: %w", err)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT c.relname
+		FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		CROSS JOIN LATERAL (SELECT (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp
+		                           AT TIME ZONE 'UTC' AS month_end) m
+		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass
+		  AND n.nspname = 'syncer' AND c.relname ~ '^mgid_client_wallet_[0-9]{6}$'
+		  AND m.month_end <= $1
+		  AND m.month_end <= coalesce((SELECT min(through_at) FROM syncer.mgid_balance_rollup), '-infinity')
+		  AND NOT EXISTS (SELECT 1 FROM syncer.mgid_agency_balance a
+		                  LEFT JOIN syncer.mgid_balance_rollup r USING (agency_id)
+		                  WHERE r.agency_id IS NULL)
+		ORDER BY c.relname`, before)
+	if err != nil {
+		return nil, fmt.Errorf("wallet partitions to drop: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("wallet partitions to drop: %w", err)
+	}
+	for _, name := range names {
+		// The name comes from the catalog and is quoted as an identifier.
+		if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{"syncer", name}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("drop %s: %w", name, err)
+		}
+	}
+	return names, nil
+}
