@@ -226,7 +226,7 @@ func cmdMGIDTransfersList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
-	rows, err := store.ListTransfers(ctx, a.db.Pool, store.TransferFilter{AgencyID: *agencyID, ClientID: *clientID, Limit: *limit})
+	rows, err := a.db.ListTransfers(ctx, store.TransferFilter{AgencyID: *agencyID, ClientID: *clientID, Limit: *limit})
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func cmdMGIDTransfersReconcile(ctx context.Context, e env, args []string) error 
 		return err
 	}
 	defer a.close()
-	if n, err := store.CountOpenTransfers(ctx, a.db.Pool); err != nil {
+	if n, err := a.db.CountOpenTransfers(ctx); err != nil {
 		return err
 	} else if n == 0 {
 		fmt.Fprintln(e.stdout, "Nothing to reconcile: no transfer is in flight or unknown.")
@@ -330,7 +330,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 	text := fmt.Sprintf("resolved by %s: %s", requestedBy(e), strings.TrimSpace(*note))
-	t, err := store.ResolveTransfer(ctx, a.db.Pool, *id, *as, text, time.Now())
+	t, err := a.db.ResolveTransfer(ctx, *id, *as, text, time.Now())
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return usagef("transfer %d does not exist", *id)
@@ -384,7 +384,7 @@ func (a *app) reconcileTransfersAtStart(ctx context.Context) {
 	// Bounded: an unreachable MGID delays the start by this much at most.
 	ctx, cancel := context.WithTimeout(ctx, a.transferGrace())
 	defer cancel()
-	if n, err := store.CountOpenTransfers(ctx, a.db.Pool); err != nil || n == 0 {
+	if n, err := a.db.CountOpenTransfers(ctx); err != nil || n == 0 {
 		return // nothing to do, or the database is down and the daemon will say so
 	}
 	for _, r := range a.reconcileTransfers(ctx) {

@@ -312,7 +312,7 @@ func mawthoqRemove(ctx context.Context, e env, args []string) error {
 
 func mawthoqList(ctx context.Context, e env, a *app, w io.Writer, all bool) error {
 	fmt.Fprintln(w, "ID\tPLATFORM\tACCOUNT\tLABEL\tOUTCOME\tSTATUS\tSINCE\tLAST CHECKED\tTRACKED")
-	return store.ListTargets(ctx, a.db.Pool, store.TrackedMawthoq, all, func(r store.TargetRow) error {
+	return a.db.ListTargets(ctx, store.TrackedMawthoq, all, func(r store.TargetRow) error {
 		platform, account := tracked.MawthoqAccount(r.Params)
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, platform, tracked.MaskAccount(account),
 			orDash(r.Label), orDash(r.Outcome), orDash(r.Status), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
@@ -406,7 +406,7 @@ func firstlightRemove(ctx context.Context, e env, args []string) error {
 
 func firstlightList(ctx context.Context, e env, a *app, w io.Writer, all bool) error {
 	fmt.Fprintln(w, "ID\tNAME\tDEVICE\tCONTENT\tTYPE\tCATALOG\tDELIVERY\tTOKEN REF\tOUTCOME\tCODE\tSINCE\tLAST CHECKED\tTRACKED")
-	return store.ListTargets(ctx, a.db.Pool, store.TrackedFirstlight, all, func(r store.TargetRow) error {
+	return a.db.ListTargets(ctx, store.TrackedFirstlight, all, func(r store.TargetRow) error {
 		p := tracked.FirstlightParams(r.Params)
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Key, truncate(p.DeviceID, 23),
 			truncate(p.ContentID, 39), p.ContentType, p.CatalogType, p.Delivery, p.UserTokenRef,

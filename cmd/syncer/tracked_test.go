@@ -186,7 +186,7 @@ func TestMawthoqTrackCommands(t *testing.T) {
 		t.Errorf("%d active targets, want 5", n)
 	}
 	var hash string
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT subject_hash FROM syncer.tracked_targets WHERE natural_key = 'tiktok:1000000008'`).Scan(&hash); err != nil {
+	if err := c.db.QueryRow(context.Background(), `SELECT subject_hash FROM syncer.tracked_targets WHERE natural_key = 'tiktok:1000000008'`).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
 	if hash != tracked.AccountHash([]byte(trackHashKey), "1000000008") {
@@ -210,7 +210,7 @@ func TestFirstlightTrackCommands(t *testing.T) {
 		t.Errorf("%d active targets, want 1", n)
 	}
 	var params string
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT string_agg(params::text, ' ') FROM syncer.tracked_targets`).Scan(&params); err != nil {
+	if err := c.db.QueryRow(context.Background(), `SELECT string_agg(params::text, ' ') FROM syncer.tracked_targets`).Scan(&params); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(params, "ut-") || !strings.Contains(params, `"user_token_ref": "VIEWER"`) {
@@ -243,7 +243,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	c.wantExit(r, 0, "mawthoq-recheck: succeeded, 3 rows", "firstlight-redeem: succeeded, 2 rows")
 	c.wantExit(c.run("views"), 0, "bi.mawthoq_status_current", "bi.firstlight_redeem_history")
 
-	rows, err := c.db.Pool.Query(context.Background(), `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
+	rows, err := c.db.Query(context.Background(), `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	}
 	var views, tables string
 	q := func(sql string, into *string) {
-		if err := c.db.Pool.QueryRow(context.Background(), sql).Scan(into); err != nil {
+		if err := c.db.QueryRow(context.Background(), sql).Scan(into); err != nil {
 			t.Fatal(err)
 		}
 	}

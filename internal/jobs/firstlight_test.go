@@ -122,7 +122,7 @@ func TestFirstlightOutcomesStoredFromRecordedBodies(t *testing.T) {
 	for _, c := range cases {
 		var outcome, code, desc, trackingID string
 		var httpStatus *int
-		err := db.Pool.QueryRow(context.Background(), `
+		err := db.QueryRow(context.Background(), `
 			SELECT outcome, coalesce(error_code, ''), coalesce(description, ''), coalesce(tracking_id, ''), http_status
 			FROM bi.firstlight_redeem_history WHERE content_id = $1`, c.content).Scan(&outcome, &code, &desc, &trackingID, &httpStatus)
 		if err != nil {
@@ -216,7 +216,7 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 	// Refused credentials: the error must not quote the secret either.
 	wrong := firstlight.New(firstlight.Config{URL: url + sim.PathFirstlightRedeem, TokenURL: url + sim.PathFirstlightToken,
 		ClientID: "sim-firstlight", ClientSecret: secretCanary + "x", HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry})
-	if _, err := db.Pool.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
+	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
 		t.Fatal(err)
 	}
 	job.Firstlight = wrong

@@ -44,7 +44,7 @@ func (e *xferEnv) detail(runID int64, key string) int64 {
 // what the simulator applied, and that no cap was broken.
 func (e *xferEnv) journalAgrees(p config.TopUp) int {
 	e.t.Helper()
-	rows, err := store.ListTransfers(context.Background(), e.db.Pool, store.TransferFilter{Limit: 10000})
+	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{Limit: 10000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Fatalf("run: %+v", res)
 	}
 	var status, class, msg string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
+	if err := e.db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Errorf("run detail lacks the stop: stopped %d, unsent %d", e.detail(res.RunID, "stopped_insufficient_funds"),
 			e.detail(res.RunID, "unsent_after_stop"))
 	}
-	rows, err := store.ListTransfers(context.Background(), e.db.Pool, store.TransferFilter{})
+	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 	}
 	var total money.Amount
 	var maxClient money.Amount
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
 		(SELECT client_id, sum(amount) AS s, sum(amount) AS amount FROM bi.mgid_transfers
 		 WHERE status = 'planned' AND dry_run AND before_source = 'snapshot' AND sent_at IS NULL GROUP BY client_id) c`).
 		Scan(&total, &maxClient); err != nil {
@@ -271,7 +271,7 @@ func TestTopUpSkips(t *testing.T) {
 
 	// Find a client the policy would top up, and leave it a recent unknown transfer.
 	e.snapshot()
-	below, err := store.LatestClientsBelow(context.Background(), e.db.Pool, sim.DemoAgencyID, p.Default.Min)
+	below, err := e.db.LatestClientsBelow(context.Background(), sim.DemoAgencyID, p.Default.Min)
 	if err != nil || len(below) == 0 {
 		t.Fatalf("no client below the minimum: %v", err)
 	}
@@ -312,7 +312,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 	}
 	// Per calendar day, each cap holds exactly.
 	var worstAgency, worstClient money.Amount
-	if err := e.db.Pool.QueryRow(context.Background(), `
+	if err := e.db.QueryRow(context.Background(), `
 		SELECT coalesce(max(a), 0), coalesce(max(c), 0) FROM (
 		    SELECT (created_at AT TIME ZONE 'UTC')::date AS d, sum(amount) AS a, 0 AS c FROM syncer.mgid_transfers WHERE status = 'succeeded' GROUP BY 1
 		    UNION ALL

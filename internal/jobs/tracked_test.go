@@ -76,7 +76,7 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := db.Pool.Query(context.Background(),
+	rows, _ := db.Query(context.Background(),
 		`SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
@@ -110,7 +110,7 @@ func trRun(id int64, log *slog.Logger) *jobs.Run {
 func trCount(t testing.TB, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n

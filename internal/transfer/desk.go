@@ -60,11 +60,11 @@ func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 	var q Quote
 	var inSnap, agencyOK bool
 	var err error
-	q.Wallet, q.WalletAt, inSnap, err = store.LatestClientBalance(ctx, d.DB.Pool, d.AgencyID, clientID)
+	q.Wallet, q.WalletAt, inSnap, err = d.DB.LatestClientBalance(ctx, d.AgencyID, clientID)
 	if err != nil {
 		return q, err
 	}
-	q.Agency, agencyOK, err = store.LatestAgencyBalance(ctx, d.DB.Pool, d.AgencyID)
+	q.Agency, agencyOK, err = d.DB.LatestAgencyBalance(ctx, d.AgencyID)
 	switch {
 	case err != nil:
 		return q, err
@@ -73,7 +73,7 @@ func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 	case !inSnap:
 		return q, fmt.Errorf("client %d of agency %d: %w", clientID, d.AgencyID, ErrNotInSnapshot)
 	}
-	q.Open, q.HasOpen, err = store.OpenTransferOf(ctx, d.DB.Pool, d.AgencyID, clientID)
+	q.Open, q.HasOpen, err = d.DB.OpenTransferOf(ctx, d.AgencyID, clientID)
 	return q, err
 }
 
@@ -96,7 +96,7 @@ func (d *Desk) Send(ctx context.Context, req Request) (store.Transfer, error) {
 // (ErrBusy if another process holds it). With no open transfer it takes no
 // lock and calls nobody.
 func (d *Desk) Reconcile(ctx context.Context) (ReconcileReport, error) {
-	open, err := store.OpenTransfers(ctx, d.DB.Pool, d.AgencyID)
+	open, err := d.DB.OpenTransfers(ctx, d.AgencyID)
 	if err != nil || len(open) == 0 {
 		return ReconcileReport{}, err
 	}

@@ -35,7 +35,7 @@ func startSim(t *testing.T, o sim.Options, wrap func(http.Handler) http.Handler)
 func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n

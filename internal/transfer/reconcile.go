@@ -44,7 +44,7 @@ type ReconcileReport struct {
 // database failure ends it early with what was decided so far.
 func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
-	open, err := store.OpenTransfers(ctx, r.DB.Pool, r.AgencyID)
+	open, err := r.DB.OpenTransfers(ctx, r.AgencyID)
 	if err != nil {
 		return rep, err
 	}
@@ -53,7 +53,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		if err != nil {
 			return rep, fmt.Errorf("reconcile transfer %d: %w", x.ID, err)
 		}
-		ok, err := store.ReconcileTransfer(ctx, r.DB.Pool, x.ID, v.Status, v.Note, journalTime(r.Now))
+		ok, err := r.DB.ReconcileTransfer(ctx, x.ID, v.Status, v.Note, journalTime(r.Now))
 		if err != nil {
 			return rep, err
 		}
@@ -92,7 +92,7 @@ func (r *Reconciler) decide(ctx context.Context, x store.Transfer) (Verdict, err
 		return Verdict{}, err
 	}
 	readEnd := journalTime(r.Now)
-	others, err := store.TransfersNotSettledBefore(ctx, r.DB.Pool, r.AgencyID, x.Before.At)
+	others, err := r.DB.TransfersNotSettledBefore(ctx, r.AgencyID, x.Before.At)
 	if err != nil {
 		return Verdict{}, err
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/money"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
@@ -131,8 +129,8 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 	// top-up round that lost its lock sends nothing more once another
 	// round has started, so two rounds never plan from the same caps.
 	var id int64
-	err := s.DB.WithTx(ctx, func(tx pgx.Tx) (err error) {
-		id, err = store.InsertTransfer(ctx, tx, t)
+	err := s.DB.WithTx(ctx, func(tx *store.DB) (err error) {
+		id, err = tx.InsertTransfer(ctx, t)
 		return err
 	})
 	if err != nil {
@@ -150,7 +148,7 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 	// unrecorded outcome would leave reconcile work that is avoidable.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if err := store.SettleTransfer(sctx, s.DB.Pool, id, o); err != nil {
+	if err := s.DB.SettleTransfer(sctx, id, o); err != nil {
 		log.Error("could not record the transfer's outcome; it stays in flight until reconciled",
 			"outcome", o.Status, "err", err)
 		return t, fmt.Errorf("transfer %d: outcome %s not recorded (reconcile will settle it): %w", id, o.Status, err)

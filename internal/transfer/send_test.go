@@ -83,7 +83,7 @@ func (e *xferEnv) reconcile(c *mgid.Client) transfer.ReconcileReport {
 
 func (e *xferEnv) row(id int64) store.Transfer {
 	e.t.Helper()
-	tr, err := store.GetTransfer(context.Background(), e.db.Pool, id)
+	tr, err := e.db.GetTransfer(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -94,12 +94,12 @@ func (e *xferEnv) row(id int64) store.Transfer {
 func (e *xferEnv) noSecrets() {
 	e.t.Helper()
 	var journal string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
 		FROM syncer.mgid_transfers t`).Scan(&journal); err != nil {
 		e.t.Fatal(err)
 	}
 	var runs string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
 		FROM syncer.runs r`).Scan(&runs); err != nil {
 		e.t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestTransferLeftInFlightByCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := e.clk.Now()
-		id, err := store.InsertTransfer(ctx, e.db.Pool, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: client,
+		id, err := e.db.InsertTransfer(ctx, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: client,
 			Amount: req.Amount, AccountType: "personal", Origin: store.OriginManual, RequestedBy: "tester",
 			Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now})
 		if err != nil {

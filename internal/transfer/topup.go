@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/config"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
@@ -70,7 +68,7 @@ func (d *Desk) TopUp(ctx context.Context, r TopUpRound) error {
 	}
 
 	now := journalTime(d.Now)
-	snap, ok, err := store.LatestAgencyBalance(ctx, d.DB.Pool, id)
+	snap, ok, err := d.DB.LatestAgencyBalance(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -88,16 +86,16 @@ func (d *Desk) TopUp(ctx context.Context, r TopUpRound) error {
 	// Planning from a fresh snapshot is the round's reading of the source.
 	run.MarkObserved()
 
-	candidates, err := store.LatestClientsBelow(ctx, d.DB.Pool, id, TopUpThreshold(r.Policy))
+	candidates, err := d.DB.LatestClientsBelow(ctx, id, TopUpThreshold(r.Policy))
 	if err != nil {
 		return err
 	}
 	from, to := dayBounds(now, r.Location)
-	sums, err := store.TransferDaySums(ctx, d.DB.Pool, id, from, to, r.Policy.DryRun)
+	sums, err := d.DB.TransferDaySums(ctx, id, from, to, r.Policy.DryRun)
 	if err != nil {
 		return err
 	}
-	open, err := store.OpenTransfers(ctx, d.DB.Pool, id)
+	open, err := d.DB.OpenTransfers(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -199,9 +197,9 @@ func (d *Desk) sendPlanned(ctx context.Context, r TopUpRound, log *slog.Logger, 
 // journalPlan records a dry run's plan as planned rows, all or none.
 func (d *Desk) journalPlan(ctx context.Context, r TopUpRound, plan TopUpPlan, account mgid.AccountType,
 	before func(PlannedTopUp) *store.TransferBefore, now time.Time) error {
-	err := d.DB.WithTx(ctx, func(tx pgx.Tx) error {
+	err := d.DB.WithTx(ctx, func(tx *store.DB) error {
 		for _, p := range plan.Transfers {
-			if _, err := store.InsertTransfer(ctx, tx, store.Transfer{
+			if _, err := tx.InsertTransfer(ctx, store.Transfer{
 				AgencyID: d.AgencyID, ClientID: p.ClientID, ClientEmail: p.Email, Amount: p.Amount,
 				AccountType: string(account), Origin: store.OriginTopUp, RequestedBy: TopUpRequester,
 				DryRun: true, Status: store.TransferPlanned, Before: before(p), CreatedAt: now, RunID: r.RunID,
