@@ -14,7 +14,7 @@ import (
 // in_flight ones left by a stopped process) from MGID's figures, by the rule
 // described with Decide.
 type Reconciler struct {
-	DB       *store.DB
+	DB       ReconcileJournal
 	MGID     WalletReader
 	AgencyID int64
 	// Grace: a transfer sent more recently than this is never called
@@ -23,6 +23,13 @@ type Reconciler struct {
 	Grace time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
+}
+
+// ReconcileJournal is what reconcile needs of the database.
+type ReconcileJournal interface {
+	OpenTransfers(ctx context.Context, agencyID int64) ([]store.Transfer, error)
+	TransfersNotSettledBefore(ctx context.Context, agencyID int64, t time.Time) ([]store.Transfer, error)
+	ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error)
 }
 
 // ReconcileOutcome is reconcile's verdict on one transfer.

@@ -35,6 +35,13 @@ var ErrClientNotInAgency = errors.New("MGID does not know the client as one of t
 // settleTimeout bounds recording an outcome after the run's own context ended.
 const settleTimeout = 10 * time.Second
 
+// SendJournal is what a send needs of the database: the transaction its
+// in_flight row commits in (under the run's fence), and the outcome's record.
+type SendJournal interface {
+	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
+	SettleTransfer(ctx context.Context, id int64, o store.TransferOutcome) error
+}
+
 // Request is one transfer to journal and send.
 type Request struct {
 	ClientID    int64
@@ -54,7 +61,7 @@ type Request struct {
 // as long as it sends, so that reconcile, which takes the same lock, never
 // mistakes a request in flight for one left by a crash.
 type Sender struct {
-	DB       *store.DB
+	DB       SendJournal
 	MGID     AgencyClient
 	AgencyID int64
 	Log      *slog.Logger
