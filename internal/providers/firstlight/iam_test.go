@@ -179,12 +179,17 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("%s leaks the canary: %s", what, s)
 		}
 	}
-	for _, cfg := range []clientConfig{f.staticConfig(), f.ccConfig()} {
-		res, err := newClient(cfg).CheckRedeem(context.Background(), validRequest, canary)
-		if err != nil || res.Outcome != AuthFailed {
-			t.Fatalf("CheckRedeem = %+v, %v; want auth_failed", res, err)
-		}
-		check("result", res)
+	for _, tc := range []struct {
+		name string
+		cfg  clientConfig
+	}{{"static IAM token", f.staticConfig()}, {"client credentials", f.ccConfig()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := newClient(tc.cfg).CheckRedeem(context.Background(), validRequest, canary)
+			if err != nil || res.Outcome != AuthFailed {
+				t.Fatalf("CheckRedeem = %+v, %v; want auth_failed", res, err)
+			}
+			check("result", res)
+		})
 	}
 	static := f.staticConfig()
 	static.IAMToken = canary

@@ -133,18 +133,21 @@ func TestCheckRedeemRefusesWithoutSending(t *testing.T) {
 	bad := validRequest
 	bad.CatalogType = "film"
 	for _, tc := range []struct {
+		name  string
 		req   Request
 		token string
 		want  Outcome
 	}{
-		{bad, userToken, InvalidRequest},
-		{Request{}, userToken, InvalidRequest},
-		{validRequest, "", AuthFailed},
+		{"catalog type not allowed", bad, userToken, InvalidRequest},
+		{"empty request", Request{}, userToken, InvalidRequest},
+		{"no user token", validRequest, "", AuthFailed},
 	} {
-		res, err := c.CheckRedeem(context.Background(), tc.req, tc.token)
-		if err != nil || res.Outcome != tc.want || res.Description == "" || res.HTTPStatus != 0 {
-			t.Errorf("CheckRedeem(%+v) = %+v, %v; want %s with a description", tc.req, res, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := c.CheckRedeem(context.Background(), tc.req, tc.token)
+			if err != nil || res.Outcome != tc.want || res.Description == "" || res.HTTPStatus != 0 {
+				t.Errorf("CheckRedeem(%+v) = %+v, %v; want %s with a description", tc.req, res, err, tc.want)
+			}
+		})
 	}
 	if n := f.checkCalls.Load() + f.tokenCalls.Load(); n != 0 {
 		t.Errorf("%d requests sent, want 0", n)
