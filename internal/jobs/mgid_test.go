@@ -266,6 +266,30 @@ func TestMGIDClientLogsCarryRunID(t *testing.T) {
 	if own.String() != "" {
 		t.Errorf("within a run the client's own logger got %q", own.String())
 	}
+	// A backfill day is a run of its own: the spend client's lines carry
+	// its run_id and day.
+	var dayLog testutil.LockedBuffer
+	spendClient := mgid.New(url, sim.DemoLogin, sim.DemoPassword,
+		mgid.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}), mgid.WithLogger(testLogger(&own)))
+	b := &jobs.Backfill{Store: db, Runner: &jobs.Runner{Store: db, Log: testLogger(&dayLog), Replica: "a", Now: clk.Now}, Concurrency: 1}
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	spend := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{spendClient}, DB: db, Now: clk.Now}
+	if _, err := b.Run(context.Background(), spend, day, day.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	line = ""
+	for _, l := range strings.Split(dayLog.String(), "\n") {
+		if strings.Contains(l, `msg="mgid logged in"`) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "run_id=") || !strings.Contains(line, "day=2026-10-01") {
+		t.Errorf("backfill's mgid login line %q, want one with run_id and day; log:\n%s", line, dayLog.String())
+	}
+	if own.String() != "" {
+		t.Errorf("within a backfill day the client's own logger got %q", own.String())
+	}
+
 	outside := mgid.New(url, sim.DemoLogin, sim.DemoPassword,
 		mgid.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}), mgid.WithLogger(testLogger(&own)))
 	if _, err := outside.AccountID(context.Background()); err != nil {
