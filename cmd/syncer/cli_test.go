@@ -74,12 +74,20 @@ func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
 		{"unknown command", mgidEnv(dbURL, simURL), []string{"frobnicate"}, "unknown command"},
 		{"no database", []string{"MGID_LOGIN=a", "MGID_PASSWORD=b"}, []string{"once", "mgid-spend"}, "DATABASE_URL"},
 	}
-	for _, c := range cases {
-		r := syncer(context.Background(), c.env, c.args...)
-		if r.code != exitBadArgs || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("%s: exit %d, stderr %q; want 2 and a message naming %q", c.name, r.code, r.stderr, c.want)
+	// The message of each case is in its golden file; want is what it
+	// must name, checked too so that -update cannot drop it unnoticed.
+	t.Run("cases", func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				r := syncer(context.Background(), c.env, c.args...)
+				if r.code != exitBadArgs || !strings.Contains(r.stderr, c.want) {
+					t.Errorf("exit %d, stderr %q; want 2 and a message naming %q", r.code, r.stderr, c.want)
+				}
+				golden(t, normalize(render(c.args, r), dbURL, "$DATABASE_URL", simURL, "$SIM_URL"))
+			})
 		}
-	}
+	})
 	// Nothing ran: the (migrated) runs table is still empty.
 	if n := tableCount(t, db, "syncer.runs"); n != 0 {
 		t.Errorf("%d runs recorded by rejected commands", n)
@@ -99,11 +107,9 @@ func TestConfigCheckRedactsSecrets(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, canary) {
 		t.Fatalf("a secret was printed:\n%s", r.stdout)
 	}
-	for _, want := range []string{"db.internal", "agency-a", "[redacted]"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("config check output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	// Every setting with its default and where it came from; the
+	// password and the database URL's password read [redacted].
+	golden(t, r.stdout)
 }
 
 // A wrong password fails the run with class auth; the password appears in

@@ -114,19 +114,26 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 func TestGapsBadInput(t *testing.T) {
 	t.Parallel()
 	environ := []string{"DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable"}
-	for _, args := range [][]string{
-		{"gaps", "--from", "2026-02-30"},
-		{"gaps", "--to", "yesterday"},
-		{"gaps", "--from", "2026-11-10", "--to", "2026-11-01"},
-		{"gaps", "--source", "mgid-topup"},
-		{"gaps", "extra"},
-		{"backfill", "mgid-spend", "--gaps", "--from", "11/01/2026"},
-		{"backfill", "mgid-spend"},
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"no such date", []string{"gaps", "--from", "2026-02-30"}},
+		{"not a date", []string{"gaps", "--to", "yesterday"}},
+		{"reversed range", []string{"gaps", "--from", "2026-11-10", "--to", "2026-11-01"}},
+		{"unknown source", []string{"gaps", "--source", "mgid-topup"}},
+		{"stray argument", []string{"gaps", "extra"}},
+		{"backfill US date", []string{"backfill", "mgid-spend", "--gaps", "--from", "11/01/2026"}},
+		{"backfill without range", []string{"backfill", "mgid-spend"}},
 	} {
-		r := syncer(context.Background(), environ, args...)
-		if r.code != exitBadArgs || !strings.Contains(r.stderr, "syncer ") {
-			t.Errorf("syncer %v: exit %d, want 2; stderr %q", args, r.code, r.stderr)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := syncer(context.Background(), environ, tc.args...)
+			if r.code != exitBadArgs || !strings.Contains(r.stderr, "syncer ") {
+				t.Errorf("syncer %v: exit %d, want 2; stderr %q", tc.args, r.code, r.stderr)
+			}
+			golden(t, normalize(render(tc.args, r)))
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ const xferCanary = "canary-mgid-pass-7719"
 type xferCLI struct {
 	t     *testing.T
 	db    *store.DB
+	dbURL string
 	sim   *sim.Server
 	url   string
 	env   []string
@@ -34,10 +36,13 @@ type xferCLI struct {
 func newXferCLI(t *testing.T) *xferCLI {
 	t.Helper()
 	db, dbURL := testdb.NewWithURL(t)
-	s := sim.New(sim.Options{Clients: 50, Agencies: []sim.Agency{{Login: "agency-x", Password: xferCanary, ID: 1001}}})
+	// A fixed simulator clock keeps the wallets still, so the balances the
+	// commands print can be in golden files.
+	simNow := func() time.Time { return time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC) }
+	s := sim.New(sim.Options{Clients: 50, Now: simNow, Agencies: []sim.Agency{{Login: "agency-x", Password: xferCanary, ID: 1001}}})
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { s.Close(); srv.Close() })
-	c := &xferCLI{t: t, db: db, sim: s, url: srv.URL, env: []string{
+	c := &xferCLI{t: t, db: db, dbURL: dbURL, sim: s, url: srv.URL, env: []string{
 		"DATABASE_URL=" + dbURL, "MGID_BASE_URL=" + srv.URL, "MGID_LOGIN=agency-x", "MGID_PASSWORD=" + xferCanary,
 		"SYNCER_LOG_LEVEL=debug", "USER=alice",
 	}}
@@ -57,6 +62,25 @@ func (c *xferCLI) run(stdin string, args ...string) result {
 	return r
 }
 
+// golden compares what args printed with the test's golden file.
+func (c *xferCLI) golden(t *testing.T, out string) {
+	t.Helper()
+	golden(t, normalize(out, c.dbURL, "$DATABASE_URL", c.url, "$MGID_BASE_URL"))
+}
+
+// record runs syncer like run and adds the command to the transcript out.
+func (c *xferCLI) record(out *strings.Builder, stdin string, args ...string) result {
+	c.t.Helper()
+	r := c.run(stdin, args...)
+	out.WriteString(render(args, r) + "\n")
+	return r
+}
+
+func (c *xferCLI) transferArgs(client int64, amount string, extra ...string) []string {
+	return append([]string{"mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(client, 10),
+		"--amount", amount, "--from", "personal"}, extra...)
+}
+
 func (c *xferCLI) snapshot() {
 	c.t.Helper()
 	if r := c.run("", "once", "mgid-balances"); r.code != 0 {
@@ -66,9 +90,7 @@ func (c *xferCLI) snapshot() {
 
 func (c *xferCLI) transfer(stdin string, client int64, amount string, extra ...string) result {
 	c.t.Helper()
-	args := append([]string{"mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(client, 10),
-		"--amount", amount, "--from", "personal"}, extra...)
-	return c.run(stdin, args...)
+	return c.run(stdin, c.transferArgs(client, amount, extra...)...)
 }
 
 func (c *xferCLI) journal() []store.Transfer {
@@ -128,12 +150,20 @@ func TestMGIDTransferBadInputExitsTwo(t *testing.T) {
 		{"client zero", args("1001", "0", "10", "personal"), "--client"},
 		{"no subcommand", []string{"mgid"}, "usage: syncer mgid transfer"},
 	}
-	for _, tc := range cases {
-		r := c.run("yes\n", tc.args...)
-		if r.code != exitBadArgs || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tc.name, r.code, r.stderr, tc.want)
+	// The message of each case is in its golden file; want is what it
+	// must name, checked too so that -update cannot drop it unnoticed.
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				r := c.run("yes\n", tc.args...)
+				if r.code != exitBadArgs || !strings.Contains(r.stderr, tc.want) {
+					t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+				}
+				c.golden(t, render(tc.args, r))
+			})
 		}
-	}
+	})
 	if rows := c.journal(); len(rows) != 0 {
 		t.Errorf("bad input journaled %d transfers", len(rows))
 	}
@@ -146,9 +176,12 @@ func TestMGIDTransferAsksThenSends(t *testing.T) {
 	t.Parallel()
 	c := newXferCLI(t)
 	c.snapshot()
+	// What each command printed is in the test's golden file: the question,
+	// the balances before and after, the outcome, the journal listing.
+	var out strings.Builder
 	for _, answer := range []string{"no\n", "", "yess\n"} {
-		r := c.transfer(answer, c.first, "150.00")
-		if r.code != exitFailed || !strings.Contains(r.stdout, "Not sent") {
+		fmt.Fprintf(&out, "# answer %q\n", answer)
+		if r := c.record(&out, answer, c.transferArgs(c.first, "150.00")...); r.code != exitFailed {
 			t.Errorf("answer %q: exit %d, %q", answer, r.code, r.stdout)
 		}
 	}
@@ -156,16 +189,12 @@ func TestMGIDTransferAsksThenSends(t *testing.T) {
 		t.Fatal("a declined transfer was journaled or sent")
 	}
 
-	r := c.transfer("yes\n", c.first, "150.00")
+	out.WriteString("# answer \"yes\\n\"\n")
+	r := c.record(&out, "yes\n", c.transferArgs(c.first, "150.00")...)
 	if r.code != 0 {
 		t.Fatalf("confirmed transfer: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	email := "c" + strconv.FormatInt(c.first, 10) + "@example.com"
-	for _, want := range []string{"Transfer 150.00 from agency 1001's personal account", email, "client balance", "succeeded"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, r.stdout)
-		}
-	}
 	rows := c.journal()
 	if len(rows) != 1 || rows[0].Status != store.TransferSucceeded || rows[0].RequestedBy != "alice" ||
 		rows[0].Origin != store.OriginManual || rows[0].Before == nil || rows[0].Before.Source != store.BeforeFromProvider ||
@@ -177,8 +206,8 @@ func TestMGIDTransferAsksThenSends(t *testing.T) {
 	}
 
 	// --yes skips the question; the bonus account is drawn when asked.
-	r = c.run("", "mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(c.first+1, 10), "--amount", "0.01", "--from", "bonus", "--yes")
-	if r.code != 0 || strings.Contains(r.stdout, "confirm") {
+	r = c.record(&out, "", "mgid", "transfer", "--agency", "1001", "--client", strconv.FormatInt(c.first+1, 10), "--amount", "0.01", "--from", "bonus", "--yes")
+	if r.code != 0 {
 		t.Fatalf("--yes: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if got := c.sim.Transfers(); len(got) != 2 || got[1].AccountType != "bonus" {
@@ -186,15 +215,13 @@ func TestMGIDTransferAsksThenSends(t *testing.T) {
 	}
 
 	// MGID refuses: journaled as rejected with its message, exit 1.
-	r = c.transfer("", c.first+2, "99999999.00", "--yes")
-	if r.code != exitFailed || !strings.Contains(r.stderr, "less than what you are trying to transfer") {
+	if r = c.record(&out, "", c.transferArgs(c.first+2, "99999999.00", "--yes")...); r.code != exitFailed {
 		t.Errorf("refused transfer: exit %d, %q", r.code, r.stderr)
 	}
-	list := c.run("", "mgid", "transfers", "list")
-	if list.code != 0 || strings.Count(list.stdout, "\n") != 4 ||
-		!strings.Contains(list.stdout, "succeeded") || !strings.Contains(list.stdout, "rejected") || !strings.Contains(list.stdout, "alice") {
+	if list := c.record(&out, "", "mgid", "transfers", "list"); list.code != 0 {
 		t.Errorf("list: exit %d\n%s", list.code, list.stdout)
 	}
+	c.golden(t, out.String())
 	c.noSecretsStored()
 }
 
@@ -204,19 +231,24 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 	t.Parallel()
 	c := newXferCLI(t)
 	c.snapshot()
+	// What each command printed is in the test's golden file.
+	var out strings.Builder
 	c.sim.SetFaults(sim.Faults{TransferFault: sim.TransferApplyThenDrop})
-	r := c.transfer("", c.first, "20.00", "--yes")
-	if r.code != exitFailed || !strings.Contains(r.stderr, "outcome unknown") || !strings.Contains(r.stderr, "reconcile") {
+	out.WriteString("# the answer is lost after the transfer is applied\n")
+	r := c.record(&out, "", c.transferArgs(c.first, "20.00", "--yes")...)
+	if r.code != exitFailed {
 		t.Fatalf("lost answer: exit %d, %q", r.code, r.stderr)
 	}
 	c.sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
-	if r := c.transfer("", c.first+1, "30.00", "--yes"); r.code != exitFailed {
+	out.WriteString("# the request is dropped before it is applied\n")
+	if r := c.record(&out, "", c.transferArgs(c.first+1, "30.00", "--yes")...); r.code != exitFailed {
 		t.Fatalf("dropped request: exit %d", r.code)
 	}
 	c.sim.SetFaults(sim.Faults{})
 
-	r = c.transfer("", c.first, "20.00", "--yes")
-	if r.code != exitFailed || !strings.Contains(r.stderr, "whose outcome is unknown") {
+	out.WriteString("# a second transfer to the client with an unknown one\n")
+	r = c.record(&out, "", c.transferArgs(c.first, "20.00", "--yes")...)
+	if r.code != exitFailed {
 		t.Errorf("second transfer to a client with an unknown one: exit %d, %q", r.code, r.stderr)
 	}
 	if n := c.sim.TransferRequests(); n != 2 {
@@ -225,9 +257,8 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 
 	// The first is applied and settles; the second was sent less than the
 	// grace ago and stays unknown: exit 1, reported.
-	r = c.run("", "mgid", "transfers", "reconcile")
-	if r.code != exitFailed || !strings.Contains(r.stdout, "unknown -> succeeded") || !strings.Contains(r.stdout, "still unknown") ||
-		!strings.Contains(r.stdout, "1 settled, 1 still unknown") {
+	r = c.record(&out, "", "mgid", "transfers", "reconcile")
+	if r.code != exitFailed {
 		t.Errorf("reconcile: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	rows := c.journal()
@@ -244,6 +275,7 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 
 	// What reconcile cannot decide, a person resolves, with a note.
 	unknown, succeeded := strconv.FormatInt(rows[0].ID, 10), strconv.FormatInt(rows[1].ID, 10)
+	out.WriteString("# resolve refuses bad input\n")
 	for _, bad := range []struct {
 		args []string
 		want string
@@ -254,13 +286,13 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 		{[]string{"--id", "999999", "--as", "succeeded", "--note", "x"}, "transfer 999999 does not exist"},
 		{[]string{"--id", succeeded, "--as", "not_applied", "--note", "x"}, "is succeeded: only an unknown transfer can be resolved"},
 	} {
-		r := c.run("", append([]string{"mgid", "transfers", "resolve"}, bad.args...)...)
+		r := c.record(&out, "", append([]string{"mgid", "transfers", "resolve"}, bad.args...)...)
 		if r.code != exitBadArgs || !strings.Contains(r.stderr, bad.want) {
 			t.Errorf("resolve %v: exit %d, stderr %q, want %q", bad.args, r.code, r.stderr, bad.want)
 		}
 	}
-	r = c.run("", "mgid", "transfers", "resolve", "--id", unknown, "--as", "not_applied", "--note", "not in MGID's transfer history")
-	if r.code != 0 || !strings.Contains(r.stdout, "unknown -> not_applied (resolved by alice: not in MGID's transfer history)") {
+	r = c.record(&out, "", "mgid", "transfers", "resolve", "--id", unknown, "--as", "not_applied", "--note", "not in MGID's transfer history")
+	if r.code != 0 {
 		t.Fatalf("resolve: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	x, err := c.db.GetTransfer(context.Background(), rows[0].ID)
@@ -270,12 +302,13 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 	if x.Status != store.TransferNotApplied || x.SettledAt == nil || x.ReconcileNote != "resolved by alice: not in MGID's transfer history" {
 		t.Errorf("resolved row: %+v", x)
 	}
-	if r := c.run("", "mgid", "transfers", "reconcile"); r.code != 0 {
+	if r := c.record(&out, "", "mgid", "transfers", "reconcile"); r.code != 0 {
 		t.Errorf("reconcile after resolve: exit %d %s", r.code, r.stdout)
 	}
-	if r := c.transfer("", c.first+1, "30.00", "--yes"); r.code != 0 {
+	if r := c.record(&out, "", c.transferArgs(c.first+1, "30.00", "--yes")...); r.code != 0 {
 		t.Errorf("transfer after resolve: exit %d %s", r.code, r.stderr)
 	}
+	c.golden(t, out.String())
 	c.noSecretsStored()
 }
 
@@ -347,8 +380,10 @@ topup:
 		t.Fatal(err)
 	}
 	c.snapshot()
-	r := c.run("", "once", "mgid-topup", "--config", path)
-	if r.code != 0 || !strings.Contains(r.stdout, "mgid-topup: succeeded") {
+	// The run's summary and the journal listing are in the golden file.
+	var out strings.Builder
+	r := c.record(&out, "", "once", "mgid-topup", "--config", path)
+	if r.code != 0 {
 		t.Fatalf("once mgid-topup: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	rows := c.journal()
@@ -360,10 +395,11 @@ topup:
 			t.Errorf("dry-run row %+v", x)
 		}
 	}
-	list := c.run("", "mgid", "transfers", "list", "--config", path)
+	list := c.record(&out, "", "mgid", "transfers", "list", "--config", path)
 	if list.code != 0 || strings.Count(list.stdout, "planned") != len(rows) {
 		t.Errorf("list: exit %d\n%s", list.code, list.stdout)
 	}
+	c.golden(t, normalize(out.String(), path, "$CONFIG"))
 	// The policy is validated like the rest of the configuration.
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("topup: {default: {min: 1, target: 2}}\n"), 0o600); err != nil {

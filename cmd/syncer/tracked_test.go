@@ -19,10 +19,12 @@ const (
 )
 
 type trackCLI struct {
-	t   *testing.T
-	db  *store.DB
-	env []string
-	dir string // FIRSTLIGHT_USER_TOKEN_DIR
+	t     *testing.T
+	db    *store.DB
+	dbURL string
+	env   []string
+	dir   string          // FIRSTLIGHT_USER_TOKEN_DIR
+	out   strings.Builder // the transcript of want's commands, for the golden file
 }
 
 // newTrackCLI: a database and no provider credentials at all; the track
@@ -37,7 +39,7 @@ func newTrackCLI(t *testing.T, extra ...string) *trackCLI {
 	env := append([]string{"DATABASE_URL=" + dbURL, "SYNCER_HASH_KEY=" + trackHashKey, "SYNCER_LOG_LEVEL=debug",
 		"FIRSTLIGHT_USER_TOKEN_DIR=" + dir, "FIRSTLIGHT_USER_TOKEN_FROMENV=ut-env-token",
 		"JOB_MAWTHOQ_RECHECK_ENABLED=true", "JOB_FIRSTLIGHT_REDEEM_ENABLED=true"}, extra...)
-	return &trackCLI{t: t, db: db, env: env, dir: dir}
+	return &trackCLI{t: t, db: db, dbURL: dbURL, env: env, dir: dir}
 }
 
 func (c *trackCLI) run(args ...string) result {
@@ -58,16 +60,22 @@ func (c *trackCLI) csv(name, content string) string {
 	return p
 }
 
-func (c *trackCLI) wantExit(r result, code int, contains ...string) {
+// want runs syncer, checks its exit status and adds what it printed to the
+// transcript that golden compares with the test's golden file.
+func (c *trackCLI) want(code int, args ...string) result {
 	c.t.Helper()
+	r := c.run(args...)
 	if r.code != code {
-		c.t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, code, r.stdout, r.stderr)
+		c.t.Errorf("syncer %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, r.code, code, r.stdout, r.stderr)
 	}
-	for _, s := range contains {
-		if !strings.Contains(r.stdout+r.stderr, s) {
-			c.t.Errorf("output lacks %q\nstdout: %s\nstderr: %s", s, r.stdout, r.stderr)
-		}
-	}
+	c.out.WriteString(render(args, r) + "\n")
+	return r
+}
+
+// golden compares the transcript of want's commands with the golden file.
+func (c *trackCLI) golden(extra ...string) {
+	c.t.Helper()
+	golden(c.t, normalize(c.out.String(), append([]string{c.dbURL, "$DATABASE_URL", c.dir, "$FIRSTLIGHT_USER_TOKEN_DIR"}, extra...)...))
 }
 
 func TestTrackBadInputExitsTwoAndWritesNothing(t *testing.T) {
@@ -132,26 +140,34 @@ func TestTrackBadInputExitsTwoAndWritesNothing(t *testing.T) {
 			`line 3: content type "VOD" is not allowed`, `line 4: catalog type "film"`, "line 5: user token reference NOBODY does not resolve",
 			"line 6: the same target as line 2", "4 of 5 rows are invalid; nothing was imported"}},
 	}
-	for _, tc := range cases {
-		env := c.env
-		if tc.env != nil {
-			env = tc.env
+	// The message of each case is in its golden file; want is what it
+	// must name, checked too so that -update cannot drop it unnoticed.
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				env := c.env
+				if tc.env != nil {
+					env = tc.env
+				}
+				r := syncer(context.Background(), env, tc.args...)
+				if r.code != exitBadArgs {
+					t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(r.stderr, w) {
+						t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+					}
+				}
+				for _, secret := range []string{"1000000000", "3000000004", "2000000006", "1234567897", trackUserToken} {
+					if strings.Contains(r.stdout+r.stderr, secret) {
+						t.Errorf("output shows %s", secret)
+					}
+				}
+				golden(t, normalize(render(tc.args, r), c.dbURL, "$DATABASE_URL", c.dir, "$FIRSTLIGHT_USER_TOKEN_DIR"))
+			})
 		}
-		r := syncer(context.Background(), env, tc.args...)
-		if r.code != exitBadArgs {
-			t.Errorf("%s: exit %d, want 2\nstderr: %s", tc.name, r.code, r.stderr)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(r.stderr, w) {
-				t.Errorf("%s: stderr lacks %q:\n%s", tc.name, w, r.stderr)
-			}
-		}
-		for _, secret := range []string{"1000000000", "3000000004", "2000000006", "1234567897", trackUserToken} {
-			if strings.Contains(r.stdout+r.stderr, secret) {
-				t.Errorf("%s: output shows %s", tc.name, secret)
-			}
-		}
-	}
+	})
 	if n := tableCount(t, c.db, "syncer.tracked_targets"); n != 0 {
 		t.Errorf("rejected commands wrote %d targets", n)
 	}
@@ -160,28 +176,28 @@ func TestTrackBadInputExitsTwoAndWritesNothing(t *testing.T) {
 func TestMawthoqTrackCommands(t *testing.T) {
 	t.Parallel()
 	c := newTrackCLI(t)
-	c.wantExit(c.run("mawthoq", "track", "add", "--platform", "TikTok", "--account", "1000000008", "--label", "shop one"), 0, "tiktok ******0008: added")
-	c.wantExit(c.run("mawthoq", "track", "add", "--platform", "X", "--account", "2000000006"), 0, "twitter ******0006: added")
-	c.wantExit(c.run("mawthoq", "track", "add", "--platform", "tiktok", "--account", "1000000008"), 0, "already tracked, unchanged")
-	r := c.run("mawthoq", "track", "list")
-	c.wantExit(r, 0, "******0008", "shop one", "twitter")
+	c.want(0, "mawthoq", "track", "add", "--platform", "TikTok", "--account", "1000000008", "--label", "shop one")
+	c.want(0, "mawthoq", "track", "add", "--platform", "X", "--account", "2000000006")
+	c.want(0, "mawthoq", "track", "add", "--platform", "tiktok", "--account", "1000000008")
+	r := c.want(0, "mawthoq", "track", "list")
 	if strings.Contains(r.stdout, "1000000008") || strings.Contains(r.stdout, "2000000006") {
 		t.Errorf("list shows full numbers:\n%s", r.stdout)
 	}
-	c.wantExit(c.run("mawthoq", "track", "remove", "--platform", "twitter", "--account", "2000000006"), 0, "removed (its history is kept)")
-	if r := c.run("mawthoq", "track", "list"); strings.Contains(r.stdout, "0006") {
+	c.want(0, "mawthoq", "track", "remove", "--platform", "twitter", "--account", "2000000006")
+	if r := c.want(0, "mawthoq", "track", "list"); strings.Contains(r.stdout, "0006") {
 		t.Errorf("a removed target is listed:\n%s", r.stdout)
 	}
-	c.wantExit(c.run("mawthoq", "track", "list", "--all"), 0, "******0006")
-	c.wantExit(c.run("mawthoq", "track", "add", "--platform", "twitter", "--account", "2000000006"), 0, "updated")
+	c.want(0, "mawthoq", "track", "list", "--all")
+	c.want(0, "mawthoq", "track", "add", "--platform", "twitter", "--account", "2000000006")
 
 	good := "platform,account,label\ntiktok,1000000008,shop one\nyoutube,1234567897,\nsnapchat,2345678904,third\n"
 	file := c.csv("good.csv", good)
-	c.wantExit(c.run("mawthoq", "track", "import", file), 0, "3 rows: 2 added, 0 updated, 1 unchanged, 0 invalid skipped")
-	c.wantExit(c.run("mawthoq", "track", "import", file), 0, "3 rows: 0 added, 0 updated, 3 unchanged")
+	c.want(0, "mawthoq", "track", "import", file)
+	c.want(0, "mawthoq", "track", "import", file)
 	mixed := c.csv("mixed.csv", "\uFEFFLabel,Platform,Account\nnew,instagram,1999999996\nbad,instagram,1999999990\n")
-	c.wantExit(c.run("mawthoq", "track", "import", mixed), 2, "line 3: account check digit is wrong")
-	c.wantExit(c.run("mawthoq", "track", "import", "--skip-invalid", mixed), 0, "2 rows: 1 added, 0 updated, 0 unchanged, 1 invalid skipped")
+	c.want(2, "mawthoq", "track", "import", mixed)
+	c.want(0, "mawthoq", "track", "import", "--skip-invalid", mixed)
+	c.golden()
 	if n := tableCount(t, c.db, "syncer.tracked_targets WHERE active"); n != 5 {
 		t.Errorf("%d active targets, want 5", n)
 	}
@@ -197,15 +213,16 @@ func TestMawthoqTrackCommands(t *testing.T) {
 func TestFirstlightTrackCommands(t *testing.T) {
 	t.Parallel()
 	c := newTrackCLI(t)
-	c.wantExit(c.run("firstlight", "track", "add", "--name", "movie night", "--device-id", "dev-1", "--content-id", "c-1",
-		"--content-type", "vod", "--catalog-type", "movie", "--delivery", "streaming", "--user-token-ref", "VIEWER"), 0, "movie night: added")
+	c.want(0, "firstlight", "track", "add", "--name", "movie night", "--device-id", "dev-1", "--content-id", "c-1",
+		"--content-type", "vod", "--catalog-type", "movie", "--delivery", "streaming", "--user-token-ref", "VIEWER")
 	file := c.csv("fl.csv", "name,device_id,content_id,content_type,catalog_type,delivery,user_token_ref\n"+
 		"movie night,dev-1,c-1,vod,movie,streaming,VIEWER\n"+
 		"match,dev-2,c-2,live,sportliveevent,streaming,FROMENV\n")
-	c.wantExit(c.run("firstlight", "track", "import", file), 0, "2 rows: 1 added, 0 updated, 1 unchanged")
-	c.wantExit(c.run("firstlight", "track", "import", file), 0, "2 rows: 0 added, 0 updated, 2 unchanged")
-	c.wantExit(c.run("firstlight", "track", "list"), 0, "movie night", "FROMENV", "sportliveevent")
-	c.wantExit(c.run("firstlight", "track", "remove", "--name", "match"), 0, "match: removed")
+	c.want(0, "firstlight", "track", "import", file)
+	c.want(0, "firstlight", "track", "import", file)
+	c.want(0, "firstlight", "track", "list")
+	c.want(0, "firstlight", "track", "remove", "--name", "match")
+	c.golden()
 	if n := tableCount(t, c.db, "syncer.tracked_targets WHERE active"); n != 1 {
 		t.Errorf("%d active targets, want 1", n)
 	}
@@ -233,15 +250,15 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 		"FIRSTLIGHT_CLIENT_ID=sim-firstlight", "FIRSTLIGHT_CLIENT_SECRET="+flSecret)
 	accounts := []string{"1000000008", "2000000006", "1234567897"}
 	for i, a := range accounts {
-		c.wantExit(c.run("mawthoq", "track", "add", "--platform", []string{"tiktok", "x", "youtube"}[i], "--account", a), 0, "added")
+		c.want(0, "mawthoq", "track", "add", "--platform", []string{"tiktok", "x", "youtube"}[i], "--account", a)
 	}
 	for _, n := range []string{"one", "two"} {
-		c.wantExit(c.run("firstlight", "track", "add", "--name", n, "--device-id", "dev-"+n, "--content-id", "content-"+n,
-			"--content-type", "vod", "--catalog-type", "movie", "--delivery", "download", "--user-token-ref", "VIEWER"), 0, "added")
+		c.want(0, "firstlight", "track", "add", "--name", n, "--device-id", "dev-"+n, "--content-id", "content-"+n,
+			"--content-type", "vod", "--catalog-type", "movie", "--delivery", "download", "--user-token-ref", "VIEWER")
 	}
-	r := c.run("once", "mawthoq-recheck", "firstlight-redeem")
-	c.wantExit(r, 0, "mawthoq-recheck: succeeded, 3 rows", "firstlight-redeem: succeeded, 2 rows")
-	c.wantExit(c.run("views"), 0, "bi.mawthoq_status_current", "bi.firstlight_redeem_history")
+	r := c.want(0, "once", "mawthoq-recheck", "firstlight-redeem")
+	c.want(0, "views")
+	c.golden(simURL, "$SIM_URL")
 
 	rows, err := c.db.Query(context.Background(), `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"syncer/internal/providers"
 	"syncer/internal/store"
 )
 
@@ -177,10 +178,11 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 	}
 	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(),
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
-	dctx := ctx
+	// The day's provider calls log through the day's run logger.
+	dctx := providers.WithLogger(ctx, run.Log)
 	if b.DayTimeout > 0 {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeoutCause(ctx, b.DayTimeout, fmt.Errorf("job timeout of %s: %w", b.DayTimeout, context.DeadlineExceeded))
+		dctx, cancel = context.WithTimeoutCause(dctx, b.DayTimeout, fmt.Errorf("job timeout of %s: %w", b.DayTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
 	err = b.Store.WithTx(dctx, func(tx *store.DB) error {

@@ -367,6 +367,11 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	a := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
 	b := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "b"}
 	inTx, goOn := make(chan struct{}), make(chan struct{})
+	// Let the first run go on however this test ends: a failed assertion
+	// must not leave it holding its transaction (and the test's pool) forever.
+	var once sync.Once
+	release := func() { once.Do(func() { close(goOn) }) }
+	defer release()
 	first := fnJob{"fenced", func(ctx context.Context, run *jobs.Run) error {
 		return db.WithTx(ctx, func(tx *store.DB) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
@@ -391,7 +396,7 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	if resB.Status != jobs.StatusSucceeded {
 		t.Fatalf("second run: %+v", resB)
 	}
-	close(goOn)
+	release()
 	<-done
 	if resA.Status != jobs.StatusFailed || jobs.ErrorClass(resA.Err) != jobs.ClassDatabase {
 		t.Fatalf("first run: %+v", resA)

@@ -67,16 +67,17 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			})
 			trTrackFirstlight(t, db, "U", "c-1", "c-2", "c-3", "c-4", "c-5", "c-6")
 			newClient := func(c client) *firstlight.Client {
-				cfg := firstlight.Config{URL: url + sim.PathFirstlightRedeem, HTTPClient: &http.Client{Timeout: 2 * time.Second}, Retry: fpRetry}
+				hc := &http.Client{Timeout: 2 * time.Second}
 				if c.timeout > 0 {
-					cfg.HTTPClient.Timeout = c.timeout
+					hc.Timeout = c.timeout
 				}
+				var creds firstlight.Credentials
 				if c.static != "" {
-					cfg.IAMToken = c.static
+					creds.IAMToken = c.static
 				} else {
-					cfg.TokenURL, cfg.ClientID, cfg.ClientSecret = url+sim.PathFirstlightToken, "sim-firstlight", c.secret
+					creds.TokenURL, creds.ClientID, creds.ClientSecret = url+sim.PathFirstlightToken, "sim-firstlight", c.secret
 				}
-				return firstlight.New(cfg)
+				return firstlight.New(url+sim.PathFirstlightRedeem, creds, firstlight.WithHTTPClient(hc), firstlight.WithRetry(fpRetry))
 			}
 			job := func(c client) jobs.Job {
 				return &jobs.FirstlightRedeem{Firstlight: newClient(c), DB: db, Settings: trSettings(), Replica: "r", Now: clk.Now,
@@ -175,8 +176,9 @@ func TestProviderFaultsMawthoq(t *testing.T) {
 				timeout = 2 * time.Second
 			}
 			newJob := func(timeout time.Duration) jobs.Job {
-				gm := gmedia.New(gmedia.Config{TokenURL: url + sim.PathGmediaToken, CheckURL: url + sim.PathGmediaCheck,
-					ClientID: "sim-gmedia", ClientSecret: "sim-gmedia-secret", HTTPClient: &http.Client{Timeout: timeout}, Retry: fpRetry})
+				gm := gmedia.New(url+sim.PathGmediaCheck,
+					gmedia.Credentials{TokenURL: url + sim.PathGmediaToken, ClientID: "sim-gmedia", ClientSecret: "sim-gmedia-secret"},
+					gmedia.WithHTTPClient(&http.Client{Timeout: timeout}), gmedia.WithRetry(fpRetry))
 				return &jobs.MawthoqRecheck{Gmedia: gm, DB: db, Settings: trSettings(), Replica: "r", Now: clk.Now}
 			}
 			runner := newRunner(db, "r", clk.Now)

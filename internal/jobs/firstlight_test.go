@@ -42,7 +42,8 @@ func trTrackFirstlight(t *testing.T, db *store.DB, ref string, contents ...strin
 }
 
 func trFirstlight(url, iam string) *firstlight.Client {
-	return firstlight.New(firstlight.Config{URL: url, IAMToken: iam, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry})
+	return firstlight.New(url, firstlight.Credentials{IAMToken: iam},
+		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
 }
 
 func trEnv(vars map[string]string) func(string) string {
@@ -206,16 +207,18 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 	trTrackFirstlight(t, db, "CANARY", "c-1", "c-2", "c-3", "echo")
 	var logs testutil.LockedBuffer
 	runner := &jobs.Runner{Store: db, Log: testLogger(&logs), Replica: "r"}
-	client := firstlight.New(firstlight.Config{URL: url + sim.PathFirstlightRedeem, TokenURL: url + sim.PathFirstlightToken,
-		ClientID: "sim-firstlight", ClientSecret: secretCanary, HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry})
+	client := firstlight.New(url+sim.PathFirstlightRedeem,
+		firstlight.Credentials{TokenURL: url + sim.PathFirstlightToken, ClientID: "sim-firstlight", ClientSecret: secretCanary},
+		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
 	job := &jobs.FirstlightRedeem{Firstlight: client, DB: db, Settings: trSettings(), Replica: "r",
 		UserTokens: tracked.UserTokens{Getenv: trEnv(map[string]string{"FIRSTLIGHT_USER_TOKEN_CANARY": userCanary})}}
 	if res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	// Refused credentials: the error must not quote the secret either.
-	wrong := firstlight.New(firstlight.Config{URL: url + sim.PathFirstlightRedeem, TokenURL: url + sim.PathFirstlightToken,
-		ClientID: "sim-firstlight", ClientSecret: secretCanary + "x", HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry})
+	wrong := firstlight.New(url+sim.PathFirstlightRedeem,
+		firstlight.Credentials{TokenURL: url + sim.PathFirstlightToken, ClientID: "sim-firstlight", ClientSecret: secretCanary + "x"},
+		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
 	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
 		t.Fatal(err)
 	}

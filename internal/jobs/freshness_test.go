@@ -170,19 +170,22 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 	}
 
 	// Stale is age past expected_interval plus one tick: 2h for mgid-spend.
+	// The cases move one run's finish time, so they run one after the other.
 	for _, c := range []struct {
 		ago   string
 		stale bool
 	}{{"1 hour 59 minutes", false}, {"2 hours 1 minute", true}} {
-		if _, err := db.Exec(ctx, `UPDATE syncer.runs SET finished_at = now() - $2::interval WHERE id = $1`, live.RunID, c.ago); err != nil {
-			t.Fatal(err)
-		}
-		var stale bool
-		if err := db.QueryRow(ctx, `SELECT stale FROM bi.source_freshness WHERE job = 'mgid-spend'`).Scan(&stale); err != nil {
-			t.Fatal(err)
-		}
-		if stale != c.stale {
-			t.Errorf("mgid-spend last read %s ago: stale %v, want %v", c.ago, stale, c.stale)
-		}
+		t.Run(c.ago, func(t *testing.T) {
+			if _, err := db.Exec(ctx, `UPDATE syncer.runs SET finished_at = now() - $2::interval WHERE id = $1`, live.RunID, c.ago); err != nil {
+				t.Fatal(err)
+			}
+			var stale bool
+			if err := db.QueryRow(ctx, `SELECT stale FROM bi.source_freshness WHERE job = 'mgid-spend'`).Scan(&stale); err != nil {
+				t.Fatal(err)
+			}
+			if stale != c.stale {
+				t.Errorf("mgid-spend last read %s ago: stale %v, want %v", c.ago, stale, c.stale)
+			}
+		})
 	}
 }

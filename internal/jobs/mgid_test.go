@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"syncer/internal/jobs"
 	"syncer/internal/money"
+	"syncer/internal/providers/mgid"
 	"syncer/internal/sim"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -278,5 +280,69 @@ func TestBackfillResumesAndIsIdempotent(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND error_class = 'permanent'`); n != 1 {
 		t.Errorf("%d failed backfill runs recorded, want 1", n)
+	}
+}
+
+// The mgid client's lines within a run carry the run's job and run_id: the
+// runner hands its logger down in the context. Outside a run the client
+// logs through its own logger.
+func TestMGIDClientLogsCarryRunID(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := testutil.NewClock(t0)
+	_, url := startSim(t, sim.Options{Clients: 3, Now: clk.Now}, nil)
+	var own, runLog testutil.LockedBuffer
+	client := mgid.New(url, sim.DemoLogin, sim.DemoPassword,
+		mgid.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}), mgid.WithLogger(testLogger(&own)))
+	runner := &jobs.Runner{Store: db, Log: testLogger(&runLog), Replica: "a", Now: clk.Now}
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{client}, DB: db, Now: clk.Now}
+	res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
+	if res.Status != jobs.StatusSucceeded {
+		t.Fatalf("run: %+v", res)
+	}
+	var line string
+	for _, l := range strings.Split(runLog.String(), "\n") {
+		if strings.Contains(l, `msg="mgid logged in"`) {
+			line = l
+		}
+	}
+	want := fmt.Sprintf("run_id=%d", res.RunID)
+	if line == "" || !strings.Contains(line, want) || !strings.Contains(line, "job="+job.Name()) {
+		t.Fatalf("mgid login line %q, want one with %s and job=%s; run log:\n%s", line, want, job.Name(), runLog.String())
+	}
+	if own.String() != "" {
+		t.Errorf("within a run the client's own logger got %q", own.String())
+	}
+	// A backfill day is a run of its own: the spend client's lines carry
+	// its run_id and day.
+	var dayLog testutil.LockedBuffer
+	spendClient := mgid.New(url, sim.DemoLogin, sim.DemoPassword,
+		mgid.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}), mgid.WithLogger(testLogger(&own)))
+	b := &jobs.Backfill{Store: db, Runner: &jobs.Runner{Store: db, Log: testLogger(&dayLog), Replica: "a", Now: clk.Now}, Concurrency: 1}
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	spend := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{spendClient}, DB: db, Now: clk.Now}
+	if _, err := b.Run(context.Background(), spend, day, day.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	line = ""
+	for _, l := range strings.Split(dayLog.String(), "\n") {
+		if strings.Contains(l, `msg="mgid logged in"`) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "run_id=") || !strings.Contains(line, "day=2026-10-01") {
+		t.Errorf("backfill's mgid login line %q, want one with run_id and day; log:\n%s", line, dayLog.String())
+	}
+	if own.String() != "" {
+		t.Errorf("within a backfill day the client's own logger got %q", own.String())
+	}
+
+	outside := mgid.New(url, sim.DemoLogin, sim.DemoPassword,
+		mgid.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}), mgid.WithLogger(testLogger(&own)))
+	if _, err := outside.AccountID(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := own.String(); !strings.Contains(got, `msg="mgid logged in"`) || strings.Contains(got, "run_id") {
+		t.Errorf("outside a run the client's own logger got %q", got)
 	}
 }

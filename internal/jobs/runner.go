@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"syncer/internal/providers"
 	"syncer/internal/store"
 )
 
@@ -270,7 +271,9 @@ func (r *Runner) invoke(ctx context.Context, job Job, run *Run, timeout time.Dur
 	}()
 	run.started = r.now()
 	run.Log.Info("run started")
-	err = job.Run(ctx, run)
+	// Provider clients log through the run's logger (job, run_id) when
+	// the context carries it.
+	err = job.Run(providers.WithLogger(ctx, run.Log), run)
 	if err != nil && ctx.Err() != nil {
 		// The provider or database error is a symptom; the cause is the
 		// deadline, the shutdown or the lost lock.

@@ -52,11 +52,14 @@ func TestRunnerRecordsOutcomes(t *testing.T) {
 		{"error", func(ctx context.Context, run *jobs.Run) error { return errors.New("bad") }, 0, "failed", "internal"},
 	}
 	for _, c := range cases {
-		res := r.Execute(context.Background(), fnJob{"job-" + c.name, c.fn}, jobs.Options{Trigger: jobs.TriggerManual, Timeout: c.timeout})
-		status, class := runRow(t, db, res.RunID)
-		if status != c.wantStatus || class != c.wantClass || res.Status != c.wantStatus {
-			t.Errorf("%s: recorded %s/%q, returned %s; want %s/%q", c.name, status, class, res.Status, c.wantStatus, c.wantClass)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case is a job of its own name, so they do not contend
+			res := r.Execute(context.Background(), fnJob{"job-" + c.name, c.fn}, jobs.Options{Trigger: jobs.TriggerManual, Timeout: c.timeout})
+			status, class := runRow(t, db, res.RunID)
+			if status != c.wantStatus || class != c.wantClass || res.Status != c.wantStatus {
+				t.Errorf("recorded %s/%q, returned %s; want %s/%q", status, class, res.Status, c.wantStatus, c.wantClass)
+			}
+		})
 	}
 }
 

@@ -26,11 +26,9 @@ import (
 func benchGmedia(url string, concurrency int) *gmedia.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = concurrency + 2
-	return gmedia.New(gmedia.Config{
-		TokenURL: url + sim.PathGmediaToken, CheckURL: url + sim.PathGmediaCheck,
-		ClientID: "sim-gmedia", ClientSecret: "sim-gmedia-secret",
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: t}, Retry: trTinyRetry,
-	})
+	return gmedia.New(url+sim.PathGmediaCheck,
+		gmedia.Credentials{TokenURL: url + sim.PathGmediaToken, ClientID: "sim-gmedia", ClientSecret: "sim-gmedia-secret"},
+		gmedia.WithHTTPClient(&http.Client{Timeout: 30 * time.Second, Transport: t}), gmedia.WithRetry(trTinyRetry))
 }
 
 // benchRound runs one round per iteration over targets that are all due

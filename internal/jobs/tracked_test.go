@@ -94,10 +94,8 @@ func trGmedia(url, secret string) *gmedia.Client {
 }
 
 func trGmediaAt(tokenURL, checkURL, secret string) *gmedia.Client {
-	return gmedia.New(gmedia.Config{
-		TokenURL: tokenURL, CheckURL: checkURL, ClientID: "sim-gmedia", ClientSecret: secret,
-		HTTPClient: &http.Client{Timeout: 5 * time.Second}, Retry: trTinyRetry,
-	})
+	return gmedia.New(checkURL, gmedia.Credentials{TokenURL: tokenURL, ClientID: "sim-gmedia", ClientSecret: secret},
+		gmedia.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), gmedia.WithRetry(trTinyRetry))
 }
 
 func trRun(id int64, log *slog.Logger) *jobs.Run {

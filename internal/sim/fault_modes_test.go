@@ -132,24 +132,28 @@ func TestFaultModes(t *testing.T) {
 func TestFaultModeFlag(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
+		name string
 		args []string
 		ok   bool
 	}{
-		{[]string{"-fault", "html-200", "-fault-burst", "3"}, true},
-		{[]string{"-fault", "nope"}, false},
-		{[]string{"-fault", "truncate", "-fault-endpoint", "mgid-clients"}, true},
-		{[]string{"-fault", "truncate", "-fault-endpoint", "clients"}, false},
-		{[]string{"-fault", "drip", "-fault-drip-every", "-1s"}, false},
+		{"burst", []string{"-fault", "html-200", "-fault-burst", "3"}, true},
+		{"unknown mode", []string{"-fault", "nope"}, false},
+		{"endpoint", []string{"-fault", "truncate", "-fault-endpoint", "mgid-clients"}, true},
+		{"unknown endpoint", []string{"-fault", "truncate", "-fault-endpoint", "clients"}, false},
+		{"negative drip", []string{"-fault", "drip", "-fault-drip-every", "-1s"}, false},
 	} {
-		fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		o := sim.RegisterFlags(fs)
-		err := fs.Parse(tc.args)
-		if err == nil {
-			err = o.Validate()
-		}
-		if (err == nil) != tc.ok {
-			t.Errorf("%v: err = %v", tc.args, err)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			o := sim.RegisterFlags(fs)
+			err := fs.Parse(tc.args)
+			if err == nil {
+				err = o.Validate()
+			}
+			if (err == nil) != tc.ok {
+				t.Errorf("%v: err = %v", tc.args, err)
+			}
+		})
 	}
 }

@@ -83,15 +83,18 @@ func TestMGIDSpend(t *testing.T) {
 		}
 	}
 
-	for _, tc := range []struct{ query, want string }{
-		{"dateStart=2025-3-01&dateEnd=2025-03-02", `{"errors":["dateStart should be in the format of YYYY-MM-DD"]}`},
-		{"dateEnd=2025-03-02", `{"errors":["dateStart should be in the format of YYYY-MM-DD"]}`},
-		{"dateStart=2025-03-01&dateEnd=03/02/2025", `{"errors":["dateEnd should be in the format of YYYY-MM-DD"]}`},
-		{"dateStart=2025-03-02&dateEnd=2025-03-01", `{"errors":["dateEnd should not be earlier than dateStart"]}`},
-		{"dateStart=2025-03-01&dateEnd=2025-03-02&clientsIds=5001|5002", `{"errors":["clientsIds should be separated by commas"]}`},
-		{"dateStart=2025-03-01&dateEnd=2025-03-02&clientsIds=5001,4000", `{"errors":["Invalid client id"]}`},
+	for _, tc := range []struct{ name, query, want string }{
+		{"short month", "dateStart=2025-3-01&dateEnd=2025-03-02", `{"errors":["dateStart should be in the format of YYYY-MM-DD"]}`},
+		{"no start", "dateEnd=2025-03-02", `{"errors":["dateStart should be in the format of YYYY-MM-DD"]}`},
+		{"US end", "dateStart=2025-03-01&dateEnd=03/02/2025", `{"errors":["dateEnd should be in the format of YYYY-MM-DD"]}`},
+		{"reversed", "dateStart=2025-03-02&dateEnd=2025-03-01", `{"errors":["dateEnd should not be earlier than dateStart"]}`},
+		{"pipe-separated ids", "dateStart=2025-03-01&dateEnd=2025-03-02&clientsIds=5001|5002", `{"errors":["clientsIds should be separated by commas"]}`},
+		{"foreign client", "dateStart=2025-03-01&dateEnd=2025-03-02&clientsIds=5001,4000", `{"errors":["Invalid client id"]}`},
 	} {
-		wantBody(t, e.get("/v1/agencies/1001/clients-spent-reports?"+tc.query, tok), 400, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wantBody(t, e.get("/v1/agencies/1001/clients-spent-reports?"+tc.query, tok), 400, tc.want)
+		})
 	}
 }
 
@@ -169,19 +172,21 @@ func TestMGIDTransfer(t *testing.T) {
 	}
 
 	notSpecified := `{"errors":["Account (client, amount) is not specified"]}`
-	for _, tc := range []struct{ client, accountType, amount, want string }{
-		{"5002", "", "10", notSpecified},
-		{"5002", "gold", "10", notSpecified},
-		{"5002", "personal", "", notSpecified},
-		{"5002", "personal", "ten", notSpecified},
-		{"5002", "personal", "-5", notSpecified},
-		{"5002", "personal", "0", notSpecified},
-		{"5002", "personal", "1.005", notSpecified},
-		{"9999", "personal", "10", `{"errors":["Invalid client id"]}`},
-		{"5002", "personal", "99999999999", `{"errors":"The amount of money in the account is less than what you are trying to transfer."}`},
+	for _, tc := range []struct{ name, client, accountType, amount, want string }{
+		{"no account type", "5002", "", "10", notSpecified},
+		{"unknown account type", "5002", "gold", "10", notSpecified},
+		{"no amount", "5002", "personal", "", notSpecified},
+		{"amount in words", "5002", "personal", "ten", notSpecified},
+		{"negative", "5002", "personal", "-5", notSpecified},
+		{"zero", "5002", "personal", "0", notSpecified},
+		{"three places", "5002", "personal", "1.005", notSpecified},
+		{"unknown client", "9999", "personal", "10", `{"errors":["Invalid client id"]}`},
+		{"over the balance", "5002", "personal", "99999999999", `{"errors":"The amount of money in the account is less than what you are trying to transfer."}`},
 	} {
-		a := e.do("POST", transferPath(tc.client, tc.accountType, tc.amount), "", "Authorization", "Bearer "+tok)
-		wantBody(t, a, 400, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.do("POST", transferPath(tc.client, tc.accountType, tc.amount), "", "Authorization", "Bearer "+tok)
+			wantBody(t, a, 400, tc.want)
+		})
 	}
 	if n := len(e.sim.Transfers()); n != 2 {
 		t.Fatalf("%d transfers applied, want 2", n)

@@ -95,11 +95,14 @@ func TestTransferJournalConstraints(t *testing.T) {
 		{"in flight without sent_at", func(x *store.Transfer) { x.SentAt = nil }},
 	}
 	for _, c := range cases {
-		x := inFlight(6000, "10", xferT0)
-		c.edit(&x)
-		if _, err := db.InsertTransfer(ctx, x); err == nil {
-			t.Errorf("%s: accepted", c.name)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			x := inFlight(6000, "10", xferT0)
+			c.edit(&x)
+			if _, err := db.InsertTransfer(ctx, x); err == nil {
+				t.Errorf("accepted")
+			}
+		})
 	}
 }
 

@@ -30,7 +30,7 @@ func TestIAMTokenRefusedIsAnError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, sequence(t, tc.answer))
-			res, err := New(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
+			res, err := newClient(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Kind != providers.Auth || providers.Class(err) != "auth" || !strings.Contains(err.Error(), "IAM token refused") {
 				t.Fatalf("CheckRedeem = %+v, %v; want an auth error naming the IAM token", res, err)
@@ -45,7 +45,7 @@ func TestIAMTokenRefusedIsAnError(t *testing.T) {
 	}
 	// The user's refusal stays a result.
 	f := newFake(t, sequence(t, canned{status: 401, file: "error_40400101.json"}))
-	res, err := New(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
+	res, err := newClient(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
 	if err != nil || res.Outcome != AuthFailed || res.Code != "40400101" {
 		t.Fatalf("40400101: CheckRedeem = %+v, %v; want an auth_failed result", res, err)
 	}
@@ -68,7 +68,7 @@ func TestTokenEndpointHanging(t *testing.T) {
 	cfg.TokenURL = f.url + "/hang/token"
 	cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
 	start := time.Now()
-	_, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken)
+	_, err := newClient(cfg).CheckRedeem(context.Background(), validRequest, userToken)
 	if err == nil || providers.Class(err) == "internal" {
 		t.Fatalf("err = %v (class %s), want a timeout or retryable error", err, providers.Class(err))
 	}

@@ -13,19 +13,14 @@ import (
 
 const provider = "firstlight"
 
-// Config is what New needs. The IAM token is static (IAMToken) or obtained
-// with client credentials (TokenURL, ClientID, ClientSecret); TokenURL wins
+// Credentials say how the IAM token is had: static (IAMToken) or obtained
+// with client credentials (TokenURL, ClientID, ClientSecret). TokenURL wins
 // when both are set, because a fetched token can be refreshed.
-type Config struct {
-	URL           string // full URL of …/media/content/checkredeem
-	IAMToken      string
-	TokenURL      string
-	ClientID      string
-	ClientSecret  string
-	HTTPClient    *http.Client    // default: a client with a 15s timeout
-	Retry         providers.Retry // default providers.DefaultRetry
-	Now           func() time.Time
-	NewTrackingID func() string // default uuid.NewString
+type Credentials struct {
+	IAMToken     string
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
 }
 
 // Client checks redeemability. It is safe for concurrent use.
@@ -40,43 +35,76 @@ type Client struct {
 	secrets    []string // ours, redacted from provider messages
 }
 
-// New returns a Client for c.
-func New(c Config) *Client {
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: one with a 15s timeout); it
+// should have a Timeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
 	}
-	if c.Retry.Attempts == 0 {
-		c.Retry = providers.DefaultRetry
+}
+
+// WithRetry sets the retry policy of the check and the token fetch
+// (default providers.DefaultRetry).
+func WithRetry(r providers.Retry) Option {
+	return func(c *Client) {
+		if r.Attempts != 0 {
+			c.retry = r
+		}
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+}
+
+// WithClock sets the clock that ages tokens and reads Retry-After dates.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
+		}
 	}
-	if c.NewTrackingID == nil {
-		c.NewTrackingID = uuid.NewString
+}
+
+// WithTrackingIDs sets what makes each request's X-Tracking-Id (default uuid.NewString).
+func WithTrackingIDs(next func() string) Option {
+	return func(c *Client) {
+		if next != nil {
+			c.trackingID = next
+		}
 	}
-	cl := &Client{
-		url:        c.URL,
-		hc:         c.HTTPClient,
-		retry:      c.Retry,
-		now:        c.Now,
-		trackingID: c.NewTrackingID,
-		secrets:    []string{c.IAMToken, c.ClientSecret},
+}
+
+// New returns a Client that checks at redeemURL (the full URL of
+// …/media/content/checkredeem) with the IAM token creds give.
+func New(redeemURL string, creds Credentials, opts ...Option) *Client {
+	c := &Client{
+		url:        redeemURL,
+		hc:         &http.Client{Timeout: 15 * time.Second},
+		retry:      providers.DefaultRetry,
+		now:        time.Now,
+		trackingID: uuid.NewString,
+		secrets:    []string{creds.IAMToken, creds.ClientSecret},
 	}
-	if c.TokenURL != "" {
+	for _, o := range opts {
+		o(c)
+	}
+	if creds.TokenURL != "" {
 		cc := providers.ClientCredentials{
 			Provider:     provider,
-			URL:          c.TokenURL,
-			ClientID:     c.ClientID,
-			ClientSecret: c.ClientSecret,
+			URL:          creds.TokenURL,
+			ClientID:     creds.ClientID,
+			ClientSecret: creds.ClientSecret,
 			Form:         true, // the usual OAuth2 encoding; the spec does not say
-			HTTPClient:   c.HTTPClient,
-			Retry:        c.Retry,
+			HTTPClient:   c.hc,
+			Retry:        c.retry,
 		}
-		cl.tokens = providers.NewTokenSource(cc.Fetch, c.Now)
+		c.tokens = providers.NewTokenSource(cc.Fetch, c.now)
 	} else {
-		cl.static = c.IAMToken
+		c.static = creds.IAMToken
 	}
-	return cl
+	return c
 }
 
 // Outcome is what a check established.

@@ -19,7 +19,7 @@ func TestIAMTokenRequestAndSharing(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, sequence(t, canned{status: 200, file: "ok.json"}))
 	f.tokenDelay = 5 * time.Millisecond // most checks arrive while the fetch is in flight
-	c := New(f.ccConfig())
+	c := newClient(f.ccConfig())
 	const n = 40
 	var wg sync.WaitGroup
 	for range n {
@@ -54,7 +54,7 @@ func TestIAMTokenRefreshedBeforeExpiry(t *testing.T) {
 	clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := f.ccConfig()
 	cfg.Now = clk.Now
-	c := New(cfg)
+	c := newClient(cfg)
 	for i, s := range []struct {
 		advance time.Duration
 		want    string
@@ -113,7 +113,7 @@ func TestUnauthorizedWithClientCredentials(t *testing.T) {
 			clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			cfg := f.ccConfig()
 			cfg.Now = clk.Now
-			c := New(cfg)
+			c := newClient(cfg)
 			if _, err := c.CheckRedeem(context.Background(), validRequest, userToken); err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestIAMTokenFailure(t *testing.T) {
 	})
 	cfg := f.ccConfig()
 	cfg.TokenURL = f.url + "/bad/token"
-	_, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken)
+	_, err := newClient(cfg).CheckRedeem(context.Background(), validRequest, userToken)
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Kind != providers.Auth || !strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("err = %v, want an auth error saying invalid_client", err)
@@ -179,16 +179,21 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("%s leaks the canary: %s", what, s)
 		}
 	}
-	for _, cfg := range []Config{f.staticConfig(), f.ccConfig()} {
-		res, err := New(cfg).CheckRedeem(context.Background(), validRequest, canary)
-		if err != nil || res.Outcome != AuthFailed {
-			t.Fatalf("CheckRedeem = %+v, %v; want auth_failed", res, err)
-		}
-		check("result", res)
+	for _, tc := range []struct {
+		name string
+		cfg  clientConfig
+	}{{"static IAM token", f.staticConfig()}, {"client credentials", f.ccConfig()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := newClient(tc.cfg).CheckRedeem(context.Background(), validRequest, canary)
+			if err != nil || res.Outcome != AuthFailed {
+				t.Fatalf("CheckRedeem = %+v, %v; want auth_failed", res, err)
+			}
+			check("result", res)
+		})
 	}
 	static := f.staticConfig()
 	static.IAMToken = canary
-	res, err := New(static).CheckRedeem(context.Background(), validRequest, userToken)
+	res, err := newClient(static).CheckRedeem(context.Background(), validRequest, userToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +201,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	cc := f.ccConfig()
 	cc.TokenURL, cc.ClientSecret = f.url+"/echo/token", canary
-	_, err = New(cc).CheckRedeem(context.Background(), validRequest, canary)
+	_, err = newClient(cc).CheckRedeem(context.Background(), validRequest, canary)
 	if err == nil {
 		t.Fatal("want the token refusal as an error")
 	}

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -123,39 +121,29 @@ func (c *Client) send(ctx context.Context, iam, userToken string, body []byte) (
 		req.Header.Set("X-Tracking-Id", a.res.TrackingID)
 		return req, nil
 	}
-	check := func(resp *http.Response) error {
+	read := func(resp *http.Response, b []byte, readErr error) providers.Answer {
 		a.res.HTTPStatus = resp.StatusCode
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if err != nil {
+		if readErr != nil {
 			a.res.Outcome, a.res.Description = ProviderError, "reading the answer failed"
-			return &providers.Error{Provider: provider, Op: opRedeem, Status: resp.StatusCode, Kind: providers.Retryable, Err: err}
+			return providers.Answer{Kind: providers.Retryable}
 		}
 		kind := classify(&a.res, resp.StatusCode, b)
 		a.res.Description = providers.TruncateMessage(providers.RedactSecrets(a.res.Description, secrets...))
-		if kind == providers.Retryable || kind == providers.RateLimited {
-			return &providers.Error{
-				Provider: provider, Op: opRedeem, Status: resp.StatusCode, Kind: kind,
-				Code: a.res.Code, Message: a.res.Description,
-				RetryAfter: providers.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
-			}
+		return providers.Answer{Kind: kind, Code: a.res.Code, Message: a.res.Description}
+	}
+	tc := providers.TargetCheck{Provider: provider, Op: opRedeem, HTTP: c.hc, Retry: c.retry, Now: c.now, ReadLimit: 64 << 10}
+	err := tc.Send(ctx, build, read)
+	var ex *providers.Exhausted
+	switch {
+	case errors.As(err, &ex):
+		// Retries exhausted: record the failure against this target only.
+		a.res.Outcome = ProviderError
+		if a.res.HTTPStatus == 0 {
+			a.res.Description = ex.Network()
 		}
-		return nil // a final answer, whatever the status: a carries it
-	}
-	err := providers.Do(ctx, c.hc, c.retry, build, check, func(*http.Response) error { return nil })
-	if err == nil {
 		return a, nil
-	}
-	if ctx.Err() != nil {
-		return attempt{}, ctx.Err()
-	}
-	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Status == 0 && pe.Kind == providers.Permanent {
-		return attempt{}, err // our own configuration is broken: every target would fail
-	}
-	// Retries exhausted: record the failure against this target only.
-	a.res.Outcome = ProviderError
-	if a.res.HTTPStatus == 0 {
-		a.res.Description = networkMessage(err)
+	case err != nil:
+		return attempt{}, err
 	}
 	return a, nil
 }
@@ -248,13 +236,4 @@ func outcomeOf(code int) Outcome {
 		return ProviderError
 	}
 	return ""
-}
-
-// networkMessage describes a transport failure without the URL.
-func networkMessage(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return err.Error()
 }

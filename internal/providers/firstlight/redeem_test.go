@@ -54,7 +54,7 @@ func TestCheckRedeemOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, sequence(t, tc.responses...))
-			res, err := New(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
+			res, err := newClient(f.staticConfig()).CheckRedeem(context.Background(), validRequest, userToken)
 			if err != nil {
 				t.Fatalf("CheckRedeem error: %v", err)
 			}
@@ -75,7 +75,7 @@ func TestCheckRedeemOutcomes(t *testing.T) {
 func TestCheckRedeemRequest(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, sequence(t, canned{status: 500}, canned{status: 500}, canned{status: 200, file: "ok.json"}))
-	c := New(f.staticConfig())
+	c := newClient(f.staticConfig())
 	res, err := c.CheckRedeem(context.Background(), validRequest, userToken)
 	if err != nil || res.Outcome != Entitled {
 		t.Fatalf("CheckRedeem = %+v, %v", res, err)
@@ -120,7 +120,7 @@ func TestCheckRedeemInjectedTrackingID(t *testing.T) {
 	f := newFake(t, sequence(t, canned{status: 200, file: "ok.json"}))
 	cfg := f.staticConfig()
 	cfg.NewTrackingID = func() string { return "trace-1" }
-	res, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken)
+	res, err := newClient(cfg).CheckRedeem(context.Background(), validRequest, userToken)
 	if err != nil || res.TrackingID != "trace-1" || f.requests()[0].trackingID != "trace-1" {
 		t.Fatalf("got %+v, %v; sent %q; want trace-1", res, err, f.requests()[0].trackingID)
 	}
@@ -129,22 +129,25 @@ func TestCheckRedeemInjectedTrackingID(t *testing.T) {
 func TestCheckRedeemRefusesWithoutSending(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, sequence(t, canned{status: 200, file: "ok.json"}))
-	c := New(f.ccConfig())
+	c := newClient(f.ccConfig())
 	bad := validRequest
 	bad.CatalogType = "film"
 	for _, tc := range []struct {
+		name  string
 		req   Request
 		token string
 		want  Outcome
 	}{
-		{bad, userToken, InvalidRequest},
-		{Request{}, userToken, InvalidRequest},
-		{validRequest, "", AuthFailed},
+		{"catalog type not allowed", bad, userToken, InvalidRequest},
+		{"empty request", Request{}, userToken, InvalidRequest},
+		{"no user token", validRequest, "", AuthFailed},
 	} {
-		res, err := c.CheckRedeem(context.Background(), tc.req, tc.token)
-		if err != nil || res.Outcome != tc.want || res.Description == "" || res.HTTPStatus != 0 {
-			t.Errorf("CheckRedeem(%+v) = %+v, %v; want %s with a description", tc.req, res, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := c.CheckRedeem(context.Background(), tc.req, tc.token)
+			if err != nil || res.Outcome != tc.want || res.Description == "" || res.HTTPStatus != 0 {
+				t.Errorf("CheckRedeem(%+v) = %+v, %v; want %s with a description", tc.req, res, err, tc.want)
+			}
+		})
 	}
 	if n := f.checkCalls.Load() + f.tokenCalls.Load(); n != 0 {
 		t.Errorf("%d requests sent, want 0", n)
@@ -157,7 +160,7 @@ func TestCheckRedeemErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := New(f.staticConfig()).CheckRedeem(ctx, validRequest, userToken); !errors.Is(err, context.Canceled) {
+	if _, err := newClient(f.staticConfig()).CheckRedeem(ctx, validRequest, userToken); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v, want context.Canceled", err)
 	}
 
@@ -165,14 +168,14 @@ func TestCheckRedeemErrors(t *testing.T) {
 	cfg.Retry = providers.Retry{Attempts: 5, Base: time.Hour, Max: time.Hour}
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := New(cfg).CheckRedeem(ctx, validRequest, userToken); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := newClient(cfg).CheckRedeem(ctx, validRequest, userToken); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline during backoff: err = %v, want context.DeadlineExceeded", err)
 	}
 
 	cfg = f.staticConfig()
 	cfg.IAMToken = ""
 	var pe *providers.Error
-	if _, err := New(cfg).CheckRedeem(context.Background(), validRequest, userToken); !errors.As(err, &pe) || pe.Kind != providers.Auth {
+	if _, err := newClient(cfg).CheckRedeem(context.Background(), validRequest, userToken); !errors.As(err, &pe) || pe.Kind != providers.Auth {
 		t.Errorf("no IAM token: err = %v, want an auth error", err)
 	}
 }

@@ -76,8 +76,8 @@ func (f *fakeFirstlight) requests() []seenRedeem {
 }
 
 // staticConfig uses a static IAM token.
-func (f *fakeFirstlight) staticConfig() Config {
-	return Config{
+func (f *fakeFirstlight) staticConfig() clientConfig {
+	return clientConfig{
 		URL:        f.url + "/media/content/checkredeem",
 		IAMToken:   "static-iam",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
@@ -86,7 +86,7 @@ func (f *fakeFirstlight) staticConfig() Config {
 }
 
 // ccConfig gets the IAM token with client credentials.
-func (f *fakeFirstlight) ccConfig() Config {
+func (f *fakeFirstlight) ccConfig() clientConfig {
 	c := f.staticConfig()
 	c.IAMToken = ""
 	c.TokenURL = f.url + "/firstlight/token"
@@ -127,4 +127,19 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// clientConfig is what a test varies about a client; newClient builds it
+// through New and its options, as main does.
+type clientConfig struct {
+	URL, IAMToken, TokenURL, ClientID, ClientSecret string
+	HTTPClient                                      *http.Client
+	Retry                                           providers.Retry
+	Now                                             func() time.Time
+	NewTrackingID                                   func() string
+}
+
+func newClient(c clientConfig) *Client {
+	return New(c.URL, Credentials{IAMToken: c.IAMToken, TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: c.ClientSecret},
+		WithHTTPClient(c.HTTPClient), WithRetry(c.Retry), WithClock(c.Now), WithTrackingIDs(c.NewTrackingID))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -89,38 +88,28 @@ func (c *Client) send(ctx context.Context, tok, platform, account string) (attem
 		req.Header.Set("Accept", "application/json")
 		return req, nil
 	}
-	check := func(resp *http.Response) error {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, readLimit+1))
+	read := func(resp *http.Response, body []byte, readErr error) providers.Answer {
 		a.res.HTTPStatus = resp.StatusCode
-		if err != nil {
+		if readErr != nil {
 			a.res.Message = "reading the answer failed"
-			return &providers.Error{Provider: provider, Op: opCheck, Status: resp.StatusCode, Kind: providers.Retryable, Err: err}
+			return providers.Answer{Kind: providers.Retryable}
 		}
-		retry := classify(&a, resp, body, c.secret, tok)
-		if retry == providers.Retryable || retry == providers.RateLimited {
-			return &providers.Error{
-				Provider: provider, Op: opCheck, Status: resp.StatusCode, Kind: retry,
-				Code: a.res.Code, Message: a.res.Message,
-				RetryAfter: providers.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
-			}
-		}
-		return nil // a final answer, whatever the status: a carries it
+		kind := classify(&a, resp, body, c.secret, tok)
+		return providers.Answer{Kind: kind, Code: a.res.Code, Message: a.res.Message}
 	}
-	err := providers.Do(ctx, c.hc, c.retry, build, check, func(*http.Response) error { return nil })
-	if err == nil {
+	tc := providers.TargetCheck{Provider: provider, Op: opCheck, HTTP: c.hc, Retry: c.retry, Now: c.now, ReadLimit: readLimit + 1}
+	err := tc.Send(ctx, build, read)
+	var ex *providers.Exhausted
+	switch {
+	case errors.As(err, &ex):
+		// Retries exhausted: record the failure against this target only.
+		a.res.Outcome = ProviderError
+		if a.res.HTTPStatus == 0 {
+			a.res.Message = ex.Network()
+		}
 		return a, nil
-	}
-	if ctx.Err() != nil {
-		return attempt{}, ctx.Err()
-	}
-	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Op == opCheck && pe.Status == 0 && pe.Kind == providers.Permanent {
-		return attempt{}, err // our own configuration is broken: every target would fail
-	}
-	// Retries exhausted: record the failure against this target only.
-	a.res.Outcome = ProviderError
-	if a.res.HTTPStatus == 0 {
-		a.res.Message = networkMessage(err)
+	case err != nil:
+		return attempt{}, err
 	}
 	return a, nil
 }
@@ -244,18 +233,4 @@ func looksLikeRoutingMiss(resp *http.Response, body []byte, info bodyInfo) bool 
 		return true
 	}
 	return info.code == "404" && strings.HasPrefix(info.message, "Cannot ")
-}
-
-// networkMessage describes a transport failure without the URL, which for GET
-// carries the account number.
-func networkMessage(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Err != nil {
-		return networkMessage(pe.Err)
-	}
-	return err.Error()
 }

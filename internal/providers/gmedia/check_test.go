@@ -125,7 +125,7 @@ func TestCheckRequest(t *testing.T) {
 			f.handleCheck(reply(t, 200, "check_found.json"))
 			cfg := f.config()
 			cfg.CheckMethod = method
-			if _, err := New(cfg).Check(context.Background(), " X ", "2000000006"); err != nil {
+			if _, err := newClient(cfg).Check(context.Background(), " X ", "2000000006"); err != nil {
 				t.Fatal(err)
 			}
 			seen := f.seen()
@@ -174,7 +174,7 @@ func TestCheckNetworkFailureIsProviderError(t *testing.T) {
 	ln.Close() // nothing listens: connection refused
 	cfg := f.config()
 	cfg.CheckURL, cfg.CheckMethod = dead, "GET"
-	res, err := New(cfg).Check(context.Background(), "youtube", "1000000008")
+	res, err := newClient(cfg).Check(context.Background(), "youtube", "1000000008")
 	if err != nil {
 		t.Fatalf("Check error: %v; a dead provider must not fail the round", err)
 	}
@@ -196,11 +196,11 @@ func TestCheckCancelled(t *testing.T) {
 	})
 	cfg := f.config()
 	cfg.Retry = providers.Retry{Attempts: 5, Base: time.Hour, Max: time.Hour}
-	_, err := New(cfg).Check(ctx, "facebook", "1000000008")
+	_, err := newClient(cfg).Check(ctx, "facebook", "1000000008")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if _, err := New(cfg).Check(ctx, "facebook", "1000000008"); !errors.Is(err, context.Canceled) {
+	if _, err := newClient(cfg).Check(ctx, "facebook", "1000000008"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("already-cancelled: err = %v, want context.Canceled", err)
 	}
 }

@@ -13,64 +13,98 @@ import (
 
 const provider = "gmedia"
 
-// Config is what New needs. Zero values get the defaults noted.
-type Config struct {
+// Credentials are what Gmedia's token endpoint takes (OAuth2 client
+// credentials). They are grouped so a call site names each of them.
+type Credentials struct {
 	TokenURL     string
-	CheckURL     string
-	CheckMethod  string // POST (default): JSON body; GET: query parameters
-	ClientIDKey  string // JSON key of the client id in the token request (default client_id; the spec's sample says clienr_id)
 	ClientID     string
 	ClientSecret string
-	HTTPClient   *http.Client    // default: a client with a 15s timeout
-	Retry        providers.Retry // default providers.DefaultRetry
-	Now          func() time.Time
 }
 
 // Client checks licences. It is safe for concurrent use: parallel checks share
 // one cached token.
 type Client struct {
-	checkURL string
-	method   string
-	hc       *http.Client
-	retry    providers.Retry
-	now      func() time.Time
-	secret   string
-	tokens   *providers.TokenSource
+	checkURL    string
+	method      string
+	clientIDKey string
+	hc          *http.Client
+	retry       providers.Retry
+	now         func() time.Time
+	secret      string
+	tokens      *providers.TokenSource
 }
 
-// New returns a Client for c.
-func New(c Config) *Client {
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: one with a 15s timeout); it
+// should have a Timeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
 	}
-	if c.Retry.Attempts == 0 {
-		c.Retry = providers.DefaultRetry
+}
+
+// WithRetry sets the retry policy of the check and the token fetch
+// (default providers.DefaultRetry).
+func WithRetry(r providers.Retry) Option {
+	return func(c *Client) {
+		if r.Attempts != 0 {
+			c.retry = r
+		}
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+}
+
+// WithClock sets the clock that ages tokens and reads Retry-After dates.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now != nil {
+			c.now = now
+		}
 	}
-	method := strings.ToUpper(strings.TrimSpace(c.CheckMethod))
-	if method == "" {
-		method = http.MethodPost
+}
+
+// WithCheckMethod sets how the check is sent: POST (default) with a JSON
+// body, or GET with query parameters.
+func WithCheckMethod(m string) Option {
+	return func(c *Client) {
+		if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
+			c.method = m
+		}
+	}
+}
+
+// WithClientIDKey sets the JSON key of the client id in the token request
+// (default client_id; the spec's sample says clienr_id).
+func WithClientIDKey(k string) Option { return func(c *Client) { c.clientIDKey = k } }
+
+// New returns a Client that checks at checkURL with a token obtained with
+// creds. It fetches no token until the first check.
+func New(checkURL string, creds Credentials, opts ...Option) *Client {
+	c := &Client{
+		checkURL: checkURL,
+		method:   http.MethodPost,
+		hc:       &http.Client{Timeout: 15 * time.Second},
+		retry:    providers.DefaultRetry,
+		now:      time.Now,
+		secret:   creds.ClientSecret,
+	}
+	for _, o := range opts {
+		o(c)
 	}
 	cc := providers.ClientCredentials{
 		Provider:     provider,
-		URL:          c.TokenURL,
-		ClientIDKey:  c.ClientIDKey,
-		ClientID:     c.ClientID,
-		ClientSecret: c.ClientSecret,
-		HTTPClient:   c.HTTPClient,
-		Retry:        c.Retry,
+		URL:          creds.TokenURL,
+		ClientIDKey:  c.clientIDKey,
+		ClientID:     creds.ClientID,
+		ClientSecret: creds.ClientSecret,
+		HTTPClient:   c.hc,
+		Retry:        c.retry,
 	}
-	return &Client{
-		checkURL: c.CheckURL,
-		method:   method,
-		hc:       c.HTTPClient,
-		retry:    c.Retry,
-		now:      c.Now,
-		secret:   c.ClientSecret,
-		tokens:   providers.NewTokenSource(cc.Fetch, c.Now),
-	}
+	c.tokens = providers.NewTokenSource(cc.Fetch, c.now)
+	return c
 }
 
 // Outcome is what a check established about a licence.

@@ -89,8 +89,8 @@ func (f *fakeGmedia) seen() []seenCheck {
 	return append([]seenCheck(nil), f.checks...)
 }
 
-func (f *fakeGmedia) config() Config {
-	return Config{
+func (f *fakeGmedia) config() clientConfig {
+	return clientConfig{
 		TokenURL:     f.url + "/gmedia/token",
 		CheckURL:     f.url + "/gmedia/CheckMawathoq",
 		ClientID:     "contract-client",
@@ -100,7 +100,7 @@ func (f *fakeGmedia) config() Config {
 	}
 }
 
-func (f *fakeGmedia) client() *Client { return New(f.config()) }
+func (f *fakeGmedia) client() *Client { return newClient(f.config()) }
 
 // reply answers status with a body from testdata (when file is non-empty).
 func reply(t *testing.T, status int, file string) http.HandlerFunc {
@@ -123,4 +123,19 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// clientConfig is what a test varies about a client; newClient builds it
+// through New and its options, as main does.
+type clientConfig struct {
+	TokenURL, CheckURL, CheckMethod, ClientIDKey, ClientID, ClientSecret string
+	HTTPClient                                                           *http.Client
+	Retry                                                                providers.Retry
+	Now                                                                  func() time.Time
+}
+
+func newClient(c clientConfig) *Client {
+	return New(c.CheckURL, Credentials{TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: c.ClientSecret},
+		WithHTTPClient(c.HTTPClient), WithRetry(c.Retry), WithClock(c.Now),
+		WithCheckMethod(c.CheckMethod), WithClientIDKey(c.ClientIDKey))
 }

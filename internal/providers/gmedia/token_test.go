@@ -23,7 +23,7 @@ func TestTokenRequestBody(t *testing.T) {
 			f.handleCheck(reply(t, 200, "check_found.json"))
 			cfg := f.config()
 			cfg.ClientIDKey = key
-			if _, err := New(cfg).Check(context.Background(), "tiktok", "1000000008"); err != nil {
+			if _, err := newClient(cfg).Check(context.Background(), "tiktok", "1000000008"); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]string{"client_secret": "contract-secret", "grant_type": "client_credentials"}
@@ -85,7 +85,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	clk := testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := f.config()
 	cfg.Now = clk.Now
-	c := New(cfg)
+	c := newClient(cfg)
 	steps := []struct {
 		advance    time.Duration
 		wantTokens int32
@@ -218,7 +218,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	f.url = testutil.Serve(t, f.mux)
 	cfg := f.config()
 	cfg.ClientSecret = canary
-	c := New(cfg)
+	c := newClient(cfg)
 
 	_, err := c.Check(context.Background(), "tiktok", "1000000008")
 	if err == nil {

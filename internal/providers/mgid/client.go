@@ -84,7 +84,9 @@ func WithHTTPClient(hc *http.Client) Option {
 // transfer is only ever retried when no connection was obtained.
 func WithRetry(r providers.Retry) Option { return func(c *Client) { c.retry = r } }
 
-// WithLogger sets the logger (default: discard).
+// WithLogger sets the logger used outside a run (default: discard). Within
+// a run the client logs through the run's logger that the context carries
+// (providers.Logger), so its lines have the run's job and run_id.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) {
 		if l != nil {
@@ -109,6 +111,9 @@ func New(baseURL, login string, password string, opts ...Option) *Client {
 	}
 	return c
 }
+
+// logger is the run's logger when ctx carries one, else the client's own.
+func (c *Client) logger(ctx context.Context) *slog.Logger { return providers.Logger(ctx, c.log) }
 
 // String keeps the password out of anything that formats the client.
 func (c *Client) String() string { return "mgid client for " + c.login }
@@ -203,10 +208,10 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 			return err
 		})
 	if err != nil {
-		c.log.WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
+		c.logger(ctx).WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
 		return nil, c.wrap(ctx, opLogin, err)
 	}
-	c.log.InfoContext(ctx, "mgid logged in", "login", c.login, "account_id", s.accountID)
+	c.logger(ctx).InfoContext(ctx, "mgid logged in", "login", c.login, "account_id", s.accountID)
 	return s, nil
 }
 
@@ -222,7 +227,7 @@ func (c *Client) authed(ctx context.Context, op string, resend func() bool, send
 	if !tokenRefused(err) || (resend != nil && !resend()) {
 		return c.wrap(ctx, op, err)
 	}
-	c.log.WarnContext(ctx, "mgid token refused, logging in again", "op", op)
+	c.logger(ctx).WarnContext(ctx, "mgid token refused, logging in again", "login", c.login, "op", op)
 	if s, err = c.session(ctx, s); err != nil {
 		return err
 	}

@@ -116,30 +116,34 @@ func TestHugeFieldIsRefusedWhileStreaming(t *testing.T) {
 func TestIDSet(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
+		name string
 		ids  []int64
 		want int // index of the first repeat, -1 for none
 	}{
-		{[]int64{1, 2, 3, 10}, -1},
-		{[]int64{1, 2, 2}, 2},
-		{[]int64{5, 3, 4, 9}, -1},
-		{[]int64{5, 3, 4, 5}, 3},
-		{[]int64{1, 2, 3, 1}, 3},
-		{[]int64{3, 1, 3}, 2},
+		{"ascending", []int64{1, 2, 3, 10}, -1},
+		{"ascending repeat", []int64{1, 2, 2}, 2},
+		{"unordered", []int64{5, 3, 4, 9}, -1},
+		{"unordered repeat of the first", []int64{5, 3, 4, 5}, 3},
+		{"ascending repeat of the first", []int64{1, 2, 3, 1}, 3},
+		{"repeat after a smaller id", []int64{3, 1, 3}, 2},
 	} {
-		var s idSet
-		got := -1
-		for i, id := range tc.ids {
-			if !s.add(id) {
-				got = i
-				break
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var s idSet
+			got := -1
+			for i, id := range tc.ids {
+				if !s.add(id) {
+					got = i
+					break
+				}
 			}
-		}
-		if got != tc.want {
-			t.Errorf("%v: first repeat at %d, want %d", tc.ids, got, tc.want)
-		}
-		s.reset()
-		if !s.add(tc.ids[0]) {
-			t.Errorf("%v: after reset the first id is a repeat", tc.ids)
-		}
+			if got != tc.want {
+				t.Errorf("%v: first repeat at %d, want %d", tc.ids, got, tc.want)
+			}
+			s.reset()
+			if !s.add(tc.ids[0]) {
+				t.Errorf("%v: after reset the first id is a repeat", tc.ids)
+			}
+		})
 	}
 }

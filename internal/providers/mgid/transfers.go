@@ -77,7 +77,7 @@ func (c *Client) Transfer(ctx context.Context, clientID int64, account AccountTy
 		return err
 	})
 	if err != nil {
-		c.log.WarnContext(ctx, "mgid transfer failed", "agency_id", id, "client_id", clientID,
+		c.logger(ctx).WarnContext(ctx, "mgid transfer failed", "agency_id", id, "client_id", clientID,
 			"account_type", string(account), "amount", amount.String(), "err", err,
 			"maybe_sent", errors.Is(err, providers.ErrMaybeSent))
 		return TransferResult{}, err
@@ -88,7 +88,7 @@ func (c *Client) Transfer(ctx context.Context, clientID int64, account AccountTy
 	if res.ClientID == 0 {
 		res.ClientID = clientID
 	}
-	c.log.InfoContext(ctx, "mgid transfer done", "agency_id", id, "client_id", clientID,
+	c.logger(ctx).InfoContext(ctx, "mgid transfer done", "agency_id", id, "client_id", clientID,
 		"account_type", string(account), "amount", amount.String(),
 		"account_balance", res.AccountBalance.String(), "client_balance", res.ClientBalance.String())
 	return res, nil
