@@ -43,7 +43,7 @@ func mgidEnv(dbURL, simURL string, extra ...string) []string {
 func tableCount(t *testing.T, db *store.DB, table string) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -126,7 +126,7 @@ func TestOnceRecordsProviderFailureWithoutSecrets(t *testing.T) {
 		t.Fatalf("exit %d, want 1: %s %s", r.code, r.stdout, r.stderr)
 	}
 	var status, class, msg string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs`).Scan(&status, &class, &msg); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs`).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
 	if status != "failed" || class != "auth" {
@@ -172,7 +172,7 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	}
 	// The daemon recorded every job's schedule for bi.source_freshness.
 	var sched string
-	if err := db.Pool.QueryRow(context.Background(), `
+	if err := db.QueryRow(context.Background(), `
 		SELECT string_agg(job || ' ' || enabled || ' ' || expected_interval::text, ', ' ORDER BY job)
 		FROM syncer.job_schedules`).Scan(&sched); err != nil {
 		t.Fatal(err)

@@ -90,7 +90,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	sched.Start(runCtx)
 	obs.scheduling(sched)
 	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica,
-		"pool_max_conns", a.db.Pool.Config().MaxConns)
+		"pool_max_conns", a.db.MaxConns())
 
 	<-ctx.Done()
 	a.log.Info("stopping: no new runs; waiting for running ones", "grace", a.cfg.ShutdownGrace)

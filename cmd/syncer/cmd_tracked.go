@@ -17,6 +17,7 @@ import (
 	"syncer/internal/providers/firstlight"
 	"syncer/internal/providers/gmedia"
 	"syncer/internal/store"
+	"syncer/internal/tracked"
 )
 
 // buildTrackedJob wires mawthoq-recheck and firstlight-redeem: a provider
@@ -38,7 +39,7 @@ func (a *app) buildTrackedJob(name string) (jobs.Job, error) {
 			firstlight.WithHTTPClient(trackedHTTPClient(f.RequestTimeout, f.Check.Concurrency)))
 		// The process environment: user tokens are read at run time, so a
 		// rotated one is picked up without a restart (files) or with one (env).
-		tokens := jobs.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}
+		tokens := tracked.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}
 		return &jobs.FirstlightRedeem{Firstlight: client, DB: a.db, UserTokens: tokens, Settings: f.Check, Replica: a.runner.Replica}, nil
 	}
 	return nil, fmt.Errorf("no job named %s", name)
@@ -82,7 +83,7 @@ type trackCommand struct {
 	add        func(ctx context.Context, e env, args []string) error
 	remove     func(ctx context.Context, e env, args []string) error
 	list       func(ctx context.Context, e env, a *app, w io.Writer, all bool) error
-	parse      func(e env, cfg config.Config, r io.Reader) (jobs.TargetImport, error)
+	parse      func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error)
 	hashKey    bool // import needs SYNCER_HASH_KEY
 }
 
@@ -228,8 +229,8 @@ var mawthoqTrack = trackCommand{
 		"       syncer mawthoq track list [--all]\n" +
 		"       syncer mawthoq track import FILE.csv [--skip-invalid]   (header platform,account,label)",
 	add: mawthoqAdd, remove: mawthoqRemove, list: mawthoqList,
-	parse: func(e env, cfg config.Config, r io.Reader) (jobs.TargetImport, error) {
-		return jobs.ImportMawthoq(r, []byte(cfg.HashKey.Value()))
+	parse: func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error) {
+		return tracked.ImportMawthoq(r, []byte(cfg.HashKey.Value()))
 	},
 }
 
@@ -239,7 +240,7 @@ func cmdMawthoq(ctx context.Context, e env, args []string) error {
 
 // mawthoqFlags reads --platform and --account and validates them before
 // anything else happens.
-func mawthoqFlags(name string, e env, args []string, withLabel bool) (jobs.MawthoqTarget, bool, *string, error) {
+func mawthoqFlags(name string, e env, args []string, withLabel bool) (tracked.MawthoqTarget, bool, *string, error) {
 	fs, path := newFlags(name, e)
 	platform := fs.String("platform", "", "one of "+strings.Join(gmedia.Platforms, ", ")+" (x for twitter)")
 	account := fs.String("account", "", "the operator's national ID or iqama number (10 digits)")
@@ -248,12 +249,12 @@ func mawthoqFlags(name string, e env, args []string, withLabel bool) (jobs.Mawth
 		label = fs.String("label", "", "free text shown in the bi views")
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return jobs.MawthoqTarget{}, false, nil, err
+		return tracked.MawthoqTarget{}, false, nil, err
 	}
 	if fs.NArg() > 0 {
-		return jobs.MawthoqTarget{}, false, nil, usagef("%s takes no arguments, got %q", name, fs.Args())
+		return tracked.MawthoqTarget{}, false, nil, usagef("%s takes no arguments, got %q", name, fs.Args())
 	}
-	t := jobs.MawthoqTarget{Platform: *platform, Account: *account}
+	t := tracked.MawthoqTarget{Platform: *platform, Account: *account}
 	if label != nil {
 		t.Label = strings.TrimSpace(*label)
 	}
@@ -284,7 +285,7 @@ func mawthoqAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s %s: %s\n", t.Platform, jobs.MaskAccount(t.Account), upserted(res))
+	fmt.Fprintf(e.stdout, "%s %s: %s\n", t.Platform, tracked.MaskAccount(t.Account), upserted(res))
 	return nil
 }
 
@@ -298,7 +299,7 @@ func mawthoqRemove(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
-	what := t.Platform + " " + jobs.MaskAccount(t.Account)
+	what := t.Platform + " " + tracked.MaskAccount(t.Account)
 	if err := a.db.RemoveTarget(ctx, store.TrackedMawthoq, t.Key()); err != nil {
 		return notTracked(err, what)
 	}
@@ -308,9 +309,9 @@ func mawthoqRemove(ctx context.Context, e env, args []string) error {
 
 func mawthoqList(ctx context.Context, e env, a *app, w io.Writer, all bool) error {
 	fmt.Fprintln(w, "ID\tPLATFORM\tACCOUNT\tLABEL\tOUTCOME\tSTATUS\tSINCE\tLAST CHECKED\tTRACKED")
-	return store.ListTargets(ctx, a.db.Pool, store.TrackedMawthoq, all, func(r store.TargetRow) error {
-		platform, account := jobs.MawthoqAccount(r.Params)
-		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, platform, jobs.MaskAccount(account),
+	return a.db.ListTargets(ctx, store.TrackedMawthoq, all, func(r store.TargetRow) error {
+		platform, account := tracked.MawthoqAccount(r.Params)
+		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, platform, tracked.MaskAccount(account),
 			orDash(r.Label), orDash(r.Outcome), orDash(r.Status), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
 		return err
 	})
@@ -325,8 +326,8 @@ var firstlightTrack = trackCommand{
 		"       syncer firstlight track import FILE.csv [--skip-invalid]\n" +
 		"           (header name,device_id,content_id,content_type,catalog_type,delivery,user_token_ref)",
 	add: firstlightAdd, remove: firstlightRemove, list: firstlightList,
-	parse: func(e env, cfg config.Config, r io.Reader) (jobs.TargetImport, error) {
-		return jobs.ImportFirstlight(r, cliUserTokens(e, cfg))
+	parse: func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error) {
+		return tracked.ImportFirstlight(r, cliUserTokens(e, cfg))
 	},
 }
 
@@ -336,13 +337,13 @@ func cmdFirstlight(ctx context.Context, e env, args []string) error {
 
 // cliUserTokens resolves references as the job will: the environment the
 // command runs in, then FIRSTLIGHT_USER_TOKEN_DIR.
-func cliUserTokens(e env, cfg config.Config) jobs.UserTokens {
-	return jobs.UserTokens{Getenv: func(k string) string { return lookupEnv(e.environ, k) }, Dir: cfg.Firstlight.UserTokenDir}
+func cliUserTokens(e env, cfg config.Config) tracked.UserTokens {
+	return tracked.UserTokens{Getenv: func(k string) string { return lookupEnv(e.environ, k) }, Dir: cfg.Firstlight.UserTokenDir}
 }
 
 func firstlightAdd(ctx context.Context, e env, args []string) error {
 	fs, path := newFlags("firstlight track add", e)
-	var t jobs.FirstlightTarget
+	var t tracked.FirstlightTarget
 	fs.StringVar(&t.Name, "name", "", "a name for this check, unique")
 	fs.StringVar(&t.DeviceID, "device-id", "", "the signed device ID token")
 	fs.StringVar(&t.ContentID, "content-id", "", "the video content identifier")
@@ -402,8 +403,8 @@ func firstlightRemove(ctx context.Context, e env, args []string) error {
 
 func firstlightList(ctx context.Context, e env, a *app, w io.Writer, all bool) error {
 	fmt.Fprintln(w, "ID\tNAME\tDEVICE\tCONTENT\tTYPE\tCATALOG\tDELIVERY\tTOKEN REF\tOUTCOME\tCODE\tSINCE\tLAST CHECKED\tTRACKED")
-	return store.ListTargets(ctx, a.db.Pool, store.TrackedFirstlight, all, func(r store.TargetRow) error {
-		p := jobs.FirstlightParams(r.Params)
+	return a.db.ListTargets(ctx, store.TrackedFirstlight, all, func(r store.TargetRow) error {
+		p := tracked.FirstlightParams(r.Params)
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Key, truncate(p.DeviceID, 23),
 			truncate(p.ContentID, 39), p.ContentType, p.CatalogType, p.Delivery, p.UserTokenRef,
 			orDash(r.Outcome), orDash(r.Code), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)

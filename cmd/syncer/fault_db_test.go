@@ -63,7 +63,7 @@ func TestMigrateDownGuardsData(t *testing.T) {
 	ctx := context.Background()
 	version := func() int64 {
 		var v int64
-		if err := db.Pool.QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
+		if err := db.QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
 		return v
@@ -82,7 +82,7 @@ func TestMigrateDownGuardsData(t *testing.T) {
 		t.Fatalf("down without --destroy-data: exit %d %q", r.code, r.stderr)
 	}
 	now := time.Now()
-	id, err := store.InsertTransfer(ctx, db.Pool, store.Transfer{AgencyID: 1, ClientID: 2, Amount: money.MustParse("1.00"),
+	id, err := db.InsertTransfer(ctx, store.Transfer{AgencyID: 1, ClientID: 2, Amount: money.MustParse("1.00"),
 		AccountType: "personal", Origin: store.OriginManual, RequestedBy: "t", Status: store.TransferInFlight, CreatedAt: now, SentAt: &now})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestMigrateDownGuardsData(t *testing.T) {
 	if v := version(); v != v0 {
 		t.Fatalf("version %d after refusals, want %d", v, v0)
 	}
-	if err := store.SettleTransfer(ctx, db.Pool, id, store.TransferOutcome{Status: store.TransferSucceeded, At: now}); err != nil {
+	if err := db.SettleTransfer(ctx, id, store.TransferOutcome{Status: store.TransferSucceeded, At: now}); err != nil {
 		t.Fatal(err)
 	}
 	if r := syncer(ctx, env, "migrate", "down", "--destroy-data"); r.code != 0 || version() != v0-1 {

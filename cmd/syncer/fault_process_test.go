@@ -139,7 +139,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func countRows(t *testing.T, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -149,7 +149,7 @@ type runRecord struct{ status, class string }
 
 func runsOf(t *testing.T, db *store.DB, job, trigger string) []runRecord {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	rows, err := db.Query(context.Background(), `
 		SELECT status, coalesce(error_class, '') FROM syncer.runs WHERE job = $1 AND trigger = $2 ORDER BY id`, job, trigger)
 	if err != nil {
 		t.Fatal(err)
@@ -349,10 +349,10 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 	const digest = `SELECT count(*) || ':' || coalesce(md5(string_agg(agency_id || '/' || spend_date || '/' || client_id || '/' || spent, ',' ORDER BY agency_id, spend_date, client_id)), '')
 		FROM syncer.mgid_client_spend_daily`
 	var got, want string
-	if err := db.Pool.QueryRow(context.Background(), digest).Scan(&got); err != nil {
+	if err := db.QueryRow(context.Background(), digest).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if err := ref.Pool.QueryRow(context.Background(), digest).Scan(&want); err != nil {
+	if err := ref.QueryRow(context.Background(), digest).Scan(&want); err != nil {
 		t.Fatal(err)
 	}
 	if got != want || strings.HasPrefix(got, "0:") {
@@ -456,7 +456,7 @@ topup:
 
 func runsSummary(t *testing.T, db *store.DB) string {
 	var s string
-	_ = db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(job || ' ' || trigger || ' ' || status || ' ' || coalesce(error_class, ''), E'\n' ORDER BY id), '')
+	_ = db.QueryRow(context.Background(), `SELECT coalesce(string_agg(job || ' ' || trigger || ' ' || status || ' ' || coalesce(error_class, ''), E'\n' ORDER BY id), '')
 		FROM syncer.runs`).Scan(&s)
 	return s
 }
@@ -525,7 +525,7 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 	}
 	status := func(client int64) string {
 		var st string
-		if err := db.Pool.QueryRow(context.Background(), `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, client).Scan(&st); err != nil {
+		if err := db.QueryRow(context.Background(), `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, client).Scan(&st); err != nil {
 			t.Fatal(err)
 		}
 		return st

@@ -49,7 +49,7 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 	must("backfill", "mgid-spend", "--from", ds(-12), "--to", ds(-9))
 	must("once", "mgid-spend") // today and yesterday
 	// A day of the old backfill is lost; its checkpoint stays.
-	if _, err := db.Pool.Exec(ctx, `
+	if _, err := db.Exec(ctx, `
 		WITH f AS (DELETE FROM syncer.mgid_spend_fetches WHERE spend_date = $1)
 		DELETE FROM syncer.mgid_client_spend_daily WHERE spend_date = $1`, ds(-11)); err != nil {
 		t.Fatal(err)
@@ -72,11 +72,11 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 	}
 
 	var before int64
-	if err := db.Pool.QueryRow(ctx, `SELECT max(id) FROM syncer.runs`).Scan(&before); err != nil {
+	if err := db.QueryRow(ctx, `SELECT max(id) FROM syncer.runs`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	must("backfill", "mgid-spend", "--gaps")
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT window_date::text || ' ' || status FROM syncer.runs
 		WHERE id > $1 ORDER BY window_date`, before)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 		t.Errorf("a second backfill --gaps: %s", r.stdout)
 	}
 	var states string
-	if err := db.Pool.QueryRow(ctx, `
+	if err := db.QueryRow(ctx, `
 		SELECT string_agg(DISTINCT state, ',' ORDER BY state) FROM bi.coverage
 		WHERE source = 'mgid-spend' AND day < $1`, ds(-1)).Scan(&states); err != nil {
 		t.Fatal(err)

@@ -95,7 +95,7 @@ func (c *xferCLI) transfer(stdin string, client int64, amount string, extra ...s
 
 func (c *xferCLI) journal() []store.Transfer {
 	c.t.Helper()
-	rows, err := store.ListTransfers(context.Background(), c.db.Pool, store.TransferFilter{})
+	rows, err := c.db.ListTransfers(context.Background(), store.TransferFilter{})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -105,12 +105,12 @@ func (c *xferCLI) journal() []store.Transfer {
 func (c *xferCLI) noSecretsStored() {
 	c.t.Helper()
 	var text string
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '') FROM syncer.mgid_transfers t`).
+	if err := c.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '') FROM syncer.mgid_transfers t`).
 		Scan(&text); err != nil {
 		c.t.Fatal(err)
 	}
 	var runs string
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '') FROM syncer.runs r`).
+	if err := c.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '') FROM syncer.runs r`).
 		Scan(&runs); err != nil {
 		c.t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestMGIDTransferUnknownThenReconcile(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("resolve: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	x, err := store.GetTransfer(context.Background(), c.db.Pool, rows[0].ID)
+	x, err := c.db.GetTransfer(context.Background(), rows[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestMGIDReconcileAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	id, err := store.InsertTransfer(ctx, c.db.Pool, store.Transfer{AgencyID: 1001, ClientID: c.first, Amount: money.MustParse("12.34"),
+	id, err := c.db.InsertTransfer(ctx, store.Transfer{AgencyID: 1001, ClientID: c.first, Amount: money.MustParse("12.34"),
 		AccountType: "personal", Origin: store.OriginManual, RequestedBy: "alice", Status: store.TransferInFlight,
 		Before: &store.TransferBefore{Source: store.BeforeFromProvider, At: now, ClientBalance: w.Balance, ClientIncome: w.Income,
 			AgencyAccount: ag.Personal}, CreatedAt: now, SentAt: &now})
@@ -350,7 +350,7 @@ func TestMGIDReconcileAtStart(t *testing.T) {
 	}
 	defer a.close()
 	a.reconcileTransfersAtStart(ctx)
-	tr, err := store.GetTransfer(ctx, c.db.Pool, id)
+	tr, err := c.db.GetTransfer(ctx, id)
 	if err != nil || tr.Status != store.TransferSucceeded {
 		t.Fatalf("after start: %q %v\n%s", tr.Status, err, logs.String())
 	}

@@ -38,7 +38,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 		},
 		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
 	})
-	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Pool.Stat, Log: a.log})
+	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Stat, Log: a.log})
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
 

@@ -73,7 +73,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	// A transfer whose outcome nobody knows: the page must ask for a person.
 	sent := time.Now().Add(-2 * time.Hour)
-	if _, err := store.InsertTransfer(ctx, db.Pool, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: 4242,
+	if _, err := db.InsertTransfer(ctx, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: 4242,
 		Amount: money.MustParse("120.00"), AccountType: "personal", Origin: store.OriginManual, RequestedBy: "browser-test",
 		Status: store.TransferUnknown, CreatedAt: sent, SentAt: &sent}); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/providers"
 	"syncer/internal/store"
 )
@@ -17,7 +15,7 @@ import (
 // the backfill owns, so the day's data and its checkpoint commit together.
 type DayJob interface {
 	Job
-	RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Time) error
+	RunDay(ctx context.Context, run *Run, tx *store.DB, day time.Time) error
 }
 
 // BackfillStore is what a backfill needs of the database.
@@ -187,13 +185,13 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 		dctx, cancel = context.WithTimeoutCause(dctx, b.DayTimeout, fmt.Errorf("job timeout of %s: %w", b.DayTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
-	err = b.Store.WithTx(dctx, func(tx pgx.Tx) error {
+	err = b.Store.WithTx(dctx, func(tx *store.DB) error {
 		ctx := dctx
-		claim := store.ClaimDay
+		claim := tx.ClaimDay
 		if redo {
-			claim = store.LockDay
+			claim = tx.LockDay
 		}
-		ok, err := claim(ctx, tx, job.Name(), day)
+		ok, err := claim(ctx, job.Name(), day)
 		if err != nil || !ok {
 			if err == nil {
 				run.Count("skipped_claimed_elsewhere", 1)
@@ -204,7 +202,7 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 		if err := job.RunDay(ctx, run, tx, day); err != nil {
 			return err
 		}
-		return store.MarkDayDone(ctx, tx, job.Name(), day, run.ID, run.Rows())
+		return tx.MarkDayDone(ctx, job.Name(), day, run.ID, run.Rows())
 	})
 	if err != nil && dctx.Err() != nil {
 		err = fmt.Errorf("%w (%v)", context.Cause(dctx), err)

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -70,7 +69,7 @@ func logLines(logs, level, msg string) int {
 func lockHolder(t *testing.T, db *store.DB, name string) int32 {
 	t.Helper()
 	var pid int32
-	err := db.Pool.QueryRow(context.Background(), `
+	err := db.QueryRow(context.Background(), `
 		SELECT pid FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND objsubid = 1
 		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -85,7 +84,7 @@ func lockHolder(t *testing.T, db *store.DB, name string) int32 {
 func terminate(t *testing.T, db *store.DB, pid int32) {
 	t.Helper()
 	var ok bool
-	if err := db.Pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+	if err := db.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
 	}
 }
@@ -93,7 +92,7 @@ func terminate(t *testing.T, db *store.DB, pid int32) {
 // runRowFull is a run's row: status, error class and message.
 func runRowFull(t *testing.T, db *store.DB, id int64) (status, class, msg string) {
 	t.Helper()
-	err := db.Pool.QueryRow(context.Background(), `
+	err := db.QueryRow(context.Background(), `
 		SELECT status, coalesce(error_class, ''), coalesce(error_message, '') FROM syncer.runs WHERE id = $1`, id).
 		Scan(&status, &class, &msg)
 	if err != nil {
@@ -107,8 +106,8 @@ func runRowFull(t *testing.T, db *store.DB, id int64) (status, class, msg string
 // as long as it runs.
 func writeJob(db *store.DB, name string, hold time.Duration) fnJob {
 	return fnJob{name, func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: run.ID, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+		return db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: run.ID, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
 			run.AddRows(1)
@@ -193,7 +192,7 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sized.Pool.Config().MaxConns; got < 6 {
+	if got := sized.MaxConns(); got < 6 {
 		t.Errorf("pool for 5 jobs has %d connections", got)
 	}
 	sized.Close()
@@ -214,8 +213,8 @@ func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 	r := &jobs.Runner{Store: via, Log: testLogger(logs), Replica: "a"}
 	inTx := make(chan struct{})
 	job := fnJob{"stalls", func(ctx context.Context, run *jobs.Run) error {
-		return via.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 7, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+		return via.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 7, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
 			close(inTx)
@@ -374,8 +373,8 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	release := func() { once.Do(func() { close(goOn) }) }
 	defer release()
 	first := fnJob{"fenced", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+		return db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
 			close(inTx)
@@ -427,8 +426,8 @@ func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	r := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
 	pid := make(chan int32, 1)
 	job := fnJob{"worker", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+		return db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
 			var p int32

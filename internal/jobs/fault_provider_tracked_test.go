@@ -13,6 +13,7 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 // Firstlight faults: what is ours (the IAM token, the client credentials,
@@ -80,7 +81,7 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			}
 			job := func(c client) jobs.Job {
 				return &jobs.FirstlightRedeem{Firstlight: newClient(c), DB: db, Settings: trSettings(), Replica: "r", Now: clk.Now,
-					UserTokens: jobs.UserTokens{Getenv: trEnv(c.userTokens)}}
+					UserTokens: tracked.UserTokens{Getenv: trEnv(c.userTokens)}}
 			}
 			runner := newRunner(db, "r", clk.Now)
 			opts := jobs.Options{Trigger: jobs.TriggerManual}

@@ -21,6 +21,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 // trTrackFirstlight tracks one check per content id, all with the same token reference.
@@ -28,7 +29,7 @@ func trTrackFirstlight(t *testing.T, db *store.DB, ref string, contents ...strin
 	t.Helper()
 	var in []store.TargetInput
 	for _, c := range contents {
-		tg := jobs.FirstlightTarget{Name: "check-" + c, DeviceID: "device-1", ContentID: c, ContentType: "vod",
+		tg := tracked.FirstlightTarget{Name: "check-" + c, DeviceID: "device-1", ContentID: c, ContentType: "vod",
 			CatalogType: "movie", Delivery: "streaming", UserTokenRef: ref}
 		if err := tg.Validate(); err != nil {
 			t.Fatal(err)
@@ -108,7 +109,7 @@ func TestFirstlightOutcomesStoredFromRecordedBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := &jobs.FirstlightRedeem{Firstlight: trFirstlight(srv.URL, "iam"), DB: db, Settings: trSettings(), Replica: "r",
-		UserTokens: jobs.UserTokens{Getenv: trEnv(nil), Dir: dir}}
+		UserTokens: tracked.UserTokens{Getenv: trEnv(nil), Dir: dir}}
 	run := trRun(1, nil)
 	if err := job.Run(context.Background(), run); err != nil {
 		t.Fatal(err)
@@ -118,11 +119,11 @@ func TestFirstlightOutcomesStoredFromRecordedBodies(t *testing.T) {
 		status                    int
 		file, outcome, code, desc string
 	}{
-		"unresolved", 0, "", "auth_failed", jobs.CodeTokenRefUnresolved, "FIRSTLIGHT_USER_TOKEN_MISSING"})
+		"unresolved", 0, "", "auth_failed", tracked.CodeTokenRefUnresolved, "FIRSTLIGHT_USER_TOKEN_MISSING"})
 	for _, c := range cases {
 		var outcome, code, desc, trackingID string
 		var httpStatus *int
-		err := db.Pool.QueryRow(context.Background(), `
+		err := db.QueryRow(context.Background(), `
 			SELECT outcome, coalesce(error_code, ''), coalesce(description, ''), coalesce(tracking_id, ''), http_status
 			FROM bi.firstlight_redeem_history WHERE content_id = $1`, c.content).Scan(&outcome, &code, &desc, &trackingID, &httpStatus)
 		if err != nil {
@@ -161,7 +162,7 @@ func TestUserTokensResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u := jobs.UserTokens{Getenv: trEnv(map[string]string{"FIRSTLIGHT_USER_TOKEN_ENV": "ut-env", "FIRSTLIGHT_USER_TOKEN_BOTH": "ut-env-wins"}), Dir: dir}
+	u := tracked.UserTokens{Getenv: trEnv(map[string]string{"FIRSTLIGHT_USER_TOKEN_ENV": "ut-env", "FIRSTLIGHT_USER_TOKEN_BOTH": "ut-env-wins"}), Dir: dir}
 	for _, tc := range []struct{ ref, want, err string }{
 		{"ENV", "ut-env", ""},
 		{"FILE", "ut-file", ""},
@@ -210,7 +211,7 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 		firstlight.Credentials{TokenURL: url + sim.PathFirstlightToken, ClientID: "sim-firstlight", ClientSecret: secretCanary},
 		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
 	job := &jobs.FirstlightRedeem{Firstlight: client, DB: db, Settings: trSettings(), Replica: "r",
-		UserTokens: jobs.UserTokens{Getenv: trEnv(map[string]string{"FIRSTLIGHT_USER_TOKEN_CANARY": userCanary})}}
+		UserTokens: tracked.UserTokens{Getenv: trEnv(map[string]string{"FIRSTLIGHT_USER_TOKEN_CANARY": userCanary})}}
 	if res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -218,7 +219,7 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 	wrong := firstlight.New(url+sim.PathFirstlightRedeem,
 		firstlight.Credentials{TokenURL: url + sim.PathFirstlightToken, ClientID: "sim-firstlight", ClientSecret: secretCanary + "x"},
 		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
-	if _, err := db.Pool.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
+	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
 		t.Fatal(err)
 	}
 	job.Firstlight = wrong

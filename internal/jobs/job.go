@@ -13,11 +13,29 @@ import (
 	"unicode/utf8"
 )
 
-// Job is one kind of work. Run does it once; its writes must commit together
-// or not at all.
+// Job is one kind of work; Run does it once.
+//
+// Most jobs commit all or nothing: mgid-balances, mgid-spend, mgid-retention
+// (and each day of a backfill) write in one transaction (store.DB.WithTx), so a failed
+// run wrote nothing and is recorded with rows_written 0, whatever AddRows
+// was told inside the transaction that rolled back.
+//
+// A job that commits as it goes says so by implementing Incremental; a
+// failed run of it keeps what it committed, and rows_written counts that.
 type Job interface {
 	Name() string
 	Run(ctx context.Context, run *Run) error
+}
+
+// Incremental is a Job whose run commits as it goes rather than all or
+// nothing: the tracked checks record each batch of results in its own
+// transaction, and the top-up commits each transfer's journal row before
+// its request leaves (a dry run's plan is one transaction). A failed run
+// keeps those rows, so the runner records the rows such a job counted,
+// which it does only after each commit, whether the run succeeds or fails.
+type Incremental interface {
+	Job
+	CommitsAsItGoes()
 }
 
 // Run is one execution of a job, as recorded in the runs table.
@@ -27,15 +45,17 @@ type Run struct {
 	Trigger string
 	Log     *slog.Logger
 
-	started time.Time // set by the runner, for the run's duration
-	rows    atomic.Int64
-	mu      sync.Mutex
-	counts  map[string]int64
+	started     time.Time // set by the runner, for the run's duration
+	incremental bool      // the job is Incremental: rows count even if the run fails
+	rows        atomic.Int64
+	mu          sync.Mutex
+	counts      map[string]int64
 
 	observed atomic.Bool // see MarkObserved
 }
 
-// AddRows adds to the rows the run wrote.
+// AddRows adds to the rows the run wrote. An Incremental job calls it only
+// for rows already committed.
 func (r *Run) AddRows(n int64) { r.rows.Add(n) }
 
 // Rows is the rows written so far.

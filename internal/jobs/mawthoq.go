@@ -2,170 +2,45 @@ package jobs
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"io"
-	"strings"
 	"time"
 
 	"syncer/internal/config"
-	"syncer/internal/providers/gmedia"
 	"syncer/internal/store"
+	"syncer/internal/tracked"
 )
-
-// GmediaChecker is what mawthoq-recheck needs of the Gmedia client.
-type GmediaChecker interface {
-	Check(ctx context.Context, platform, account string) (gmedia.Result, error)
-}
 
 // MawthoqRecheck re-checks every tracked Mawthoq licence whose last check is
 // older than Settings.RecheckAfter and keeps its status history. Replicas
-// running it at once split the targets between them (see trackedRound).
+// running it at once split the targets between them (see tracked.Round).
 type MawthoqRecheck struct {
-	Gmedia   GmediaChecker
-	DB       TrackedStore
+	Gmedia   tracked.GmediaChecker
+	DB       tracked.Store
 	Settings config.TrackedCheck
 	Replica  string // who holds the leases; unique per process
 	Now      func() time.Time
 	// MaxConsecutiveErrors: provider_error results in a row that end the
-	// round (default DefaultMaxConsecutiveErrors).
+	// round (default tracked.DefaultMaxConsecutiveErrors).
 	MaxConsecutiveErrors int
 }
 
 func (j *MawthoqRecheck) Name() string { return config.JobMawthoqRecheck }
 
+// CommitsAsItGoes: see Incremental.
+func (j *MawthoqRecheck) CommitsAsItGoes() {}
+
 // SplitsAcrossReplicas: replicas running a round at once split the due
-// targets between them (see trackedRound).
+// targets between them (see tracked.Round).
 func (j *MawthoqRecheck) SplitsAcrossReplicas() {}
 
 // Run is one round; a target Gmedia fails on is recorded as provider_error
 // and the round goes on. It fails for Gmedia refusing our credentials, a
-// database failure, or MaxConsecutiveErrors failures in a row.
+// database failure, or MaxConsecutiveErrors failures in a row; the checks
+// recorded before that stay.
 func (j *MawthoqRecheck) Run(ctx context.Context, run *Run) error {
-	now := nowFunc(j.Now)
-	r := &trackedRound{
-		kind: store.TrackedMawthoq, provider: "gmedia", settings: j.Settings, replica: j.Replica,
-		db: j.DB, now: now, maxErrors: j.MaxConsecutiveErrors,
-		checker: mawthoqChecker{gm: j.Gmedia, now: now},
+	r := &tracked.Round{
+		Kind: store.TrackedMawthoq, Provider: "gmedia", Settings: j.Settings, Replica: j.Replica,
+		DB: j.DB, Now: j.Now, MaxErrors: j.MaxConsecutiveErrors,
+		Checker: tracked.MawthoqChecker{Gmedia: j.Gmedia, Now: j.Now},
 	}
-	return r.run(ctx, run)
-}
-
-// MawthoqTarget is a tracked account: what `track add` and import take.
-type MawthoqTarget struct {
-	Platform string
-	Account  string
-	Label    string
-}
-
-// mawthoqParams is the target's params in the database.
-type mawthoqParams struct {
-	Platform string `json:"platform"`
-	Account  string `json:"account"`
-}
-
-// Normalize validates t as Gmedia would (platform, national ID or iqama)
-// and returns it with the platform in Gmedia's spelling. Errors never
-// contain the account number.
-func (t MawthoqTarget) Normalize() (MawthoqTarget, error) {
-	p, err := gmedia.NormalizePlatform(t.Platform)
-	if err != nil {
-		return t, err
-	}
-	if err := gmedia.ValidateAccount(t.Account); err != nil {
-		return t, err
-	}
-	if err := checkText("label", t.Label, 200, false); err != nil {
-		return t, err
-	}
-	t.Platform = p
-	return t, nil
-}
-
-// Key is the target's natural key.
-func (t MawthoqTarget) Key() string { return t.Platform + ":" + t.Account }
-
-// Input is the row to store for a normalized t: the account's keyed hash
-// is computed here so the key never reaches the database.
-func (t MawthoqTarget) Input(hashKey []byte) store.TargetInput {
-	params, _ := json.Marshal(mawthoqParams{Platform: t.Platform, Account: t.Account})
-	return store.TargetInput{Key: t.Key(), Params: params, Label: t.Label, SubjectHash: AccountHash(hashKey, t.Account)}
-}
-
-// AccountHash is the stable keyed hash of an account shown in the bi views
-// for joins: HMAC-SHA256 under SYNCER_HASH_KEY, hex. Without the key nobody
-// can hash all ten-digit numbers to reverse it.
-func AccountHash(key []byte, account string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(account))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// MaskAccount shows only the last four digits: ******0008.
-func MaskAccount(account string) string {
-	if len(account) <= 4 {
-		return strings.Repeat("*", len(account))
-	}
-	return strings.Repeat("*", len(account)-4) + account[len(account)-4:]
-}
-
-// MawthoqAccount reads the platform and account of a stored target.
-func MawthoqAccount(params json.RawMessage) (platform, account string) {
-	var p mawthoqParams
-	_ = json.Unmarshal(params, &p)
-	return p.Platform, p.Account
-}
-
-// ImportMawthoq reads a CSV with the header platform,account,label (label
-// optional) and validates every row.
-func ImportMawthoq(r io.Reader, hashKey []byte) (TargetImport, error) {
-	return importTargets(r, []string{"platform", "account"}, []string{"label"}, func(row csvRow) (store.TargetInput, error) {
-		t, err := MawthoqTarget{
-			Platform: row.fields["platform"],
-			Account:  strings.TrimSpace(row.fields["account"]),
-			Label:    strings.TrimSpace(row.fields["label"]),
-		}.Normalize()
-		if err != nil {
-			return store.TargetInput{}, err
-		}
-		return t.Input(hashKey), nil
-	})
-}
-
-type mawthoqChecker struct {
-	gm  GmediaChecker
-	now func() time.Time
-}
-
-func (c mawthoqChecker) check(ctx context.Context, t store.ClaimedTarget) (store.CheckResult, error) {
-	platform, account := MawthoqAccount(t.Params)
-	res, err := c.gm.Check(ctx, platform, account)
-	if err != nil {
-		return store.CheckResult{}, err
-	}
-	out := store.CheckResult{
-		TargetID:   t.ID,
-		Outcome:    string(res.Outcome),
-		Status:     res.Status,
-		Code:       res.Code,
-		HTTPStatus: res.HTTPStatus,
-		Detail:     res.Payload,
-		CheckedAt:  c.now(),
-	}
-	// The message reaches the bi views: a provider that echoes the number
-	// must not put it there.
-	out.Message = res.Message
-	if account != "" {
-		out.Message = strings.ReplaceAll(out.Message, account, MaskAccount(account))
-	}
-	return out, nil
-}
-
-func nowFunc(f func() time.Time) func() time.Time {
-	if f != nil {
-		return f
-	}
-	return time.Now
+	return r.Run(ctx, run.ID, run.Log, run)
 }

@@ -17,6 +17,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 // trViewText is every row of a view as JSON text, to search for what must
@@ -24,7 +25,7 @@ import (
 func trViewText(t *testing.T, db *store.DB, relation string) string {
 	t.Helper()
 	var s string
-	if err := db.Pool.QueryRow(context.Background(),
+	if err := db.QueryRow(context.Background(),
 		`SELECT coalesce(string_agg(row_to_json(v)::text, E'\n'), '') FROM `+relation+` v`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 	for i, c := range cases {
 		var outcome, lic, code, msg string
 		var httpStatus int
-		err := db.Pool.QueryRow(context.Background(), `
+		err := db.QueryRow(context.Background(), `
 			SELECT outcome, coalesce(status, '') || '/' || coalesce(license_number, ''), coalesce(error_code, ''),
 			       coalesce(message, ''), http_status
 			FROM bi.mawthoq_status_history WHERE target_id = $1`, ids[i]).Scan(&outcome, &lic, &code, &msg, &httpStatus)
@@ -108,7 +109,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 	}
 	// The raw payload is kept internally; the bi views show no full number.
 	var payload string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT detail::text FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&payload); err != nil || !strings.Contains(payload, `"licenseNumber": "M-123456"`) {
+	if err := db.QueryRow(context.Background(), `SELECT detail::text FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&payload); err != nil || !strings.Contains(payload, `"licenseNumber": "M-123456"`) {
 		t.Errorf("stored payload %q, %v", payload, err)
 	}
 	views := trViewText(t, db, "bi.mawthoq_status_current") + trViewText(t, db, "bi.mawthoq_status_history")
@@ -147,7 +148,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	db := testdb.New(t)
 	in := []store.TargetInput{}
 	for _, i := range []int{flip, steady} {
-		tg, _ := jobs.MawthoqTarget{Platform: "tiktok", Account: trAccount(i), Label: fmt.Sprint(i)}.Normalize()
+		tg, _ := tracked.MawthoqTarget{Platform: "tiktok", Account: trAccount(i), Label: fmt.Sprint(i)}.Normalize()
 		in = append(in, tg.Input(trHashKey))
 	}
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
@@ -169,7 +170,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 		checks     int
 	}
 	history := func(i int) []period {
-		rows, err := db.Pool.Query(context.Background(), `
+		rows, err := db.Query(context.Background(), `
 			SELECT status, valid_from, valid_to, last_checked_at, checks FROM bi.mawthoq_status_history
 			WHERE label = $1 ORDER BY valid_from`, fmt.Sprint(i))
 		if err != nil {
@@ -214,12 +215,12 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	}
 	var last time.Time
 	var hash, masked string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT last_check_at, account_hash, account_masked
+	if err := db.QueryRow(context.Background(), `SELECT last_check_at, account_hash, account_masked
 		FROM bi.mawthoq_status_current WHERE label = $1`, fmt.Sprint(steady)).Scan(&last, &hash, &masked); err != nil {
 		t.Fatal(err)
 	}
 	a := trAccount(steady)
-	if !last.Equal(at(2)) || hash != jobs.AccountHash(trHashKey, a) || masked != "******"+a[6:] {
+	if !last.Equal(at(2)) || hash != tracked.AccountHash(trHashKey, a) || masked != "******"+a[6:] {
 		t.Errorf("current: last %s hash %s masked %s", last, hash, masked)
 	}
 }
@@ -240,7 +241,7 @@ func TestMawthoqSecretNeverLeaks(t *testing.T) {
 	}
 	// A secret one character off is refused; the refusal must not quote it.
 	bad := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, canary+"x"), DB: db, Settings: trSettings(), Replica: "r"}
-	if _, err := db.Pool.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
+	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
 		t.Fatal(err)
 	}
 	res := runner.Execute(context.Background(), bad, jobs.Options{Trigger: jobs.TriggerManual})

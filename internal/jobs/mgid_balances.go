@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
@@ -21,7 +19,7 @@ type MGIDWallets interface {
 
 // TxRunner opens transactions.
 type TxRunner interface {
-	WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error
+	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
 }
 
 // MGIDBalances snapshots every agency's wallets and every client's wallet.
@@ -45,8 +43,8 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	if j.Location != nil {
 		zone = j.Location
 	}
-	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
-		if err := store.SetSetting(ctx, tx, store.SettingMGIDTimezone, zone.String()); err != nil {
+	return j.DB.WithTx(ctx, func(tx *store.DB) error {
+		if err := tx.SetSetting(ctx, store.SettingMGIDTimezone, zone.String()); err != nil {
 			return err
 		}
 		for _, a := range j.Agencies {
@@ -54,7 +52,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 			if err != nil {
 				return err
 			}
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{
 				AgencyID: bal.AgencyID, CapturedAt: capturedAt, RunID: run.ID,
 				Personal: bal.Personal, Bonus: bal.Bonus, ClientsBalance: bal.ClientsBalance,
 			}); err != nil {
@@ -65,7 +63,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 				return err
 			}
 			// The first snapshot of a day writes the daily rows of the day before.
-			days, err := store.CloseBalanceDays(ctx, tx, bal.AgencyID, capturedAt)
+			days, err := tx.CloseBalanceDays(ctx, bal.AgencyID, capturedAt)
 			if err != nil {
 				return err
 			}
@@ -92,7 +90,7 @@ func (j *MGIDBalances) now() time.Time {
 // its retry budget and restarts the stream: the COPY under way is abandoned,
 // rolled back to a savepoint, and a new COPY takes the list from its start,
 // so no client is written twice.
-func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
+func copyClients(ctx context.Context, tx *store.DB, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := &walletStream{batches: make(chan []store.ClientBalance, 4), done: make(chan struct{})}
@@ -102,29 +100,28 @@ func copyClients(ctx context.Context, tx pgx.Tx, a MGIDWallets, agencyID int64, 
 		<-rows.done // the producer has stopped before we return
 	}()
 	for {
-		sp, err := tx.Begin(ctx) // a savepoint
-		if err != nil {
-			return 0, err
-		}
-		n, err := store.CopyClientBalances(ctx, sp, agencyID, capturedAt, rows)
-		if err != nil && rows.restarted() {
-			if err := sp.Rollback(ctx); err != nil {
-				return 0, err
-			}
+		var n int64
+		restart := false
+		err := tx.WithTx(ctx, func(sp *store.DB) (err error) { // a savepoint
+			n, err = sp.CopyClientBalances(ctx, agencyID, capturedAt, rows)
+			restart = err != nil && rows.restarted()
+			return err
+		})
+		if restart {
 			continue
 		}
 		if err != nil {
 			if perr := rows.Err(); perr != nil {
 				return n, perr // the provider's failure is the cause, COPY's error only its echo
 			}
-			if tx.Conn().IsClosed() {
+			if tx.ConnClosed() {
 				// pgconn returns a connection cut mid-COPY as a bare
 				// io.ErrUnexpectedEOF at times: the connection is what failed.
 				return n, &store.DatabaseError{Op: "copy client balances", Err: err}
 			}
 			return n, err
 		}
-		return n, sp.Commit(ctx)
+		return n, nil
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/store"
 )
 
@@ -31,8 +29,8 @@ func (j *MGIDRetention) Run(ctx context.Context, run *Run) error {
 		now = j.Now
 	}
 	before := now().Add(-time.Duration(j.DetailDays) * 24 * time.Hour)
-	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
-		dropped, err := store.DropWalletDetail(ctx, tx, before)
+	return j.DB.WithTx(ctx, func(tx *store.DB) error {
+		dropped, err := tx.DropWalletDetail(ctx, before)
 		if err != nil {
 			return err
 		}

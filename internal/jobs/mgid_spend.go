@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"syncer/internal/providers/mgid"
@@ -44,13 +43,13 @@ func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {
 	if err != nil {
 		return err
 	}
-	return j.DB.WithTx(ctx, func(tx pgx.Tx) error {
+	return j.DB.WithTx(ctx, func(tx *store.DB) error {
 		return j.write(ctx, tx, run, now, rows, fetched)
 	})
 }
 
 // RunDay is one backfill window: the same fetch and write for one day.
-func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Time) error {
+func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.DB, day time.Time) error {
 	rows, fetched, err := j.fetch(ctx, []time.Time{day})
 	if err != nil {
 		return err
@@ -60,13 +59,13 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx pgx.Tx, day time.Ti
 
 // write stores the spend rows and marks every (agency, day) read, with or
 // without rows, in the same transaction: coverage counts only committed days.
-func (j *MGIDSpend) write(ctx context.Context, tx pgx.Tx, run *Run, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
+func (j *MGIDSpend) write(ctx context.Context, tx *store.DB, run *Run, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
 	at := now.UTC().Truncate(time.Microsecond)
-	res, err := store.UpsertSpend(ctx, tx, run.ID, at, j.loc(), rows)
+	res, err := tx.UpsertSpend(ctx, run.ID, at, j.loc(), rows)
 	if err != nil {
 		return err
 	}
-	if err := store.RecordSpendFetches(ctx, tx, run.ID, at, fetched); err != nil {
+	if err := tx.RecordSpendFetches(ctx, run.ID, at, fetched); err != nil {
 		return err
 	}
 	if len(fetched) > 0 {

@@ -22,7 +22,7 @@ var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
 func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -48,7 +48,7 @@ func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 		var bal, income money.Amount
 		var credit *money.Amount
 		var email string
-		if err := db.Pool.QueryRow(context.Background(), `SELECT balance, credit, income, email
+		if err := db.QueryRow(context.Background(), `SELECT balance, credit, income, email
 			FROM bi.mgid_client_balance_latest WHERE client_id = $1`, id).Scan(&bal, &credit, &income, &email); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
 	}
 	var class, msg string
 	var rows int64
-	if err := db.Pool.QueryRow(context.Background(), `SELECT error_class, error, rows_written FROM bi.sync_runs WHERE run_id = $1`,
+	if err := db.QueryRow(context.Background(), `SELECT error_class, error, rows_written FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&class, &msg, &rows); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	first5001, _, _ := s.ClientRange(sim.DemoAgencyID)
 	var spent money.Amount
 	yesterday := time.Date(t0.Year(), t0.Month(), t0.Day()-1, 0, 0, 0, 0, time.UTC)
-	err := db.Pool.QueryRow(ctx, `SELECT spent FROM bi.mgid_client_spend_daily WHERE client_id = $1 AND spend_date = $2`,
+	err := db.QueryRow(ctx, `SELECT spent FROM bi.mgid_client_spend_daily WHERE client_id = $1 AND spend_date = $2`,
 		first5001+1, yesterday.Format(time.DateOnly)).Scan(&spent)
 	want, _ := s.SpendAt(first5001+1, yesterday, clk.Now())
 	if err == nil && spent != want {

@@ -136,7 +136,8 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 		return Result{Status: StatusFailed, Err: err}
 	}
 	r.outage.up(log)
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id)}
+	_, incremental := job.(Incremental)
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental}
 
 	runCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
@@ -295,8 +296,10 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error, step time.Dura
 			f.Status = StatusCancelled
 		}
 		f.ErrorMessage = cut(err.Error(), 2000) // whole characters: Postgres refuses a split one
-		// Rows of a failed run were rolled back with its transaction.
-		f.RowsWritten = 0
+		if !run.incremental {
+			// Rows of a failed run were rolled back with its transaction.
+			f.RowsWritten = 0
+		}
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), step)
 	ferr := r.Store.FinishRun(fctx, run.ID, f)

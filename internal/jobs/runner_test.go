@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -28,7 +26,7 @@ func (j fnJob) Run(ctx context.Context, run *jobs.Run) error { return j.fn(ctx, 
 func runRow(t *testing.T, db *store.DB, id int64) (status, class string) {
 	t.Helper()
 	var c *string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT status, error_class FROM syncer.runs WHERE id = $1`, id).Scan(&status, &c); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT status, error_class FROM syncer.runs WHERE id = $1`, id).Scan(&status, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c != nil {
@@ -71,8 +69,8 @@ func TestCancelledRunRollsBack(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	job := fnJob{"writer", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
+		return db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
 			cancel()

@@ -3,34 +3,26 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/config"
-	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
+	"syncer/internal/transfer"
 )
 
 // MGIDTopUpAgency is one agency the top-up job serves.
 type MGIDTopUpAgency interface {
-	MGIDTransferClient
+	transfer.AgencyClient
 	AccountID(ctx context.Context) (int64, error)
 }
 
-// TopUpRequester is the journal's requested_by for the job's transfers.
-const TopUpRequester = config.JobMGIDTopUp
-
-// MGIDTopUp is the opt-in auto top-up. Per agency, each round: take the
-// agency's transfer lock, reconcile open transfers, check that the latest
-// balances snapshot is fresh, plan (PlanTopUps) from it and today's journal,
-// then journal the plan as planned rows (dry run, the default) or send it
-// one transfer at a time through TransferSender, the CLI's journaled path.
+// MGIDTopUp is the opt-in auto top-up: each round, every agency's Desk runs
+// transfer.Desk.TopUp (lock, reconcile, plan from a fresh snapshot, journal
+// the plan in a dry run or send it).
 //
-// Unlike the other jobs, a live round does not commit all or nothing: each
-// transfer's journal row must be committed before its request leaves, and
-// must stay whatever happens to the rest of the round.
+// It does not commit all or nothing: each transfer's journal row is
+// committed before its request leaves and stays whatever happens to the
+// rest of the round, so a failed run keeps the transfers it journaled.
 type MGIDTopUp struct {
 	DB       *store.DB
 	Agencies []MGIDTopUpAgency
@@ -44,6 +36,9 @@ type MGIDTopUp struct {
 }
 
 func (j *MGIDTopUp) Name() string { return config.JobMGIDTopUp }
+
+// CommitsAsItGoes: see Incremental.
+func (j *MGIDTopUp) CommitsAsItGoes() {}
 
 // Run serves every agency; one agency's failure (insufficient funds, an
 // unknown outcome) does not stop the others', and all failures are returned.
@@ -65,185 +60,8 @@ func (j *MGIDTopUp) agency(ctx context.Context, run *Run, a MGIDTopUpAgency) err
 	if err != nil {
 		return err
 	}
-	log := run.Log.With("agency_id", id)
-	lock, ok, err := j.DB.TryLockTransfers(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		log.Warn("skipping the agency this round: another process is sending or reconciling its transfers")
-		run.Count("agency_busy", 1)
-		return nil
-	}
-	defer lock.Release()
-
-	rec := &TransferReconciler{DB: j.DB, MGID: a, AgencyID: id, Grace: j.ReconcileGrace, Log: log, Now: j.Now}
-	rep, err := rec.Reconcile(ctx)
-	for _, o := range rep.Settled {
-		run.Count("reconciled_"+o.Status, 1)
-	}
-	run.Count("still_unknown", int64(len(rep.Undecided)))
-	if err != nil {
-		// Planning on top of outcomes we could not read could pay twice.
-		return fmt.Errorf("agency %d: reconcile before planning: %w", id, err)
-	}
-
-	now := journalTime(j.Now)
-	snap, ok, err := store.LatestAgencyBalance(ctx, j.DB.Pool, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		log.Warn("skipping the round: the agency has no balances snapshot yet (run mgid-balances)")
-		run.Count("skipped_no_snapshot", 1)
-		return nil
-	}
-	if age := now.Sub(snap.CapturedAt); j.MaxSnapshotAge > 0 && age > j.MaxSnapshotAge {
-		log.Warn("skipping the round: the latest balances snapshot is too old to plan from",
-			"snapshot_at", snap.CapturedAt, "age", age.Round(time.Second), "limit", j.MaxSnapshotAge)
-		run.Count("skipped_stale_snapshot", 1)
-		return nil
-	}
-	// Planning from a fresh snapshot is the round's reading of the source.
-	run.MarkObserved()
-
-	candidates, err := store.LatestClientsBelow(ctx, j.DB.Pool, id, TopUpThreshold(j.Policy))
-	if err != nil {
-		return err
-	}
-	from, to := dayBounds(now, j.Location)
-	sums, err := store.TransferDaySums(ctx, j.DB.Pool, id, from, to, j.Policy.DryRun)
-	if err != nil {
-		return err
-	}
-	open, err := store.OpenTransfers(ctx, j.DB.Pool, id)
-	if err != nil {
-		return err
-	}
-	in := TopUpPlanInput{Policy: j.Policy, ClientToday: sums.PerClient, AgencyToday: sums.Total, Open: map[int64]bool{}}
-	for _, t := range open {
-		in.Open[t.ClientID] = true
-	}
-	wallets := make(map[int64]store.ClientBalance, len(candidates))
-	for _, c := range candidates {
-		in.Clients = append(in.Clients, TopUpCandidate{ClientID: c.ClientID, Email: c.Email, Balance: c.Balance})
-		wallets[c.ClientID] = c
-	}
-	plan := PlanTopUps(in)
-	for _, s := range plan.Skipped {
-		run.Count("skipped_"+s.Reason, 1)
-	}
-	log.Info("top-up plan", "dry_run", j.Policy.DryRun, "transfers", len(plan.Transfers), "total", plan.Total.String(),
-		"skipped", len(plan.Skipped), "today_before", sums.Total.String(), "snapshot_at", snap.CapturedAt)
-
-	account := mgid.AccountType(j.Policy.AccountType)
-	before := func(p PlannedTopUp) *store.TransferBefore {
-		w := wallets[p.ClientID]
-		return &store.TransferBefore{Source: store.BeforeFromSnapshot, At: snap.CapturedAt,
-			ClientBalance: w.Balance, ClientIncome: w.Income, AgencyAccount: snap.Account(string(account))}
-	}
-	if j.Policy.DryRun {
-		return j.journalPlan(ctx, run, id, plan, account, before, now)
-	}
-	sender := &TransferSender{DB: j.DB, MGID: a, AgencyID: id, Log: log, Now: j.Now}
-	for i, p := range plan.Transfers {
-		if ctx.Err() != nil {
-			return ctx.Err() // no new transfer after a cancellation
-		}
-		stop, err := j.send(ctx, run, sender, p, account, before(p))
-		if stop {
-			left := len(plan.Transfers) - i - 1
-			run.Count("unsent_after_stop", int64(left))
-			return fmt.Errorf("agency %d: round stopped, %d planned transfers not sent: %w", id, left, err)
-		}
-	}
-	return nil
-}
-
-// send sends one planned transfer; stop says the round must end (err why).
-func (j *MGIDTopUp) send(ctx context.Context, run *Run, s *TransferSender, p PlannedTopUp, account mgid.AccountType, snap *store.TransferBefore) (stop bool, err error) {
-	req := TransferRequest{ClientID: p.ClientID, ClientEmail: p.Email, Amount: p.Amount, Account: account,
-		Origin: store.OriginTopUp, RequestedBy: TopUpRequester, RunID: run.ID, Snapshot: snap}
-	before, err := s.ReadBefore(ctx, req)
-	if errors.Is(err, ErrClientNotInAgency) {
-		run.Count("skipped_not_in_agency", 1)
-		return false, nil
-	}
-	if err != nil {
-		return true, err
-	}
-	if before.Source == store.BeforeFromProvider {
-		// The snapshot may be minutes old: a client who has paid since
-		// gets less, or nothing. The amount only ever shrinks here, so
-		// the plan's caps still hold.
-		if before.ClientBalance.Cmp(p.Rule.Min) >= 0 {
-			run.Count("skipped_no_longer_below_min", 1)
-			return false, nil
-		}
-		req.Amount = minAmount(req.Amount, floorCents(p.Rule.Target.Sub(before.ClientBalance)))
-		if req.Amount.Sign() <= 0 {
-			run.Count("skipped_no_longer_below_min", 1)
-			return false, nil
-		}
-	}
-	t, err := s.Execute(ctx, req, before)
-	if t.ID == 0 {
-		if errors.Is(err, store.ErrTransferOpen) {
-			run.Count("skipped_open_transfer", 1)
-			return false, nil
-		}
-		return true, err // not journaled, so not sent
-	}
-	run.AddRows(1)
-	run.Count("sent", 1)
-	run.Count(t.Status, 1)
-	switch {
-	case t.Status == store.TransferSucceeded:
-		return false, nil
-	case IsInsufficientFunds(t):
-		run.Count("stopped_insufficient_funds", 1)
-		run.Log.Error("insufficient agency funds: stopping the round", "transfer_id", t.ID, "client_id", t.ClientID,
-			"amount", t.Amount.String(), "account_type", t.AccountType, "provider_message", t.ProviderMessage)
-		return true, fmt.Errorf("insufficient funds in the %s account: %w", t.AccountType, err)
-	case t.Status == store.TransferRejected:
-		return false, nil // refused for this client only (e.g. Invalid client id); recorded
-	}
-	// unknown, not_applied (MGID unreachable), or an outcome not recorded:
-	// sending more now could only add to what reconcile must sort out.
-	return true, err
-}
-
-// journalPlan records a dry run's plan as planned rows, all or none.
-func (j *MGIDTopUp) journalPlan(ctx context.Context, run *Run, agencyID int64, plan TopUpPlan, account mgid.AccountType,
-	before func(PlannedTopUp) *store.TransferBefore, now time.Time) error {
-	err := j.DB.WithTx(ctx, func(tx pgx.Tx) error {
-		for _, p := range plan.Transfers {
-			if _, err := store.InsertTransfer(ctx, tx, store.Transfer{
-				AgencyID: agencyID, ClientID: p.ClientID, ClientEmail: p.Email, Amount: p.Amount,
-				AccountType: string(account), Origin: store.OriginTopUp, RequestedBy: TopUpRequester,
-				DryRun: true, Status: store.TransferPlanned, Before: before(p), CreatedAt: now, RunID: run.ID,
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	run.AddRows(int64(len(plan.Transfers)))
-	run.Count("planned", int64(len(plan.Transfers)))
-	run.Log.Info("dry run: plan journaled, nothing sent", "agency_id", agencyID, "transfers", len(plan.Transfers),
-		"total", plan.Total.String())
-	return nil
-}
-
-// dayBounds is the calendar day of t in loc, as [start, end).
-func dayBounds(t time.Time, loc *time.Location) (time.Time, time.Time) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	lt := t.In(loc)
-	start := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
-	return start, start.AddDate(0, 0, 1)
+	desk := &transfer.Desk{DB: j.DB, MGID: a, AgencyID: id, Grace: j.ReconcileGrace,
+		Log: run.Log.With("agency_id", id), Now: j.Now}
+	return desk.TopUp(ctx, transfer.TopUpRound{Policy: j.Policy, Location: j.Location,
+		MaxSnapshotAge: j.MaxSnapshotAge, RunID: run.ID, Tally: run})
 }

@@ -12,6 +12,7 @@ import (
 	"syncer/internal/money"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/transfer"
 )
 
 // snapshot runs mgid-balances once at the current time.
@@ -43,7 +44,7 @@ func (e *xferEnv) detail(runID int64, key string) int64 {
 // what the simulator applied, and that no cap was broken.
 func (e *xferEnv) journalAgrees(p config.TopUp) int {
 	e.t.Helper()
-	rows, err := store.ListTransfers(context.Background(), e.db.Pool, store.TransferFilter{Limit: 10000})
+	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{Limit: 10000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Fatalf("run: %+v", res)
 	}
 	var status, class, msg string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
+	if err := e.db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +180,16 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Errorf("run detail lacks the stop: stopped %d, unsent %d", e.detail(res.RunID, "stopped_insufficient_funds"),
 			e.detail(res.RunID, "unsent_after_stop"))
 	}
-	rows, err := store.ListTransfers(context.Background(), e.db.Pool, store.TransferFilter{})
+	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[1].Status != store.TransferSucceeded || rows[0].Status != store.TransferRejected ||
-		!jobs.IsInsufficientFunds(rows[0]) || rows[0].RunID != res.RunID {
+		!transfer.IsInsufficientFunds(rows[0]) || rows[0].RunID != res.RunID {
 		t.Fatalf("journal: %+v", rows)
+	}
+	if res.Rows != 2 {
+		t.Errorf("the failed round recorded rows_written %d, want the 2 transfers it journaled", res.Rows)
 	}
 	if e.journalAgrees(p) != 1 || e.sim.TransferRequests() != 2 {
 		t.Errorf("simulator: %d requests", e.sim.TransferRequests())
@@ -218,7 +222,7 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 	}
 	var total money.Amount
 	var maxClient money.Amount
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
 		(SELECT client_id, sum(amount) AS s, sum(amount) AS amount FROM bi.mgid_transfers
 		 WHERE status = 'planned' AND dry_run AND before_source = 'snapshot' AND sent_at IS NULL GROUP BY client_id) c`).
 		Scan(&total, &maxClient); err != nil {
@@ -267,17 +271,15 @@ func TestTopUpSkips(t *testing.T) {
 
 	// Find a client the policy would top up, and leave it a recent unknown transfer.
 	e.snapshot()
-	below, err := store.LatestClientsBelow(context.Background(), e.db.Pool, sim.DemoAgencyID, p.Default.Min)
+	below, err := e.db.LatestClientsBelow(context.Background(), sim.DemoAgencyID, p.Default.Min)
 	if err != nil || len(below) == 0 {
 		t.Fatalf("no client below the minimum: %v", err)
 	}
 	victim := below[0].ClientID
 	e.sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
-	l := e.lock()
-	if tr, _ := e.sender(e.client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
+	if tr, _ := e.desk(e.client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
 		t.Fatalf("setup: %q", tr.Status)
 	}
-	l.Release()
 	e.sim.SetFaults(sim.Faults{})
 	res = e.runTopUp(p)
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_open_transfer") != 1 || e.detail(res.RunID, "still_unknown") != 1 {
@@ -310,7 +312,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 	}
 	// Per calendar day, each cap holds exactly.
 	var worstAgency, worstClient money.Amount
-	if err := e.db.Pool.QueryRow(context.Background(), `
+	if err := e.db.QueryRow(context.Background(), `
 		SELECT coalesce(max(a), 0), coalesce(max(c), 0) FROM (
 		    SELECT (created_at AT TIME ZONE 'UTC')::date AS d, sum(amount) AS a, 0 AS c FROM syncer.mgid_transfers WHERE status = 'succeeded' GROUP BY 1
 		    UNION ALL

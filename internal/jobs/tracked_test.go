@@ -21,6 +21,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/tracked"
 )
 
 var trT0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
@@ -66,7 +67,7 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	t.Helper()
 	in := make([]store.TargetInput, n)
 	for i := range in {
-		tg, err := jobs.MawthoqTarget{Platform: platform, Account: trAccount(i)}.Normalize()
+		tg, err := tracked.MawthoqTarget{Platform: platform, Account: trAccount(i)}.Normalize()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +76,7 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := db.Pool.Query(context.Background(),
+	rows, _ := db.Query(context.Background(),
 		`SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
@@ -107,7 +108,7 @@ func trRun(id int64, log *slog.Logger) *jobs.Run {
 func trCount(t testing.TB, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -291,7 +292,7 @@ func TestTrackedRoundCancelled(t *testing.T) {
 
 // cancelAfter cancels the round's context after n checks.
 type cancelAfter struct {
-	jobs.GmediaChecker
+	tracked.GmediaChecker
 	n      int32
 	cancel context.CancelFunc
 

@@ -49,7 +49,7 @@ func fixture(t *testing.T, db *store.DB) {
 	run("mgid-spend", "succeeded", "", true)
 	run("mgid-balances", "failed", "retryable", false)
 	sent := time.Now().Add(-time.Hour)
-	if _, err := store.InsertTransfer(ctx, db.Pool, store.Transfer{
+	if _, err := db.InsertTransfer(ctx, store.Transfer{
 		AgencyID: 1001, ClientID: 5001, Amount: money.MustParse("150.00"), AccountType: "personal",
 		Origin: store.OriginManual, RequestedBy: "test", Status: store.TransferUnknown,
 		CreatedAt: sent, SentAt: &sent,
@@ -126,7 +126,7 @@ type server struct {
 func start(t *testing.T, db *store.DB, jobs []observe.JobSpec) server {
 	t.Helper()
 	m := observe.NewMetrics(observe.MetricsOptions{TrackedJobs: []string{"mawthoq-recheck"}})
-	m.Registry.MustRegister(&observe.DBCollector{Store: db, Pool: db.Pool.Stat})
+	m.Registry.MustRegister(&observe.DBCollector{Store: db, Pool: db.Stat})
 	want, err := store.BinaryMigrationVersion()
 	if err != nil {
 		t.Fatal(err)

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // DoneDays returns the days of job between from and to (inclusive) that a
 // backfill already finished.
 func (db *DB) DoneDays(ctx context.Context, job string, from, to time.Time) (map[string]bool, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT day::text FROM syncer.backfill_days WHERE job = $1 AND day BETWEEN $2 AND $3`,
 		job, pgDate(from), pgDate(to))
 	if err != nil {
@@ -32,14 +30,14 @@ func (db *DB) DoneDays(ctx context.Context, job string, from, to time.Time) (map
 // ClaimDay takes a transaction-scoped lock on (job, day) so two backfills
 // never work the same day, and reports whether the day is still to do. It
 // returns false when another backfill holds the day or it is already done.
-func ClaimDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, error) {
-	if locked, err := LockDay(ctx, tx, job, day); err != nil || !locked {
+func (db *DB) ClaimDay(ctx context.Context, job string, day time.Time) (bool, error) {
+	if locked, err := db.LockDay(ctx, job, day); err != nil || !locked {
 		return false, err
 	}
 	// A separate statement, so its snapshot sees a checkpoint committed by
 	// whoever held the lock before us.
 	var done bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM syncer.backfill_days WHERE job = $1 AND day = $2)`,
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM syncer.backfill_days WHERE job = $1 AND day = $2)`,
 		job, pgDate(day)).Scan(&done); err != nil {
 		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
 	}
@@ -48,9 +46,12 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, 
 
 // LockDay is ClaimDay without the checkpoint check, for a day to be done
 // again: false only when another backfill holds the day.
-func LockDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, error) {
+func (db *DB) LockDay(ctx context.Context, job string, day time.Time) (bool, error) {
+	if err := db.inTx("lock a backfill day"); err != nil {
+		return false, err // a transaction lock outside a transaction ends at once
+	}
 	var locked bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
+	if err := db.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
 		LockKey("backfill:"+job+":"+pgDate(day))).Scan(&locked); err != nil {
 		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
 	}
@@ -59,8 +60,8 @@ func LockDay(ctx context.Context, tx pgx.Tx, job string, day time.Time) (bool, e
 
 // MarkDayDone checkpoints a finished day in the same transaction as its data,
 // so a killed backfill either has both or neither.
-func MarkDayDone(ctx context.Context, tx pgx.Tx, job string, day time.Time, runID, rows int64) error {
-	_, err := tx.Exec(ctx, `
+func (db *DB) MarkDayDone(ctx context.Context, job string, day time.Time, runID, rows int64) error {
+	_, err := db.Exec(ctx, `
 		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (job, day) DO UPDATE
 		SET run_id = excluded.run_id, rows_written = excluded.rows_written, finished_at = now()`,

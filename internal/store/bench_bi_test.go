@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/money"
 	"syncer/internal/sim"
 	"syncer/internal/store"
@@ -41,7 +39,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 		}
 		end := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 		start := end.Add(-time.Duration(days*perDay-1) * 15 * time.Minute)
-		if err := store.SetSetting(ctx, db.Pool, store.SettingMGIDTimezone, "UTC"); err != nil {
+		if err := db.SetSetting(ctx, store.SettingMGIDTimezone, "UTC"); err != nil {
 			b.Fatal(err)
 		}
 
@@ -72,15 +70,15 @@ func BenchmarkBIDashboards(b *testing.B) {
 				sum = sum.Add(w.Balance)
 			}
 			t0 := time.Now()
-			err := db.WithTx(ctx, func(tx pgx.Tx) error {
-				if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: sim.DemoAgencyID, CapturedAt: at, RunID: 1,
+			err := db.WithTx(ctx, func(tx *store.DB) error {
+				if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: sim.DemoAgencyID, CapturedAt: at, RunID: 1,
 					Personal: money.FromUnits(1e10 - int64(k)*1e4), Bonus: money.FromUnits(5e8), ClientsBalance: sum}); err != nil {
 					return err
 				}
-				if _, err := store.CopyClientBalances(ctx, tx, sim.DemoAgencyID, at, &sliceRows{rows: rows}); err != nil {
+				if _, err := tx.CopyClientBalances(ctx, sim.DemoAgencyID, at, &sliceRows{rows: rows}); err != nil {
 					return err
 				}
-				_, err := store.CloseBalanceDays(ctx, tx, sim.DemoAgencyID, at)
+				_, err := tx.CloseBalanceDays(ctx, sim.DemoAgencyID, at)
 				return err
 			})
 			if err != nil {
@@ -91,7 +89,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 			// rows of changed clients; this compressed history gives it none,
 			// so vacuum as it would have (outside the timed path).
 			if k%16 == 15 {
-				if _, err := db.Pool.Exec(ctx, `VACUUM syncer.mgid_client`); err != nil {
+				if _, err := db.Exec(ctx, `VACUUM syncer.mgid_client`); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,7 +99,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 		spendStart := time.Now()
 		restated := genSpend(b, db, first, clients, end)
 		spendGen := time.Since(spendStart)
-		if _, err := db.Pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
+		if _, err := db.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 			b.Fatal(err)
 		}
 
@@ -161,8 +159,8 @@ func genSpend(b *testing.B, db *store.DB, first int64, clients int, end time.Tim
 		return money.FromUnits(int64(uint64(client*2654435761+d.Unix()/86400*40503)%5_000_000) * 100)
 	}
 	write := func(at time.Time, rows []store.SpendDay) {
-		err := db.WithTx(ctx, func(tx pgx.Tx) error {
-			_, err := store.UpsertSpend(ctx, tx, 1, at, time.UTC, rows)
+		err := db.WithTx(ctx, func(tx *store.DB) error {
+			_, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows)
 			return err
 		})
 		if err != nil {
@@ -205,7 +203,7 @@ func relBytes(b *testing.B, db *store.DB, rel string) int64 {
 	var n int64
 	// pg_partition_tree lists a partitioned table's members; a plain table
 	// is not in it.
-	if err := db.Pool.QueryRow(context.Background(), `
+	if err := db.QueryRow(context.Background(), `
 		SELECT CASE WHEN c.relkind = 'p'
 		            THEN (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(c.oid))
 		            ELSE pg_total_relation_size(c.oid) END::bigint
@@ -217,14 +215,14 @@ func relBytes(b *testing.B, db *store.DB, rel string) int64 {
 
 func count64(b *testing.B, db *store.DB, q string) int64 {
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+	if err := db.QueryRow(context.Background(), q).Scan(&n); err != nil {
 		b.Fatalf("%s: %v", q, err)
 	}
 	return n
 }
 
 func exec(b *testing.B, db *store.DB, q string) {
-	if _, err := db.Pool.Exec(context.Background(), q); err != nil {
+	if _, err := db.Exec(context.Background(), q); err != nil {
 		b.Fatalf("%s: %v", q, err)
 	}
 }
@@ -353,7 +351,7 @@ func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, clien
 		var n int
 		for i := 0; i < 8; i++ {
 			t0 := time.Now()
-			rows, err := db.Pool.Query(ctx, q.sql, q.args...)
+			rows, err := db.Query(ctx, q.sql, q.args...)
 			if err != nil {
 				b.Fatalf("%s: %v", q.name, err)
 			}

@@ -42,20 +42,20 @@ func reportRows(b *testing.B, rows int, start time.Time) {
 func rawCopy(b *testing.B, ddl string, cols []string, n int, row func(i int, vals []any)) {
 	db := testdb.New(b)
 	ctx := context.Background()
-	if _, err := db.Pool.Exec(ctx, ddl); err != nil {
+	if _, err := db.Exec(ctx, ddl); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		if _, err := db.Pool.Exec(ctx, `TRUNCATE raw`); err != nil {
+		if _, err := db.Exec(ctx, `TRUNCATE raw`); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		start := time.Now()
 		vals := make([]any, len(cols))
 		j := 0
-		_, err := db.Pool.CopyFrom(ctx, pgx.Identifier{"raw"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		_, err := db.CopyFrom(ctx, pgx.Identifier{"raw"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
 			if j == n {
 				return nil, nil
 			}
@@ -174,11 +174,11 @@ func BenchmarkWriteSnapshotAppend(b *testing.B) {
 
 func appendSnapshot(b *testing.B, db *store.DB, at time.Time, rows []store.ClientBalance) {
 	ctx := context.Background()
-	err := db.WithTx(ctx, func(tx pgx.Tx) error {
-		if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 1, CapturedAt: at, RunID: 1}); err != nil {
+	err := db.WithTx(ctx, func(tx *store.DB) error {
+		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at, RunID: 1}); err != nil {
 			return err
 		}
-		_, err := store.CopyClientBalances(ctx, tx, 1, at, &benchSource{rows: rows})
+		_, err := tx.CopyClientBalances(ctx, 1, at, &benchSource{rows: rows})
 		return err
 	})
 	if err != nil {
@@ -204,9 +204,9 @@ func BenchmarkWriteSpendUpsert(b *testing.B) {
 	day := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	upsert := func(days []store.SpendDay) store.SpendResult {
 		var res store.SpendResult
-		if err := db.WithTx(ctx, func(tx pgx.Tx) error {
+		if err := db.WithTx(ctx, func(tx *store.DB) error {
 			var err error
-			res, err = store.UpsertSpend(ctx, tx, 1, time.Now(), time.UTC, days)
+			res, err = tx.UpsertSpend(ctx, 1, time.Now(), time.UTC, days)
 			return err
 		}); err != nil {
 			b.Fatal(err)
@@ -248,7 +248,7 @@ func BenchmarkWriteSpendUpsert(b *testing.B) {
 func BenchmarkWriteInsertLoop(b *testing.B) {
 	db := testdb.New(b)
 	ctx := context.Background()
-	if _, err := db.Pool.Exec(ctx, snapshotTable); err != nil {
+	if _, err := db.Exec(ctx, snapshotTable); err != nil {
 		b.Fatal(err)
 	}
 	rows := benchClients(10_000)
@@ -258,7 +258,7 @@ func BenchmarkWriteInsertLoop(b *testing.B) {
 		at = at.Add(time.Minute)
 		start := time.Now()
 		for _, r := range rows {
-			if _, err := db.Pool.Exec(ctx, `INSERT INTO raw
+			if _, err := db.Exec(ctx, `INSERT INTO raw
 				(agency_id, captured_at, client_id, email, balance, credit, income) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 				1, at, r.ClientID, r.Email, r.Balance, r.Credit, r.Income); err != nil {
 				b.Fatal(err)

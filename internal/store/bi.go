@@ -15,7 +15,7 @@ type ViewCount struct {
 
 // BIViewCounts counts the rows of every view in schema bi, the BI contract.
 func (db *DB) BIViewCounts(ctx context.Context) ([]ViewCount, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY table_name`)
+	rows, err := db.Query(ctx, `SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY table_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list bi views: %w", err)
 	}
@@ -27,7 +27,7 @@ func (db *DB) BIViewCounts(ctx context.Context) ([]ViewCount, error) {
 	for _, n := range names {
 		var c int64
 		// The name comes from the catalog and is quoted as an identifier.
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{"bi", n}.Sanitize()).Scan(&c); err != nil {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{"bi", n}.Sanitize()).Scan(&c); err != nil {
 			return nil, fmt.Errorf("count bi.%s: %w", n, err)
 		}
 		out = append(out, ViewCount{View: "bi." + n, Rows: c})

@@ -22,7 +22,7 @@ import (
 // biViews lists the views of schema bi, read as the connecting (admin) user.
 func biViews(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	rows, err := db.Query(context.Background(), `
 		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'bi' AND c.relkind IN ('v', 'm') ORDER BY 1`)
 	if err != nil {
@@ -43,7 +43,7 @@ func biViews(t *testing.T, db *store.DB) []string {
 func asBIRole(t *testing.T, db *store.DB, fn func(c *pgx.Conn)) {
 	t.Helper()
 	ctx := context.Background()
-	pc, err := db.Pool.Acquire(ctx)
+	pc, err := db.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func TestBIRoleReadsEveryViewAndNoTable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.New(t)
-	if _, err := db.Pool.Exec(ctx, `CREATE VIEW bi.later_view AS SELECT job FROM syncer.runs`); err != nil {
+	if _, err := db.Exec(ctx, `CREATE VIEW bi.later_view AS SELECT job FROM syncer.runs`); err != nil {
 		t.Fatal(err)
 	}
 	views := biViews(t, db)
-	rows, err := db.Pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'syncer' ORDER BY 1`)
+	rows, err := db.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'syncer' ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestBIRoleReadsEveryViewAndNoTable(t *testing.T) {
 // uncommented lists the bi views and columns without a comment.
 func uncommented(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	rows, err := db.Query(context.Background(), `
 		SELECT 'bi.' || c.relname
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'bi' AND c.relkind IN ('v', 'm')
@@ -135,7 +135,7 @@ func TestEveryBIViewAndColumnHasAComment(t *testing.T) {
 			len(bare), strings.Join(bare, "\n  "))
 	}
 	// The check sees a view added without comments.
-	if _, err := db.Pool.Exec(context.Background(), `CREATE VIEW bi.zz_bare AS SELECT 1 AS one`); err != nil {
+	if _, err := db.Exec(context.Background(), `CREATE VIEW bi.zz_bare AS SELECT 1 AS one`); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(uncommented(t, db), " "); got != "bi.zz_bare bi.zz_bare.one" {
@@ -161,7 +161,7 @@ func TestObservabilityMigrationDownKeepsOtherDatabases(t *testing.T) {
 	check := func(d *store.DB, sql string, want bool) {
 		t.Helper()
 		var got bool
-		if err := d.Pool.QueryRow(ctx, sql).Scan(&got); err != nil {
+		if err := d.QueryRow(ctx, sql).Scan(&got); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
 		if got != want {
@@ -208,7 +208,7 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 	role := fmt.Sprintf("syncer_bi_race_%d", time.Now().UnixNano())
 	block = strings.ReplaceAll(block[start:end], "syncer_bi", role)
 	t.Cleanup(func() {
-		_, _ = db.Pool.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{role}.Sanitize())
+		_, _ = db.Exec(context.Background(), `DROP ROLE IF EXISTS `+pgx.Identifier{role}.Sanitize())
 	})
 
 	const sessions = 8
@@ -220,7 +220,7 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			errs <- db.WithTx(ctx, func(tx pgx.Tx) error {
+			errs <- db.WithTx(ctx, func(tx *store.DB) error {
 				if _, err := tx.Exec(ctx, block); err != nil {
 					return err
 				}
@@ -238,7 +238,7 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 		}
 	}
 	var n int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1 AND NOT rolcanlogin`, role).Scan(&n); err != nil || n != 1 {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname = $1 AND NOT rolcanlogin`, role).Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d NOLOGIN roles %s, %v", n, role, err)
 	}
 }
@@ -257,7 +257,7 @@ func TestObservabilityMigrationInfersOldRuns(t *testing.T) {
 	if err := m.DownTo(ctx, 5, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `
+	if _, err := db.Exec(ctx, `
 		INSERT INTO syncer.runs (id, job, trigger, status, replica, finished_at, detail) VALUES
 		(1, 'mgid-spend', 'schedule', 'succeeded', 'r', now(), '{"inserted": 3}'),
 		(2, 'mgid-spend', 'backfill', 'succeeded', 'r', now(), NULL),
@@ -276,13 +276,13 @@ func TestObservabilityMigrationInfersOldRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var observed, fetches string
-	if err := db.Pool.QueryRow(ctx, `SELECT string_agg(id || '=' || observed, ' ' ORDER BY id) FROM syncer.runs`).Scan(&observed); err != nil {
+	if err := db.QueryRow(ctx, `SELECT string_agg(id || '=' || observed, ' ' ORDER BY id) FROM syncer.runs`).Scan(&observed); err != nil {
 		t.Fatal(err)
 	}
 	if want := "1=true 2=true 3=false 4=false 5=true 6=false 7=true 8=false"; observed != want {
 		t.Errorf("observed inferred as %s, want %s", observed, want)
 	}
-	if err := db.Pool.QueryRow(ctx, `
+	if err := db.QueryRow(ctx, `
 		SELECT string_agg(agency_id || ' ' || spend_date || ' ' || to_char(first_fetched_at AT TIME ZONE 'UTC', 'MM-DD HH24') ||
 		                  ' ' || to_char(last_fetched_at AT TIME ZONE 'UTC', 'MM-DD HH24'), '; ')
 		FROM syncer.mgid_spend_fetches`).Scan(&fetches); err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/money"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -39,15 +37,15 @@ func TestCoverageStatesAndGaps(t *testing.T) {
 	fetch := func(agency int64, day time.Time, at time.Time, spent string) {
 		t.Helper()
 		runID++
-		err := db.WithTx(ctx, func(tx pgx.Tx) error {
+		err := db.WithTx(ctx, func(tx *store.DB) error {
 			var rows []store.SpendDay
 			if spent != "" {
 				rows = []store.SpendDay{{AgencyID: agency, ClientID: 7, Day: day, Spent: money.MustParse(spent)}}
 			}
-			if _, err := store.UpsertSpend(ctx, tx, runID, at, tokyo, rows); err != nil {
+			if _, err := tx.UpsertSpend(ctx, runID, at, tokyo, rows); err != nil {
 				return err
 			}
-			return store.RecordSpendFetches(ctx, tx, runID, at, []store.SpendFetch{{AgencyID: agency, Day: day}})
+			return tx.RecordSpendFetches(ctx, runID, at, []store.SpendFetch{{AgencyID: agency, Day: day}})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +64,7 @@ func TestCoverageStatesAndGaps(t *testing.T) {
 	fetch(2, d(-1), closes(-1), "")
 	// Balances of agency 1: a snapshot on d(-3) and one today.
 	for _, at := range []time.Time{closes(-3).Add(-12 * time.Hour), now.Add(-time.Minute)} {
-		if err := store.InsertAgencyBalance(ctx, db.Pool, store.AgencyBalance{AgencyID: 1, CapturedAt: at, RunID: 99,
+		if err := db.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at, RunID: 99,
 			Personal: money.MustParse("1"), Bonus: money.MustParse("0"), ClientsBalance: money.MustParse("0")}); err != nil {
 			t.Fatal(err)
 		}

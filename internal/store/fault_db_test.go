@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 )
@@ -29,7 +27,7 @@ func TestWithTxPanicReleasesTheConnection(t *testing.T) {
 				t.Error("the panic did not come through WithTx")
 			}
 		}()
-		_ = db.WithTx(ctx, func(tx pgx.Tx) error {
+		_ = db.WithTx(ctx, func(tx *store.DB) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO syncer.runs (job, trigger, replica) VALUES ('x', 'manual', 'test')`); err != nil {
 				t.Errorf("insert: %v", err)
 			}
@@ -37,7 +35,7 @@ func TestWithTxPanicReleasesTheConnection(t *testing.T) {
 		})
 	}()
 	var n int64
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM syncer.runs`).Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM syncer.runs`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after the panic: %d rows committed (%v)", n, err)
 	}
 	closed := make(chan struct{})
@@ -55,7 +53,7 @@ func TestWithTxCancelledRollsBack(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	err := db.WithTx(ctx, func(tx pgx.Tx) error {
+	err := db.WithTx(ctx, func(tx *store.DB) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO syncer.runs (job, trigger, replica) VALUES ('x', 'manual', 'test')`); err != nil {
 			return err
 		}
@@ -66,10 +64,10 @@ func TestWithTxCancelledRollsBack(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	var n int64
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM syncer.runs`).Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM syncer.runs`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows committed by a cancelled transaction (%v)", n, err)
 	}
-	if s := db.Pool.Stat(); s.AcquiredConns() != 0 {
+	if s := db.Stat(); s.AcquiredConns() != 0 {
 		t.Errorf("%d connections still acquired", s.AcquiredConns())
 	}
 }

@@ -33,7 +33,7 @@ func (db *DB) TryLockJob(ctx context.Context, name string) (*JobLock, bool, erro
 // connectLock opens a connection outside the pool for one lock.
 func (db *DB) connectLock(ctx context.Context) (*pgx.Conn, error) {
 	if db.lockConfig == nil {
-		db.lockConfig = db.Pool.Config().ConnConfig.Copy()
+		db.lockConfig = db.pool.Config().ConnConfig.Copy()
 	}
 	return pgx.ConnectConfig(ctx, db.lockConfig.Copy())
 }

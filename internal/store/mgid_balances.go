@@ -30,8 +30,8 @@ func (b AgencyBalance) Account(accountType string) money.Amount {
 }
 
 // InsertAgencyBalance appends an agency snapshot row.
-func InsertAgencyBalance(ctx context.Context, q DBTX, b AgencyBalance) error {
-	_, err := q.Exec(ctx, `
+func (db *DB) InsertAgencyBalance(ctx context.Context, b AgencyBalance) error {
+	_, err := db.Exec(ctx, `
 		INSERT INTO syncer.mgid_agency_balance
 		    (agency_id, captured_at, run_id, personal_account, bonus_account, clients_balance)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -70,31 +70,31 @@ type ClientBalanceRows interface {
 // from the snapshot, has its period closed (appended to
 // syncer.mgid_client_wallet) and, if listed, a new one opened. An unchanged
 // client costs nothing but its COPY row. It returns the clients listed.
-func CopyClientBalances(ctx context.Context, q DBTX, agencyID int64, capturedAt time.Time, rows ClientBalanceRows) (int64, error) {
+func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt time.Time, rows ClientBalanceRows) (int64, error) {
 	// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 	// connection, so later runs skip the catalog work of creating it again.
 	// TRUNCATE empties it between agencies of one transaction.
-	if _, err := q.Exec(ctx, `
+	if _, err := db.Exec(ctx, `
 		CREATE TEMP TABLE IF NOT EXISTS mgid_wallet_stage (
 		    client_id bigint NOT NULL, email text NOT NULL,
 		    balance numeric(18,4), credit numeric(18,4), income numeric(18,4)
 		) ON COMMIT DELETE ROWS`); err != nil {
 		return 0, fmt.Errorf("client balances staging of agency %d: %w", agencyID, err)
 	}
-	if _, err := q.Exec(ctx, `TRUNCATE mgid_wallet_stage`); err != nil {
+	if _, err := db.Exec(ctx, `TRUNCATE mgid_wallet_stage`); err != nil {
 		return 0, fmt.Errorf("client balances staging of agency %d: %w", agencyID, err)
 	}
 	// The month's partition of closed periods, created on its first snapshot.
-	if _, err := q.Exec(ctx, `SELECT syncer.mgid_wallet_partition($1)`, capturedAt); err != nil {
+	if _, err := db.Exec(ctx, `SELECT syncer.mgid_wallet_partition($1)`, capturedAt); err != nil {
 		return 0, fmt.Errorf("wallet partition for %s: %w", capturedAt.Format(time.RFC3339), err)
 	}
 	src := &clientBalanceSource{rows: rows, vals: make([]any, 5)}
-	n, err := q.CopyFrom(ctx, pgx.Identifier{"mgid_wallet_stage"},
+	n, err := db.CopyFrom(ctx, pgx.Identifier{"mgid_wallet_stage"},
 		[]string{"client_id", "email", "balance", "credit", "income"}, src)
 	if err != nil {
 		return n, fmt.Errorf("copy client balances of agency %d: %w", agencyID, err)
 	}
-	if _, err := q.Exec(ctx, diffClientBalances, agencyID, capturedAt); err != nil {
+	if _, err := db.Exec(ctx, diffClientBalances, agencyID, capturedAt); err != nil {
 		return n, fmt.Errorf("record client balances of agency %d: %w", agencyID, err)
 	}
 	return n, nil
@@ -150,9 +150,9 @@ WHERE client_key IS NOT NULL AND client_id IS NOT NULL AND email <> old_email`
 // every day of the agency that ended before the day of at in MGID_TIMEZONE
 // and is not written yet. A day's rows are computed once, when it closes;
 // the view computes the open day on the fly. Returns the days written.
-func CloseBalanceDays(ctx context.Context, q DBTX, agencyID int64, at time.Time) (int, error) {
+func (db *DB) CloseBalanceDays(ctx context.Context, agencyID int64, at time.Time) (int, error) {
 	var n int
-	if err := q.QueryRow(ctx, `SELECT syncer.mgid_close_balance_days($1, $2)`, agencyID, at).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, `SELECT syncer.mgid_close_balance_days($1, $2)`, agencyID, at).Scan(&n); err != nil {
 		return 0, fmt.Errorf("close balance days of agency %d: %w", agencyID, err)
 	}
 	return n, nil
@@ -175,10 +175,10 @@ func (s *clientBalanceSource) Values() ([]any, error) {
 
 // LatestClientBalance returns a client's wallet in its agency's latest
 // snapshot; ok is false when the client is not in it.
-func LatestClientBalance(ctx context.Context, q DBTX, agencyID, clientID int64) (ClientBalance, time.Time, bool, error) {
+func (db *DB) LatestClientBalance(ctx context.Context, agencyID, clientID int64) (ClientBalance, time.Time, bool, error) {
 	var c ClientBalance
 	var at time.Time
-	err := q.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		SELECT client_id, email, balance, credit, income, captured_at
 		FROM bi.mgid_client_balance_latest WHERE agency_id = $1 AND client_id = $2`,
 		agencyID, clientID).Scan(&c.ClientID, &c.Email, &c.Balance, &c.Credit, &c.Income, &at)

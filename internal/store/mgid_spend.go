@@ -43,14 +43,17 @@ func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 // one day are serialised by the job lock and the backfill day lock; should
 // another writer slip in anyway, the COPY fails on the primary key and the
 // run is rolled back and retried on the next tick, never half-written.
-func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, zone *time.Location, days []SpendDay) (SpendResult, error) {
+func (db *DB) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *time.Location, days []SpendDay) (SpendResult, error) {
+	if err := db.inTx("upsert spend"); err != nil {
+		return SpendResult{}, err // its staging table lives until the commit
+	}
 	if len(days) == 0 {
 		return SpendResult{}, nil
 	}
 	if zone == nil {
 		return SpendResult{}, fmt.Errorf("spend days: no time zone given")
 	}
-	stored, err := storedSpendDays(ctx, tx, zone, days)
+	stored, err := storedSpendDays(ctx, db, zone, days)
 	if err != nil {
 		return SpendResult{}, err
 	}
@@ -64,7 +67,7 @@ func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, zone
 	}
 	var res SpendResult
 	if len(fresh) > 0 {
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"syncer", "mgid_client_spend_daily"},
+		n, err := db.CopyFrom(ctx, pgx.Identifier{"syncer", "mgid_client_spend_daily"},
 			[]string{"agency_id", "spend_date", "client_id", "spent", "first_seen_at", "updated_at", "run_id"},
 			spendRows(fresh, at, runID))
 		if err != nil {
@@ -72,11 +75,11 @@ func UpsertSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, zone
 		}
 		res.Inserted = n
 	}
-	if known, err = changedSpend(ctx, tx, known); err != nil {
+	if known, err = changedSpend(ctx, db, known); err != nil {
 		return SpendResult{}, err
 	}
 	if len(known) > 0 {
-		up, err := upsertKnownSpend(ctx, tx, runID, at, openFrom(at, zone), known)
+		up, err := upsertKnownSpend(ctx, db, runID, at, openFrom(at, zone), known)
 		if err != nil {
 			return SpendResult{}, err
 		}
@@ -93,7 +96,7 @@ type spendKey struct {
 
 // storedSpendDays reports which (agency, day) pairs of days have rows: one
 // index probe per pair. The same statement records each pair's zone.
-func storedSpendDays(ctx context.Context, tx pgx.Tx, zone *time.Location, days []SpendDay) (map[spendKey]bool, error) {
+func storedSpendDays(ctx context.Context, tx DBTX, zone *time.Location, days []SpendDay) (map[spendKey]bool, error) {
 	seen := map[spendKey]bool{}
 	var agencies []int64
 	var dates []string
@@ -142,7 +145,7 @@ func storedSpendDays(ctx context.Context, tx pgx.Tx, zone *time.Location, days [
 // merges it with each stored day, so it holds no map of the stored rows.
 // The upsert still compares (IS DISTINCT FROM), so a row that changed after
 // this read is never lost.
-func changedSpend(ctx context.Context, tx pgx.Tx, days []SpendDay) ([]SpendDay, error) {
+func changedSpend(ctx context.Context, tx DBTX, days []SpendDay) ([]SpendDay, error) {
 	slices.SortFunc(days, func(a, b SpendDay) int {
 		return cmp.Or(cmp.Compare(a.AgencyID, b.AgencyID), cmp.Compare(dateKey(a.Day), dateKey(b.Day)), cmp.Compare(a.ClientID, b.ClientID))
 	})
@@ -204,7 +207,7 @@ func spendRows(days []SpendDay, at time.Time, runID int64) pgx.CopyFromSource {
 // that upserts and writes the replaced values as revisions.
 // A changed day before open (the date of at in the spend zone) had closed:
 // the change is a restatement; on or after it, growth of an open day.
-func upsertKnownSpend(ctx context.Context, tx pgx.Tx, runID int64, at time.Time, open string, days []SpendDay) (SpendResult, error) {
+func upsertKnownSpend(ctx context.Context, tx DBTX, runID int64, at time.Time, open string, days []SpendDay) (SpendResult, error) {
 	// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 	// connection, so later runs skip the catalog work of creating it again.
 	if _, err := tx.Exec(ctx, `

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/money"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -23,9 +21,9 @@ func day(s string) time.Time {
 func upsert(t *testing.T, db *store.DB, at time.Time, days []store.SpendDay) store.SpendResult {
 	t.Helper()
 	var res store.SpendResult
-	err := db.WithTx(context.Background(), func(tx pgx.Tx) error {
+	err := db.WithTx(context.Background(), func(tx *store.DB) error {
 		var err error
-		res, err = store.UpsertSpend(context.Background(), tx, 1, at, time.UTC, days)
+		res, err = tx.UpsertSpend(context.Background(), 1, at, time.UTC, days)
 		return err
 	})
 	if err != nil {
@@ -60,7 +58,7 @@ func TestUpsertSpendKeepsRevisions(t *testing.T) {
 	var spent money.Amount
 	var revisions int
 	var firstSeen, updated time.Time
-	if err := db.Pool.QueryRow(ctx, `SELECT spent, revisions, first_seen_at, updated_at FROM bi.mgid_client_spend_daily
+	if err := db.QueryRow(ctx, `SELECT spent, revisions, first_seen_at, updated_at FROM bi.mgid_client_spend_daily
 		WHERE client_id = 10`).Scan(&spent, &revisions, &firstSeen, &updated); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +67,7 @@ func TestUpsertSpendKeepsRevisions(t *testing.T) {
 	}
 	var old money.Amount
 	var from, to time.Time
-	if err := db.Pool.QueryRow(ctx, `SELECT spent, valid_from, valid_to FROM bi.mgid_client_spend_revisions
+	if err := db.QueryRow(ctx, `SELECT spent, valid_from, valid_to FROM bi.mgid_client_spend_revisions
 		WHERE client_id = 10`).Scan(&old, &from, &to); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +108,7 @@ func TestUpsertSpendMergesStoredDays(t *testing.T) {
 		t.Fatalf("merge: %+v, want 4 inserted, 2 revised", res)
 	}
 	var got string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT string_agg(format('%s/%s/%s=%s', agency_id, spend_date, client_id, spent), ' '
+	if err := db.QueryRow(context.Background(), `SELECT string_agg(format('%s/%s/%s=%s', agency_id, spend_date, client_id, spent), ' '
 		ORDER BY agency_id, spend_date, client_id) FROM syncer.mgid_client_spend_daily`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +135,11 @@ func TestLatestViewShowsEachAgencysNewestSnapshot(t *testing.T) {
 	t1 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	t2 := t1.Add(15 * time.Minute)
 	snap := func(at time.Time, clients ...store.ClientBalance) {
-		err := db.WithTx(ctx, func(tx pgx.Tx) error {
-			if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: 7, CapturedAt: at, RunID: 1}); err != nil {
+		err := db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 7, CapturedAt: at, RunID: 1}); err != nil {
 				return err
 			}
-			_, err := store.CopyClientBalances(ctx, tx, 7, at, &sliceRows{rows: clients})
+			_, err := tx.CopyClientBalances(ctx, 7, at, &sliceRows{rows: clients})
 			return err
 		})
 		if err != nil {
@@ -154,13 +152,13 @@ func TestLatestViewShowsEachAgencysNewestSnapshot(t *testing.T) {
 
 	var n int
 	var bal money.Amount
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*), max(balance) FROM bi.mgid_client_balance_latest`).Scan(&n, &bal); err != nil {
+	if err := db.QueryRow(ctx, `SELECT count(*), max(balance) FROM bi.mgid_client_balance_latest`).Scan(&n, &bal); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 || bal != money.MustParse("5.5") {
 		t.Errorf("latest: %d rows, balance %s; want 1 row of 5.5", n, bal)
 	}
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM bi.mgid_client_balance_history`).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM bi.mgid_client_balance_history`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 3 {

@@ -25,7 +25,7 @@ type Migrations struct {
 
 // NewMigrations prepares goose on the pool.
 func (db *DB) NewMigrations() (*Migrations, error) {
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	sqlDB := stdlib.OpenDBFromPool(db.pool)
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return nil, err

@@ -117,7 +117,7 @@ func TestMigration00008DownAndUp(t *testing.T) {
 	if _, err := p.DownTo(ctx, prev); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `INSERT INTO syncer.settings (key, value) VALUES ('mgid_timezone', 'Europe/Moscow')`); err != nil {
+	if _, err := db.Exec(ctx, `INSERT INTO syncer.settings (key, value) VALUES ('mgid_timezone', 'Europe/Moscow')`); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Up(ctx, io.Discard); err != nil {

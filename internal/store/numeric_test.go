@@ -24,7 +24,7 @@ func TestAmountRoundTripsThroughNumeric(t *testing.T) {
 		})
 	}
 	var a money.Amount
-	if err := db.Pool.QueryRow(ctx, `SELECT 1.00001::numeric`).Scan(&a); err == nil {
+	if err := db.QueryRow(ctx, `SELECT 1.00001::numeric`).Scan(&a); err == nil {
 		t.Errorf("a fifth decimal place was accepted as %s", a)
 	}
 }
@@ -37,7 +37,7 @@ func roundTrip(t *testing.T, db *store.DB, v string) {
 	a := money.MustParse(v)
 	var text string
 	var back money.Amount
-	if err := db.Pool.QueryRow(ctx, `SELECT $1::numeric(18,4)::text, $1::numeric(18,4)`, a).Scan(&text, &back); err != nil {
+	if err := db.QueryRow(ctx, `SELECT $1::numeric(18,4)::text, $1::numeric(18,4)`, a).Scan(&text, &back); err != nil {
 		t.Fatalf("%s: %v", v, err)
 	}
 	if got := money.MustParse(text); got != a {
@@ -48,7 +48,7 @@ func roundTrip(t *testing.T, db *store.DB, v string) {
 	}
 	// And the value Postgres writes itself decodes the same.
 	var fromText money.Amount
-	if err := db.Pool.QueryRow(ctx, `SELECT $1::text::numeric`, v).Scan(&fromText); err != nil {
+	if err := db.QueryRow(ctx, `SELECT $1::text::numeric`, v).Scan(&fromText); err != nil {
 		t.Fatalf("%s: %v", v, err)
 	}
 	if fromText != a {

@@ -41,7 +41,7 @@ func TestLatestRuns(t *testing.T) {
 	finish(b1, "failed", "auth")
 	c1 := start("c") // never finished
 	// Same start time: the higher id is the later run, as in LastRuns.
-	if _, err := db.Pool.Exec(ctx, `UPDATE syncer.runs SET started_at = (SELECT started_at FROM syncer.runs WHERE id = $1) WHERE id = $2`, a2, a3); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE syncer.runs SET started_at = (SELECT started_at FROM syncer.runs WHERE id = $1) WHERE id = $2`, a2, a3); err != nil {
 		t.Fatal(err)
 	}
 
@@ -83,14 +83,14 @@ func TestObserveReads(t *testing.T) {
 
 	at := time.Now().Add(-time.Hour)
 	for i, status := range []string{store.TransferUnknown, store.TransferInFlight, store.TransferUnknown, store.TransferSucceeded} {
-		id, err := store.InsertTransfer(ctx, db.Pool, store.Transfer{AgencyID: 1001, ClientID: int64(5001 + i),
+		id, err := db.InsertTransfer(ctx, store.Transfer{AgencyID: 1001, ClientID: int64(5001 + i),
 			Amount: money.MustParse("10"), AccountType: "personal", Origin: store.OriginManual, RequestedBy: "t",
 			Status: store.TransferInFlight, CreatedAt: at.Add(time.Duration(i) * time.Minute), SentAt: &at})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if status != store.TransferInFlight {
-			if err := store.SettleTransfer(ctx, db.Pool, id, store.TransferOutcome{Status: status, Error: "cut", At: at}); err != nil {
+			if err := db.SettleTransfer(ctx, id, store.TransferOutcome{Status: status, Error: "cut", At: at}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -15,13 +15,13 @@ import (
 // periods that ended in its month, so none of its rows reaches past the
 // month's end and nothing newer than before is lost. It returns the names of
 // the partitions dropped.
-func DropWalletDetail(ctx context.Context, tx pgx.Tx, before time.Time) ([]string, error) {
+func (db *DB) DropWalletDetail(ctx context.Context, before time.Time) ([]string, error) {
 	// Dropping a partition takes a lock on the parent table that waits for
 	// running readers; give up rather than queue every dashboard behind it.
-	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+	if _, err := db.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 		return nil, fmt.Errorf("retention lock timeout: %w", err)
 	}
-	rows, err := tx.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT c.relname
 		FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
@@ -45,7 +45,7 @@ func DropWalletDetail(ctx context.Context, tx pgx.Tx, before time.Time) ([]strin
 	}
 	for _, name := range names {
 		// The name comes from the catalog and is quoted as an identifier.
-		if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{"syncer", name}.Sanitize()); err != nil {
+		if _, err := db.Exec(ctx, `DROP TABLE `+pgx.Identifier{"syncer", name}.Sanitize()); err != nil {
 			return nil, fmt.Errorf("drop %s: %w", name, err)
 		}
 	}

@@ -38,7 +38,7 @@ var ErrTickTaken = errors.New("tick already taken by another replica")
 // tick is claimed: if a row for the same job and tick exists, ErrTickTaken.
 func (db *DB) StartRun(ctx context.Context, r RunStart) (int64, error) {
 	var id int64
-	err := db.Pool.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		INSERT INTO syncer.runs (job, trigger, scheduled_for, window_date, replica)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (job, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
@@ -61,7 +61,7 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 	if len(f.Detail) > 0 {
 		detail, _ = json.Marshal(f.Detail)
 	}
-	_, err := db.Pool.Exec(ctx, `
+	_, err := db.Exec(ctx, `
 		UPDATE syncer.runs
 		SET finished_at = now(), status = $2, rows_written = $3, detail = $4,
 		    error_class = NULLIF($5, ''), error_message = NULLIF($6, ''),
@@ -79,7 +79,7 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 // they were left by a process that died. Backfill runs are marked too when no
 // live backfill of the job holds its backfill lock (LockBackfill).
 func (db *DB) AbandonRunning(ctx context.Context, job string) (n int64, err error) {
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, db.q, func(tx pgx.Tx) error {
 		n, err = abandon(ctx, tx, job)
 		return err
 	})
@@ -94,7 +94,7 @@ func (db *DB) AbandonRunning(ctx context.Context, job string) (n int64, err erro
 // the backfill ones if no backfill of the job is alive, which the
 // transaction-scoped try-lock on the backfill key proves (a live backfill
 // holds it shared for as long as it runs).
-func abandon(ctx context.Context, tx pgx.Tx, job string) (int64, error) {
+func abandon(ctx context.Context, tx DBTX, job string) (int64, error) {
 	tag, err := tx.Exec(ctx, abandonSQL+` AND trigger <> 'backfill'`, job)
 	if err != nil {
 		return 0, err
@@ -126,7 +126,7 @@ const abandonSQL = `
 // stale as it was, so it must not stop the catch-up run.
 func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
 	var t *time.Time
-	err = db.Pool.QueryRow(ctx, `
+	err = db.QueryRow(ctx, `
 		SELECT max(finished_at) FROM syncer.runs
 		WHERE job = $1 AND status = 'succeeded' AND observed AND trigger <> 'backfill'`, job).Scan(&t)
 	if err != nil {
@@ -152,7 +152,7 @@ type LastRun struct {
 
 // LastRuns returns the latest run of each job that has one.
 func (db *DB) LastRuns(ctx context.Context) (map[string]LastRun, error) {
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT DISTINCT ON (job) job, id, trigger, status, started_at, finished_at, rows_written,
 		       coalesce(error_class, ''), coalesce(error_message, '')
 		FROM syncer.runs ORDER BY job, started_at DESC, id DESC`)
@@ -183,7 +183,7 @@ func dateArg(t *time.Time) any {
 // found is false when none is, and tick is nil for a run that was not a
 // scheduled tick (manual, catch-up).
 func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error) {
-	err = db.Pool.QueryRow(ctx, `
+	err = db.QueryRow(ctx, `
 		SELECT scheduled_for FROM syncer.runs
 		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'
 		ORDER BY id DESC LIMIT 1`, job).Scan(&tick)

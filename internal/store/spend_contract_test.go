@@ -24,9 +24,9 @@ var moscow = func() *time.Location {
 func upsertIn(t *testing.T, db *store.DB, at time.Time, zone *time.Location, days []store.SpendDay) store.SpendResult {
 	t.Helper()
 	var res store.SpendResult
-	err := db.WithTx(context.Background(), func(tx pgx.Tx) error {
+	err := db.WithTx(context.Background(), func(tx *store.DB) error {
 		var err error
-		res, err = store.UpsertSpend(context.Background(), tx, 1, at, zone, days)
+		res, err = tx.UpsertSpend(context.Background(), 1, at, zone, days)
 		return err
 	})
 	if err != nil {
@@ -39,7 +39,7 @@ func upsertIn(t *testing.T, db *store.DB, at time.Time, zone *time.Location, day
 func spendViews(t *testing.T, db *store.DB, t0 time.Time) string {
 	t.Helper()
 	var out string
-	err := db.Pool.QueryRow(context.Background(), `
+	err := db.QueryRow(context.Background(), `
 		SELECT (SELECT string_agg(format('daily %s/%s/%s=%s rev=%s tz=%s first+%s upd+%s', agency_id, client_id, spend_date, spent,
 		                                 revisions, spend_timezone, first_seen_at - $1, updated_at - $1), E'\n'
 		                          ORDER BY agency_id, client_id, spend_date)
@@ -113,7 +113,7 @@ func TestSpendRevisionsTellIntradayFromRestatement(t *testing.T) {
 
 	// The dashboard question reads the partial index, not the table.
 	var plan string
-	rows, err := db.Pool.Query(context.Background(), `EXPLAIN SELECT * FROM bi.mgid_client_spend_revisions
+	rows, err := db.Query(context.Background(), `EXPLAIN SELECT * FROM bi.mgid_client_spend_revisions
 		WHERE kind = 'restatement' AND valid_to >= now() - interval '7 days'`)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestSpendRevisionsTellIntradayFromRestatement(t *testing.T) {
 		// With a handful of rows a seq scan may win; force the choice
 		// off and ask again: the index must at least be usable.
 		var forced []string
-		err := db.WithTx(context.Background(), func(tx pgx.Tx) error {
+		err := db.WithTx(context.Background(), func(tx *store.DB) error {
 			if _, err := tx.Exec(context.Background(), `SET LOCAL enable_seqscan = off`); err != nil {
 				return err
 			}
@@ -152,8 +152,8 @@ func TestSpendRevisionsTellIntradayFromRestatement(t *testing.T) {
 func TestUpsertSpendNeedsZone(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	err := db.WithTx(context.Background(), func(tx pgx.Tx) error {
-		_, err := store.UpsertSpend(context.Background(), tx, 1, time.Now(), nil,
+	err := db.WithTx(context.Background(), func(tx *store.DB) error {
+		_, err := tx.UpsertSpend(context.Background(), 1, time.Now(), nil,
 			[]store.SpendDay{{AgencyID: 1, ClientID: 1, Day: day("2026-11-01"), Spent: money.MustParse("1")}})
 		return err
 	})
@@ -161,7 +161,7 @@ func TestUpsertSpendNeedsZone(t *testing.T) {
 		t.Fatalf("err = %v, want a missing time zone", err)
 	}
 	var n int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM syncer.mgid_client_spend_daily`).Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM syncer.mgid_client_spend_daily`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d rows written, %v", n, err)
 	}
 }

@@ -23,12 +23,68 @@ type DBTX interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// DB is the connection pool, plus what it takes to open the dedicated
-// connections advisory locks are held on (see lock.go).
+// DB is syncer's database: every query of the project is a method on it.
+// A DB from Open runs each query on the connection pool; the DB that WithTx
+// hands its function runs them in that transaction, so the same method
+// serves both (as river's executors do). DB implements DBTX itself, for the
+// few statements that live outside this package (tests).
+//
+// It also holds what it takes to open the dedicated connections advisory
+// locks are held on (see lock.go).
 type DB struct {
-	Pool *pgxpool.Pool
+	q    querier       // the pool, or the transaction of WithTx
+	pool *pgxpool.Pool // the pool either way
+	tx   pgx.Tx        // nil on the pool
 
 	lockConfig *pgx.ConnConfig
+}
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	DBTX
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Exec, Query, QueryRow, CopyFrom and SendBatch run on the pool, or in the
+// transaction of WithTx: DB is a DBTX.
+
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.q.Exec(ctx, sql, args...)
+}
+
+func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return db.q.Query(ctx, sql, args...)
+}
+
+func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return db.q.QueryRow(ctx, sql, args...)
+}
+
+func (db *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	return db.q.CopyFrom(ctx, table, columns, src)
+}
+
+func (db *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return db.q.SendBatch(ctx, b)
+}
+
+// Stat is the pool's statistics (for metrics).
+func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
+
+// MaxConns is the pool's size.
+func (db *DB) MaxConns() int32 { return db.pool.Config().MaxConns }
+
+// ConnClosed reports whether the transaction's connection has closed (was
+// cut): an error then is the database's, whatever it says.
+func (db *DB) ConnClosed() bool { return db.tx != nil && db.tx.Conn().IsClosed() }
+
+// inTx refuses a statement that only means something inside a transaction
+// (a temporary table dropped at commit, a row lock held until commit).
+func (db *DB) inTx(op string) error {
+	if db.tx == nil {
+		return fmt.Errorf("%s must run inside WithTx", op)
+	}
+	return nil
 }
 
 // ErrInvalidURL: DATABASE_URL does not parse. It never quotes the URL, which
@@ -94,11 +150,11 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 		pool.Close()
 		return nil, &DatabaseError{Op: fmt.Sprintf("connect to postgres at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), Err: err}
 	}
-	return &DB{Pool: pool, lockConfig: lockConfig}, nil
+	return &DB{q: pool, pool: pool, lockConfig: lockConfig}, nil
 }
 
 // Close closes the pool.
-func (db *DB) Close() { db.Pool.Close() }
+func (db *DB) Close() { db.pool.Close() }
 
 // rollbackTimeout bounds the deferred rollback, which runs without the
 // caller's cancellation.
@@ -112,9 +168,10 @@ const rollbackTimeout = 5 * time.Second
 // commit the rollback is a no-op.
 //
 // When ctx carries a run's fence (WithFence), the commit happens only if no
-// other run of the job has started since: see CheckFence.
-func (db *DB) WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := db.Pool.Begin(ctx)
+// other run of the job has started since: see CheckFence. Called on a DB
+// that is already in a transaction, it runs fn in a savepoint.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *DB) error) error {
+	tx, err := db.q.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -123,7 +180,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		defer cancel()
 		_ = tx.Rollback(rctx)
 	}()
-	if err := fn(tx); err != nil {
+	if err := fn(&DB{q: tx, pool: db.pool, tx: tx, lockConfig: db.lockConfig}); err != nil {
 		return err
 	}
 	if err := CheckFence(ctx, tx); err != nil {

@@ -39,7 +39,7 @@ type UpsertResult struct {
 // alone (an add without --label). Keys must be unique within targets.
 func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetInput, keepLabels bool) (UpsertResult, error) {
 	var res UpsertResult
-	err := db.WithTx(ctx, func(tx pgx.Tx) error {
+	err := db.WithTx(ctx, func(tx *DB) error {
 		// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 		// connection, so the next import skips the catalog work.
 		if _, err := tx.Exec(ctx, `
@@ -92,7 +92,7 @@ var ErrNotTracked = errors.New("not tracked")
 // RemoveTarget stops tracking a target. Its history stays; its open status
 // period is closed now, since nobody will check it any more.
 func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
-	return db.WithTx(ctx, func(tx pgx.Tx) error {
+	return db.WithTx(ctx, func(tx *DB) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
 			UPDATE syncer.tracked_targets
@@ -135,8 +135,8 @@ type TargetRow struct {
 
 // ListTargets calls fn for each target of a kind (only active ones unless
 // all), in id order, one row at a time.
-func ListTargets(ctx context.Context, q DBTX, kind string, all bool, fn func(TargetRow) error) error {
-	rows, err := q.Query(ctx, `
+func (db *DB) ListTargets(ctx context.Context, kind string, all bool, fn func(TargetRow) error) error {
+	rows, err := db.Query(ctx, `
 		SELECT t.id, t.natural_key, t.params, t.label, coalesce(t.subject_hash, ''), t.active,
 		       t.created_at, t.removed_at, nullif(t.last_checked_at, '-infinity'),
 		       coalesce(h.outcome, ''), coalesce(h.status, ''), coalesce(h.code, ''), h.valid_from

@@ -72,7 +72,7 @@ type ClaimedTarget struct {
 // died; the next round takes it). It returns the position to continue from.
 func (db *DB) ClaimTargets(ctx context.Context, c Claim) ([]ClaimedTarget, ClaimCursor, error) {
 	afterChecked, afterID := c.After.args()
-	rows, err := db.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		WITH due AS MATERIALIZED (
 		    SELECT id FROM syncer.tracked_targets
 		    WHERE kind = $1 AND active AND last_checked_at < $2
@@ -119,7 +119,7 @@ func (db *DB) ReleaseTargets(ctx context.Context, replica string, ids []int64) e
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := db.Pool.Exec(ctx, `
+	_, err := db.Exec(ctx, `
 		UPDATE syncer.tracked_targets SET lease_until = NULL, leased_by = NULL
 		WHERE id = ANY($1) AND leased_by = $2`, ids, replica)
 	if err != nil {
@@ -183,7 +183,7 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 	args := []any{ids, outcomes, statuses, codes, messages, https, details, at}
 
 	var res RecordResult
-	err := db.WithTx(ctx, func(tx pgx.Tx) error {
+	err := db.WithTx(ctx, func(tx *DB) error {
 		b := &pgx.Batch{}
 		b.Queue(`
 			UPDATE syncer.tracked_targets t

@@ -25,7 +25,7 @@ func trackTargets(t *testing.T, db *store.DB, kind string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), kind, in, false); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := db.Pool.Query(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 ORDER BY natural_key`, kind)
+	rows, _ := db.Query(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 ORDER BY natural_key`, kind)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestUpsertTargetsCountsWhatChanged(t *testing.T) {
 		t.Fatalf("re-adding a removed target: %+v, %v; want one updated", got, err)
 	}
 	var labels []string
-	err := store.ListTargets(ctx, db.Pool, store.TrackedMawthoq, false, func(r store.TargetRow) error {
+	err := db.ListTargets(ctx, store.TrackedMawthoq, false, func(r store.TargetRow) error {
 		if !r.Active || r.RemovedAt != nil {
 			t.Errorf("target %s: active=%v removed_at=%v", r.Key, r.Active, r.RemovedAt)
 		}
@@ -98,7 +98,7 @@ func TestClaimTargetsTakesOnlyDueUnleased(t *testing.T) {
 	// ids[3] leased by another replica; ids[4] with a lease that ran out; ids[5] removed.
 	exec := func(sql string, args ...any) {
 		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+		if _, err := db.Exec(ctx, sql, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,7 +132,7 @@ func TestClaimTargetsTakesOnlyDueUnleased(t *testing.T) {
 		t.Fatalf("claimed %v then %v then %v; want ids %d, %d, %d once each", first, second, third, ids[0], ids[4], ids[1])
 	}
 	var leasedBy string
-	if err := db.Pool.QueryRow(ctx, `SELECT leased_by FROM syncer.tracked_targets WHERE id = $1`, ids[4]).Scan(&leasedBy); err != nil || leasedBy != "me" {
+	if err := db.QueryRow(ctx, `SELECT leased_by FROM syncer.tracked_targets WHERE id = $1`, ids[4]).Scan(&leasedBy); err != nil || leasedBy != "me" {
 		t.Fatalf("leased_by = %q, %v", leasedBy, err)
 	}
 	// Released leases are due again at once, to a claim from the start;
@@ -155,7 +155,7 @@ func TestClaimTargetsTakesOnlyDueUnleased(t *testing.T) {
 // periods returns the target's history as "outcome/status/code checks open|closed".
 func periods(t *testing.T, db *store.DB, id int64) []string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), `
+	rows, err := db.Query(context.Background(), `
 		SELECT outcome, status, code, checks, valid_from, valid_to, last_checked_at
 		FROM syncer.tracked_status_history WHERE target_id = $1 ORDER BY valid_from, id`, id)
 	if err != nil {
@@ -222,7 +222,7 @@ func TestRecordChecksKeepsOneRowPerStatusPeriod(t *testing.T) {
 	}
 	var last time.Time
 	var msg string
-	if err := db.Pool.QueryRow(ctx, `SELECT t.last_checked_at, h.message FROM syncer.tracked_targets t
+	if err := db.QueryRow(ctx, `SELECT t.last_checked_at, h.message FROM syncer.tracked_targets t
 		JOIN syncer.tracked_status_history h ON h.target_id = t.id AND h.valid_to IS NULL WHERE t.id = $1`, id).Scan(&last, &msg); err != nil {
 		t.Fatal(err)
 	}
@@ -273,12 +273,12 @@ func TestRecordChecksBatchAndBadText(t *testing.T) {
 		t.Errorf("duplicate in batch: %s", got)
 	}
 	var msg string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT message FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&msg); err != nil || msg != "bad catalog \uFFFD" {
+	if err := db.QueryRow(context.Background(), `SELECT message FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&msg); err != nil || msg != "bad catalog \uFFFD" {
 		t.Errorf("message %q, %v", msg, err)
 	}
 	for i, want := range map[int]string{3: `{"a": "xy", "b": ["�"]}`, 4: "", 5: `{"tracking_id": "t-5"}`} {
 		var detail string
-		if err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(detail::text, '') FROM syncer.tracked_status_history WHERE target_id = $1`, ids[i]).Scan(&detail); err != nil || detail != want {
+		if err := db.QueryRow(context.Background(), `SELECT coalesce(detail::text, '') FROM syncer.tracked_status_history WHERE target_id = $1`, ids[i]).Scan(&detail); err != nil || detail != want {
 			t.Errorf("detail of check %d: %q, %v; want %q", i, detail, err, want)
 		}
 	}

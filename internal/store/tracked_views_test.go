@@ -23,7 +23,7 @@ func trackAs(t *testing.T, db *store.DB, kind string, params map[string]string, 
 	}
 	ids := make([]int64, len(keys))
 	for i, k := range keys {
-		if err := db.Pool.QueryRow(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 AND natural_key = $2`,
+		if err := db.QueryRow(context.Background(), `SELECT id FROM syncer.tracked_targets WHERE kind = $1 AND natural_key = $2`,
 			kind, k).Scan(&ids[i]); err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func record(t *testing.T, db *store.DB, checks ...store.CheckResult) {
 func viewLines(t *testing.T, db *store.DB, query string, args ...any) string {
 	t.Helper()
 	var out string
-	if err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(line, E'\n'), '') FROM (`+query+`) q(line)`, args...).Scan(&out); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT coalesce(string_agg(line, E'\n'), '') FROM (`+query+`) q(line)`, args...).Scan(&out); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -125,7 +125,7 @@ func collectTransfers(rows pgx.Rows, err error, what string) ([]Transfer, error)
 // On the pool it commits at once, which is the point: an in_flight row must
 // be durable before its request leaves. ErrTransferOpen when the client
 // already has an open transfer.
-func InsertTransfer(ctx context.Context, q DBTX, t Transfer) (int64, error) {
+func (db *DB) InsertTransfer(ctx context.Context, t Transfer) (int64, error) {
 	var src *string
 	var at *time.Time
 	var cb, ci, aa *money.Amount
@@ -137,7 +137,7 @@ func InsertTransfer(ctx context.Context, q DBTX, t Transfer) (int64, error) {
 		runID = &t.RunID
 	}
 	var id int64
-	err := q.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		INSERT INTO syncer.mgid_transfers
 		    (agency_id, client_id, client_email, amount, account_type, origin, requested_by, dry_run, status,
 		     before_source, before_at, client_balance_before, client_income_before, agency_account_before,
@@ -171,8 +171,8 @@ type TransferOutcome struct {
 // an outcome is written once. settled_at is when the outcome became known,
 // so it stays NULL for unknown: reconcile relies on a settled_at being a
 // moment by which the transfer's effect, if any, had happened.
-func SettleTransfer(ctx context.Context, q DBTX, id int64, o TransferOutcome) error {
-	tag, err := q.Exec(ctx, `
+func (db *DB) SettleTransfer(ctx context.Context, id int64, o TransferOutcome) error {
+	tag, err := db.Exec(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, client_balance_after = $3, agency_account_after = $4,
 		    provider_message = NULLIF($5, ''), error = NULLIF($6, ''),
@@ -192,8 +192,8 @@ func SettleTransfer(ctx context.Context, q DBTX, id int64, o TransferOutcome) er
 // is succeeded, not_applied or unknown (undecided: the note says why). Only
 // an open row changes; ok is false otherwise. A decided row is settled at
 // `at`: the provider's figures read before then showed the outcome.
-func ReconcileTransfer(ctx context.Context, q DBTX, id int64, status, note string, at time.Time) (ok bool, err error) {
-	tag, err := q.Exec(ctx, `
+func (db *DB) ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error) {
+	tag, err := db.Exec(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4,
 		    settled_at = CASE WHEN $2 = 'unknown' THEN NULL ELSE $4::timestamptz END
@@ -214,15 +214,15 @@ var ErrNotUnknown = errors.New("only an unknown transfer can be resolved by hand
 // left to reconcile, which alone can tell a crashed sender's from a live
 // one's (it takes the agency's transfer lock). It returns the row as it is
 // now; with ErrNotUnknown, as it stands unchanged.
-func ResolveTransfer(ctx context.Context, q DBTX, id int64, status, note string, at time.Time) (Transfer, error) {
-	t, err := scanTransfer(q.QueryRow(ctx, `
+func (db *DB) ResolveTransfer(ctx context.Context, id int64, status, note string, at time.Time) (Transfer, error) {
+	t, err := scanTransfer(db.QueryRow(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4, settled_at = $4
 		WHERE id = $1 AND status = 'unknown'
 		RETURNING `+transferColumns, id, status, note, at))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Not unknown, or no such transfer (GetTransfer says which).
-		if t, err = GetTransfer(ctx, q, id); err != nil {
+		if t, err = db.GetTransfer(ctx, id); err != nil {
 			return t, err
 		}
 		return t, ErrNotUnknown
@@ -234,25 +234,25 @@ func ResolveTransfer(ctx context.Context, q DBTX, id int64, status, note string,
 }
 
 // OpenTransfers lists an agency's in_flight and unknown transfers, oldest first.
-func OpenTransfers(ctx context.Context, q DBTX, agencyID int64) ([]Transfer, error) {
-	rows, err := q.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+func (db *DB) OpenTransfers(ctx context.Context, agencyID int64) ([]Transfer, error) {
+	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND status IN ('in_flight', 'unknown') ORDER BY id`, agencyID)
 	return collectTransfers(rows, err, "open transfers of agency "+strconv.FormatInt(agencyID, 10))
 }
 
 // CountOpenTransfers counts in_flight and unknown transfers of every agency:
 // a cheap check before logging in to reconcile.
-func CountOpenTransfers(ctx context.Context, q DBTX) (int64, error) {
+func (db *DB) CountOpenTransfers(ctx context.Context) (int64, error) {
 	var n int64
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count open transfers: %w", err)
 	}
 	return n, nil
 }
 
 // OpenTransferOf returns the client's open transfer, if any.
-func OpenTransferOf(ctx context.Context, q DBTX, agencyID, clientID int64) (Transfer, bool, error) {
-	t, err := scanTransfer(q.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+func (db *DB) OpenTransferOf(ctx context.Context, agencyID, clientID int64) (Transfer, bool, error) {
+	t, err := scanTransfer(db.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND client_id = $2 AND status IN ('in_flight', 'unknown')`, agencyID, clientID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Transfer{}, false, nil
@@ -266,16 +266,16 @@ func OpenTransferOf(ctx context.Context, q DBTX, agencyID, clientID int64) (Tran
 // TransfersNotSettledBefore lists the agency's sent transfers that were not
 // settled by t (still open, or settled after it): the ones whose effect may
 // fall after a reading taken at t. Planned rows were never sent and are left out.
-func TransfersNotSettledBefore(ctx context.Context, q DBTX, agencyID int64, t time.Time) ([]Transfer, error) {
-	rows, err := q.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+func (db *DB) TransfersNotSettledBefore(ctx context.Context, agencyID int64, t time.Time) ([]Transfer, error) {
+	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND status <> 'planned' AND (settled_at IS NULL OR settled_at > $2)
 		ORDER BY id`, agencyID, t)
 	return collectTransfers(rows, err, "transfers of agency "+strconv.FormatInt(agencyID, 10))
 }
 
 // GetTransfer reads one journal row.
-func GetTransfer(ctx context.Context, q DBTX, id int64) (Transfer, error) {
-	t, err := scanTransfer(q.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers WHERE id = $1`, id))
+func (db *DB) GetTransfer(ctx context.Context, id int64) (Transfer, error) {
+	t, err := scanTransfer(db.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers WHERE id = $1`, id))
 	if err != nil {
 		return Transfer{}, fmt.Errorf("transfer %d: %w", id, err)
 	}
@@ -289,11 +289,11 @@ type TransferFilter struct {
 }
 
 // ListTransfers returns journal rows, newest first.
-func ListTransfers(ctx context.Context, q DBTX, f TransferFilter) ([]Transfer, error) {
+func (db *DB) ListTransfers(ctx context.Context, f TransferFilter) ([]Transfer, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := q.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE ($1 = 0 OR agency_id = $1) AND ($2 = 0 OR client_id = $2)
 		ORDER BY id DESC LIMIT $3`, f.AgencyID, f.ClientID, f.Limit)
 	return collectTransfers(rows, err, "list transfers")
@@ -311,8 +311,8 @@ type DaySums struct {
 // moved or may have), plus planned rows when includePlanned (a dry run
 // measures its plan against its own earlier plans). Rejected and not_applied
 // moved nothing.
-func TransferDaySums(ctx context.Context, q DBTX, agencyID int64, from, to time.Time, includePlanned bool) (DaySums, error) {
-	rows, err := q.Query(ctx, `
+func (db *DB) TransferDaySums(ctx context.Context, agencyID int64, from, to time.Time, includePlanned bool) (DaySums, error) {
+	rows, err := db.Query(ctx, `
 		SELECT client_id, sum(amount) FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND created_at >= $2 AND created_at < $3
 		  AND (status IN ('succeeded', 'in_flight', 'unknown') OR ($4 AND status = 'planned'))

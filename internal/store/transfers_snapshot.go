@@ -16,9 +16,9 @@ import (
 
 // LatestAgencyBalance returns the agency's most recent snapshot row; ok is
 // false when the agency was never snapshotted.
-func LatestAgencyBalance(ctx context.Context, q DBTX, agencyID int64) (AgencyBalance, bool, error) {
+func (db *DB) LatestAgencyBalance(ctx context.Context, agencyID int64) (AgencyBalance, bool, error) {
 	var b AgencyBalance
-	err := q.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		SELECT agency_id, captured_at, run_id, personal_account, bonus_account, clients_balance
 		FROM syncer.mgid_agency_balance WHERE agency_id = $1
 		ORDER BY captured_at DESC LIMIT 1`, agencyID).
@@ -36,8 +36,8 @@ func LatestAgencyBalance(ctx context.Context, q DBTX, agencyID int64) (AgencyBal
 // whose balance is below limit, lowest balance first. It is the top-up
 // planner's pre-filter: an agency may have a million clients, and only those
 // under the highest minimum of any rule can need money.
-func LatestClientsBelow(ctx context.Context, q DBTX, agencyID int64, limit money.Amount) ([]ClientBalance, error) {
-	rows, err := q.Query(ctx, `
+func (db *DB) LatestClientsBelow(ctx context.Context, agencyID int64, limit money.Amount) ([]ClientBalance, error) {
+	rows, err := db.Query(ctx, `
 		SELECT client_id, email, balance, credit, income
 		FROM bi.mgid_client_balance_latest
 		WHERE agency_id = $1 AND balance < $2

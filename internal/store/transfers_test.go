@@ -28,35 +28,35 @@ func TestTransferJournalLifecycle(t *testing.T) {
 	db := testdb.New(t)
 	ctx := context.Background()
 
-	id, err := store.InsertTransfer(ctx, db.Pool, inFlight(5001, "150.00", xferT0))
+	id, err := db.InsertTransfer(ctx, inFlight(5001, "150.00", xferT0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second open transfer to the same client is refused by the database,
 	// whoever tries it.
-	if _, err := store.InsertTransfer(ctx, db.Pool, inFlight(5001, "1.00", xferT0)); !errors.Is(err, store.ErrTransferOpen) {
+	if _, err := db.InsertTransfer(ctx, inFlight(5001, "1.00", xferT0)); !errors.Is(err, store.ErrTransferOpen) {
 		t.Fatalf("second open transfer: %v, want ErrTransferOpen", err)
 	}
-	if _, err := store.InsertTransfer(ctx, db.Pool, inFlight(5002, "2.00", xferT0)); err != nil {
+	if _, err := db.InsertTransfer(ctx, inFlight(5002, "2.00", xferT0)); err != nil {
 		t.Fatalf("another client: %v", err)
 	}
-	open, ok, err := store.OpenTransferOf(ctx, db.Pool, 1001, 5001)
+	open, ok, err := db.OpenTransferOf(ctx, 1001, 5001)
 	if err != nil || !ok || open.ID != id || open.Before == nil || open.Before.ClientIncome != money.MustParse("100") {
 		t.Fatalf("open transfer: %+v %v %v", open, ok, err)
 	}
 
 	after := money.MustParse("151.50")
 	acct := money.MustParse("4850")
-	if err := store.SettleTransfer(ctx, db.Pool, id, store.TransferOutcome{
+	if err := db.SettleTransfer(ctx, id, store.TransferOutcome{
 		Status: store.TransferSucceeded, ClientBalanceAfter: &after, AgencyAccountAfter: &acct, At: xferT0.Add(time.Second),
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// An outcome is written once.
-	if err := store.SettleTransfer(ctx, db.Pool, id, store.TransferOutcome{Status: store.TransferUnknown, At: xferT0}); err == nil {
+	if err := db.SettleTransfer(ctx, id, store.TransferOutcome{Status: store.TransferUnknown, At: xferT0}); err == nil {
 		t.Fatal("settled a transfer twice")
 	}
-	got, err := store.GetTransfer(ctx, db.Pool, id)
+	got, err := db.GetTransfer(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,16 +65,16 @@ func TestTransferJournalLifecycle(t *testing.T) {
 		t.Errorf("settled row: %+v", got)
 	}
 	// Now settled, the client may get a new transfer.
-	if _, err := store.InsertTransfer(ctx, db.Pool, inFlight(5001, "1.00", xferT0.Add(time.Minute))); err != nil {
+	if _, err := db.InsertTransfer(ctx, inFlight(5001, "1.00", xferT0.Add(time.Minute))); err != nil {
 		t.Fatalf("transfer after settling: %v", err)
 	}
 
 	// Reconcile only moves open rows.
-	if ok, err := store.ReconcileTransfer(ctx, db.Pool, id, store.TransferNotApplied, "x", xferT0); err != nil || ok {
+	if ok, err := db.ReconcileTransfer(ctx, id, store.TransferNotApplied, "x", xferT0); err != nil || ok {
 		t.Errorf("reconciled a settled row: %v %v", ok, err)
 	}
 	var view int64
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM bi.mgid_transfers WHERE status = 'succeeded' AND amount = 150`).Scan(&view); err != nil || view != 1 {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM bi.mgid_transfers WHERE status = 'succeeded' AND amount = 150`).Scan(&view); err != nil || view != 1 {
 		t.Errorf("bi.mgid_transfers: %d %v", view, err)
 	}
 }
@@ -99,7 +99,7 @@ func TestTransferJournalConstraints(t *testing.T) {
 			t.Parallel()
 			x := inFlight(6000, "10", xferT0)
 			c.edit(&x)
-			if _, err := store.InsertTransfer(ctx, db.Pool, x); err == nil {
+			if _, err := db.InsertTransfer(ctx, x); err == nil {
 				t.Errorf("accepted")
 			}
 		})
@@ -116,12 +116,12 @@ func TestTransferDaySums(t *testing.T) {
 		if status == store.TransferPlanned {
 			x.Status, x.DryRun, x.SentAt = status, true, nil
 		}
-		id, err := store.InsertTransfer(ctx, db.Pool, x)
+		id, err := db.InsertTransfer(ctx, x)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if status != store.TransferInFlight && status != store.TransferPlanned {
-			if err := store.SettleTransfer(ctx, db.Pool, id, store.TransferOutcome{Status: status, At: at}); err != nil {
+			if err := db.SettleTransfer(ctx, id, store.TransferOutcome{Status: status, At: at}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -135,7 +135,7 @@ func TestTransferDaySums(t *testing.T) {
 	add(3, "100", day.Add(-time.Minute), store.TransferSucceeded) // yesterday
 	add(3, "1", day.Add(5*time.Hour), store.TransferInFlight)
 
-	live, err := store.TransferDaySums(ctx, db.Pool, 1001, day, day.Add(24*time.Hour), false)
+	live, err := db.TransferDaySums(ctx, 1001, day, day.Add(24*time.Hour), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestTransferDaySums(t *testing.T) {
 	if _, ok := live.PerClient[2]; ok {
 		t.Errorf("client 2 has only failed and planned transfers, got %s", live.PerClient[2])
 	}
-	dry, err := store.TransferDaySums(ctx, db.Pool, 1001, day, day.Add(24*time.Hour), true)
+	dry, err := db.TransferDaySums(ctx, 1001, day, day.Add(24*time.Hour), true)
 	if err != nil {
 		t.Fatal(err)
 	}

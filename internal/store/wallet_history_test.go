@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"syncer/internal/money"
@@ -20,7 +19,7 @@ import (
 // NULL as "-".
 func walletLines(t *testing.T, db *store.DB, query string, args ...any) string {
 	t.Helper()
-	rows, err := db.Pool.Query(context.Background(), query, args...)
+	rows, err := db.Query(context.Background(), query, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
@@ -84,14 +83,14 @@ func wallet(id int64, email, balance, credit string) store.ClientBalance {
 func writeSnapshot(t *testing.T, db *store.DB, agency int64, at time.Time, clients ...store.ClientBalance) {
 	t.Helper()
 	ctx := context.Background()
-	err := db.WithTx(ctx, func(tx pgx.Tx) error {
-		if err := store.InsertAgencyBalance(ctx, tx, store.AgencyBalance{AgencyID: agency, CapturedAt: at, RunID: 1}); err != nil {
+	err := db.WithTx(ctx, func(tx *store.DB) error {
+		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: agency, CapturedAt: at, RunID: 1}); err != nil {
 			return err
 		}
-		if _, err := store.CopyClientBalances(ctx, tx, agency, at, &sliceRows{rows: clients}); err != nil {
+		if _, err := tx.CopyClientBalances(ctx, agency, at, &sliceRows{rows: clients}); err != nil {
 			return err
 		}
-		_, err := store.CloseBalanceDays(ctx, tx, agency, at)
+		_, err := tx.CloseBalanceDays(ctx, agency, at)
 		return err
 	})
 	if err != nil {
@@ -105,7 +104,7 @@ func writeSnapshot(t *testing.T, db *store.DB, agency int64, at time.Time, clien
 // appears in the last; 13 leaves after the second.
 func seedWalletHistory(t *testing.T, db *store.DB) (t1, t2, t3, t4 time.Time) {
 	t.Helper()
-	if err := store.SetSetting(context.Background(), db.Pool, store.SettingMGIDTimezone, "Europe/Moscow"); err != nil {
+	if err := db.SetSetting(context.Background(), store.SettingMGIDTimezone, "Europe/Moscow"); err != nil {
 		t.Fatal(err)
 	}
 	t1 = time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
@@ -289,9 +288,9 @@ func TestDropWalletDetailKeepsDailyRows(t *testing.T) {
 	}
 	drop := func(before time.Time) string {
 		var dropped []string
-		err := db.WithTx(ctx, func(tx pgx.Tx) error {
+		err := db.WithTx(ctx, func(tx *store.DB) error {
 			var err error
-			dropped, err = store.DropWalletDetail(ctx, tx, before)
+			dropped, err = tx.DropWalletDetail(ctx, before)
 			return err
 		})
 		if err != nil {

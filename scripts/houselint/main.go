@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,8 +40,25 @@ type importRule struct {
 
 var importRules = []importRule{
 	{From: "internal/providers", Deny: []string{"internal/store", "internal/jobs"}, Why: "a provider knows nothing of Postgres or jobs"},
-	{From: "internal/store", Deny: []string{"internal/providers", "internal/jobs"}, Why: "the store knows nothing of HTTP or jobs"},
+	{From: "internal/store", Deny: []string{"internal/providers", "internal/jobs", "internal/transfer", "internal/tracked"},
+		Why: "the store knows nothing of HTTP, jobs or what the jobs do"},
+	{From: "internal/transfer", Deny: []string{"internal/jobs", "internal/tracked"}, Why: "money movement is used by jobs and the CLI, never the reverse"},
+	{From: "internal/tracked", Deny: []string{"internal/jobs", "internal/transfer"}, Why: "tracked checks are used by jobs and the CLI, never the reverse"},
 	{From: "internal", Deny: []string{"cmd"}, Why: "cmd wires the internal packages, never the reverse"},
+}
+
+// queryRule: packages under From (module-relative) must not themselves
+// import Deny (full import paths) in their non-test files. Depending on it
+// through the store is the point; naming it means a query outside the store.
+type queryRule struct {
+	From []string
+	Deny []string
+	Why  string
+}
+
+var queryRules = []queryRule{
+	{From: []string{"internal/jobs", "internal/transfer", "internal/tracked", "internal/providers"},
+		Deny: []string{"github.com/jackc/pgx"}, Why: "queries live in internal/store only: use a *store.DB method"},
 }
 
 // pkg is what houselint reads of `go list -json`.
@@ -96,6 +114,7 @@ func run(dir string, flags, patterns []string) ([]string, error) {
 			continue
 		}
 		problems = append(problems, checkImports(p.Module.Path, p)...)
+		problems = append(problems, checkQueries(p.Module.Path, p)...)
 		ps, err := checkSlogKeys(p, pkgs)
 		if err != nil {
 			return nil, err
@@ -185,6 +204,24 @@ func checkImports(module string, p *pkg) []string {
 		}
 		for _, dep := range append(append([]string{}, p.TestImports...), p.XTestImports...) {
 			report(dep, "tests import")
+		}
+	}
+	return problems
+}
+
+// checkQueries applies queryRules to p's own (non-test) imports.
+func checkQueries(module string, p *pkg) []string {
+	var problems []string
+	for _, r := range queryRules {
+		if !slices.ContainsFunc(r.From, func(f string) bool { return under(p.ImportPath, module+"/"+f) }) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, d := range r.Deny {
+				if strings.HasPrefix(imp, d) { // any major version and subpackage
+					problems = append(problems, fmt.Sprintf("%s: imports %s: %s", p.ImportPath, imp, r.Why))
+				}
+			}
 		}
 	}
 	return problems

@@ -113,3 +113,28 @@ func Log(ctx context.Context, log *slog.Logger, err error) {
 		}
 	}
 }
+
+// A job that imports pgx itself runs a query outside the store; one that
+// reaches pgx only through the store, or only in its tests, is fine.
+func TestQueriesOnlyInTheStore(t *testing.T) {
+	t.Parallel()
+	dir := writeModule(t, map[string]string{
+		"pgx/go.mod":                 "module github.com/jackc/pgx/v5\n\ngo 1.26\n",
+		"pgx/pgx.go":                 "package pgx\n\nconst Name = \"pgx\"\n",
+		"internal/store/store.go":    "package store\n\nimport \"github.com/jackc/pgx/v5\"\n\nconst Name = pgx.Name\n",
+		"internal/jobs/good.go":      "package jobs\n\nimport \"m/internal/store\"\n\nconst Name = store.Name\n",
+		"internal/jobs/good_test.go": "package jobs\n\nimport (\n\t\"testing\"\n\n\t\"github.com/jackc/pgx/v5\"\n)\n\nfunc TestX(t *testing.T) { _ = pgx.Name }\n",
+		"internal/transfer/bad.go":   "package transfer\n\nimport \"github.com/jackc/pgx/v5\"\n\nconst Name = pgx.Name\n",
+	})
+	mod := filepath.Join(dir, "go.mod")
+	if err := os.WriteFile(mod, []byte("module m\n\ngo 1.26\n\nrequire github.com/jackc/pgx/v5 v5.0.0\n\nreplace github.com/jackc/pgx/v5 => ./pgx\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := run(dir, nil, []string{"./..."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], "m/internal/transfer: imports github.com/jackc/pgx/v5:") {
+		t.Errorf("problems %q, want only m/internal/transfer importing pgx", problems)
+	}
+}

@@ -1,13 +1,13 @@
-package jobs_test
+package transfer_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"syncer/internal/jobs"
 	"syncer/internal/money"
 	"syncer/internal/store"
+	"syncer/internal/transfer"
 )
 
 func TestDecideTransfer(t *testing.T) {
@@ -82,7 +82,7 @@ func TestDecideTransfer(t *testing.T) {
 		{"itself among the others", x, []store.Transfer{x}, "1150", "4850", r1, store.TransferSucceeded, "applied"},
 	}
 	for _, c := range cases {
-		v := jobs.DecideTransfer(jobs.TransferEvidence{
+		v := transfer.Decide(transfer.Evidence{
 			Transfer: c.x, Others: c.others, ClientIncome: amt(c.income), AgencyAccount: amt(c.acct),
 			ReadStart: r0, ReadEnd: r1, Now: c.now, Grace: 2 * time.Minute,
 		})

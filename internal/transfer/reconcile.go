@@ -1,4 +1,4 @@
-package jobs
+package transfer
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"syncer/internal/store"
 )
 
-// TransferReconciler settles one agency's open transfers (unknown, and
+// Reconciler settles one agency's open transfers (unknown, and
 // in_flight ones left by a stopped process) from MGID's figures, by the rule
-// described with DecideTransfer.
-type TransferReconciler struct {
-	DB       *store.DB
-	MGID     MGIDWalletReader
+// described with Decide.
+type Reconciler struct {
+	DB       ReconcileJournal
+	MGID     WalletReader
 	AgencyID int64
 	// Grace: a transfer sent more recently than this is never called
 	// not_applied (MGID might still apply a request that timed out). It
@@ -23,6 +23,13 @@ type TransferReconciler struct {
 	Grace time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
+}
+
+// ReconcileJournal is what reconcile needs of the database.
+type ReconcileJournal interface {
+	OpenTransfers(ctx context.Context, agencyID int64) ([]store.Transfer, error)
+	TransfersNotSettledBefore(ctx context.Context, agencyID int64, t time.Time) ([]store.Transfer, error)
+	ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error)
 }
 
 // ReconcileOutcome is reconcile's verdict on one transfer.
@@ -42,9 +49,9 @@ type ReconcileReport struct {
 // caller must hold the agency's transfer lock: then no request is in flight,
 // and every in_flight row was left by a process that stopped. A provider or
 // database failure ends it early with what was decided so far.
-func (r *TransferReconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
-	open, err := store.OpenTransfers(ctx, r.DB.Pool, r.AgencyID)
+	open, err := r.DB.OpenTransfers(ctx, r.AgencyID)
 	if err != nil {
 		return rep, err
 	}
@@ -53,7 +60,7 @@ func (r *TransferReconciler) Reconcile(ctx context.Context) (ReconcileReport, er
 		if err != nil {
 			return rep, fmt.Errorf("reconcile transfer %d: %w", x.ID, err)
 		}
-		ok, err := store.ReconcileTransfer(ctx, r.DB.Pool, x.ID, v.Status, v.Note, journalTime(r.Now))
+		ok, err := r.DB.ReconcileTransfer(ctx, x.ID, v.Status, v.Note, journalTime(r.Now))
 		if err != nil {
 			return rep, err
 		}
@@ -74,36 +81,36 @@ func (r *TransferReconciler) Reconcile(ctx context.Context) (ReconcileReport, er
 	return rep, nil
 }
 
-func (r *TransferReconciler) decide(ctx context.Context, x store.Transfer) (TransferVerdict, error) {
+func (r *Reconciler) decide(ctx context.Context, x store.Transfer) (Verdict, error) {
 	if x.Before == nil {
-		return DecideTransfer(TransferEvidence{Transfer: x}), nil
+		return Decide(Evidence{Transfer: x}), nil
 	}
 	readStart := journalTime(r.Now)
 	w, err := r.MGID.Client(ctx, x.ClientID)
 	if isInvalidClient(err) {
-		return TransferVerdict{store.TransferUnknown,
+		return Verdict{store.TransferUnknown,
 			"MGID no longer lists the client as the agency's (Invalid client id); settle it by hand"}, nil
 	}
 	if err != nil {
-		return TransferVerdict{}, err
+		return Verdict{}, err
 	}
 	ag, err := r.MGID.Agency(ctx)
 	if err != nil {
-		return TransferVerdict{}, err
+		return Verdict{}, err
 	}
 	readEnd := journalTime(r.Now)
-	others, err := store.TransfersNotSettledBefore(ctx, r.DB.Pool, r.AgencyID, x.Before.At)
+	others, err := r.DB.TransfersNotSettledBefore(ctx, r.AgencyID, x.Before.At)
 	if err != nil {
-		return TransferVerdict{}, err
+		return Verdict{}, err
 	}
-	return DecideTransfer(TransferEvidence{
+	return Decide(Evidence{
 		Transfer: x, Others: others,
 		ClientIncome: w.Income, AgencyAccount: ag.Account(mgid.AccountType(x.AccountType)),
 		ReadStart: readStart, ReadEnd: readEnd, Now: readEnd, Grace: r.Grace,
 	}), nil
 }
 
-func (r *TransferReconciler) log() *slog.Logger {
+func (r *Reconciler) log() *slog.Logger {
 	if r.Log != nil {
 		return r.Log
 	}

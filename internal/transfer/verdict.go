@@ -1,4 +1,4 @@
-package jobs
+package transfer
 
 import (
 	"fmt"
@@ -55,8 +55,8 @@ import (
 // maxUncertain bounds the subset-sum search (2^n sums).
 const maxUncertain = 12
 
-// TransferEvidence is what reconcile knows about an open transfer.
-type TransferEvidence struct {
+// Evidence is what reconcile knows about an open transfer.
+type Evidence struct {
 	Transfer      store.Transfer   // the open transfer; Before must be set
 	Others        []store.Transfer // the agency's other transfers not settled by Transfer.Before.At
 	ClientIncome  money.Amount     // the client's income now
@@ -67,8 +67,8 @@ type TransferEvidence struct {
 	Grace         time.Duration
 }
 
-// TransferVerdict is reconcile's decision: succeeded, not_applied or unknown.
-type TransferVerdict struct {
+// Verdict is reconcile's decision: succeeded, not_applied or unknown.
+type Verdict struct {
 	Status string
 	Note   string
 }
@@ -88,12 +88,12 @@ type side struct {
 	uncertain []money.Amount
 }
 
-// DecideTransfer applies the reconcile rule above. It is pure: the caller
+// Decide applies the reconcile rule above. It is pure: the caller
 // reads the provider and the journal.
-func DecideTransfer(ev TransferEvidence) TransferVerdict {
+func Decide(ev Evidence) Verdict {
 	x := ev.Transfer
 	if x.Before == nil {
-		return TransferVerdict{store.TransferUnknown, "no before figures were recorded; settle it by hand"}
+		return Verdict{store.TransferUnknown, "no before figures were recorded; settle it by hand"}
 	}
 	b := x.Before
 	client := side{moved: ev.ClientIncome.Sub(b.ClientIncome)}
@@ -111,7 +111,7 @@ func DecideTransfer(ev TransferEvidence) TransferVerdict {
 		}
 	}
 	if len(client.uncertain) > maxUncertain || len(agency.uncertain) > maxUncertain {
-		return TransferVerdict{store.TransferUnknown, fmt.Sprintf(
+		return Verdict{store.TransferUnknown, fmt.Sprintf(
 			"too many other transfers of uncertain timing (%d to the client, %d from the account); reconcile again when they are settled",
 			len(client.uncertain), len(agency.uncertain))}
 	}
@@ -123,17 +123,17 @@ func DecideTransfer(ev TransferEvidence) TransferVerdict {
 		b.At.UTC().Format(time.RFC3339), b.Source)
 	switch {
 	case applied && !none:
-		return TransferVerdict{store.TransferSucceeded, "applied: " + figures}
+		return Verdict{store.TransferSucceeded, "applied: " + figures}
 	case none && !applied:
 		if x.SentAt != nil && ev.Now.Sub(*x.SentAt) < ev.Grace {
-			return TransferVerdict{store.TransferUnknown, fmt.Sprintf(
+			return Verdict{store.TransferUnknown, fmt.Sprintf(
 				"not applied so far, but sent less than %s ago and MGID may still apply it: %s", ev.Grace, figures)}
 		}
-		return TransferVerdict{store.TransferNotApplied, "not applied: " + figures}
+		return Verdict{store.TransferNotApplied, "not applied: " + figures}
 	case applied && none:
-		return TransferVerdict{store.TransferUnknown, "ambiguous, other transfers could explain it either way: " + figures}
+		return Verdict{store.TransferUnknown, "ambiguous, other transfers could explain it either way: " + figures}
 	}
-	return TransferVerdict{store.TransferUnknown, fmt.Sprintf(
+	return Verdict{store.TransferUnknown, fmt.Sprintf(
 		"figures fit neither outcome (expected %s or 0.00 on both): %s", m, figures)}
 }
 

@@ -1,4 +1,4 @@
-package jobs_test
+package transfer_test
 
 import (
 	"math/rand/v2"
@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"syncer/internal/config"
-	"syncer/internal/jobs"
 	"syncer/internal/money"
+	"syncer/internal/transfer"
 )
 
 var amt = money.MustParse
@@ -21,16 +21,16 @@ func basePolicy() config.TopUp {
 	}
 }
 
-func cands(pairs ...any) []jobs.TopUpCandidate {
-	var out []jobs.TopUpCandidate
+func cands(pairs ...any) []transfer.TopUpCandidate {
+	var out []transfer.TopUpCandidate
 	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, jobs.TopUpCandidate{ClientID: int64(pairs[i].(int)), Balance: amt(pairs[i+1].(string))})
+		out = append(out, transfer.TopUpCandidate{ClientID: int64(pairs[i].(int)), Balance: amt(pairs[i+1].(string))})
 	}
 	return out
 }
 
 // planned renders a plan as client -> amount, and skips as client -> reason.
-func planned(p jobs.TopUpPlan) (map[int64]string, map[int64]string) {
+func planned(p transfer.TopUpPlan) (map[int64]string, map[int64]string) {
 	tr, sk := map[int64]string{}, map[int64]string{}
 	for _, x := range p.Transfers {
 		tr[x.ClientID] = x.Amount.String()
@@ -52,7 +52,7 @@ func TestPlanTopUps(t *testing.T) {
 	cases := []struct {
 		name        string
 		policy      config.TopUp
-		clients     []jobs.TopUpCandidate
+		clients     []transfer.TopUpCandidate
 		clientToday map[int64]money.Amount
 		agencyToday money.Amount
 		open        map[int64]bool
@@ -74,21 +74,21 @@ func TestPlanTopUps(t *testing.T) {
 		{name: "client day cap leaves room", policy: basePolicy(), clients: cands(1, "0"),
 			clientToday: map[int64]money.Amount{1: amt("120")}, want: map[int64]string{1: "30.00"}},
 		{name: "client day cap reached", policy: basePolicy(), clients: cands(1, "0"),
-			clientToday: map[int64]money.Amount{1: amt("150")}, skip: map[int64]string{1: jobs.SkipClientCap}},
+			clientToday: map[int64]money.Amount{1: amt("150")}, skip: map[int64]string{1: transfer.SkipClientCap}},
 		{name: "client day cap exceeded by manual transfers", policy: basePolicy(), clients: cands(1, "0"),
-			clientToday: map[int64]money.Amount{1: amt("400")}, skip: map[int64]string{1: jobs.SkipClientCap}},
+			clientToday: map[int64]money.Amount{1: amt("400")}, skip: map[int64]string{1: transfer.SkipClientCap}},
 		{name: "agency cap shared lowest balance first", policy: basePolicy(), clients: cands(3, "20", 1, "5", 2, "-10"),
-			agencyToday: amt("850"), want: map[int64]string{2: "100.00", 1: "50.00"}, skip: map[int64]string{3: jobs.SkipAgencyCap}},
+			agencyToday: amt("850"), want: map[int64]string{2: "100.00", 1: "50.00"}, skip: map[int64]string{3: transfer.SkipAgencyCap}},
 		{name: "agency cap reached", policy: basePolicy(), clients: cands(1, "0"), agencyToday: amt("1000"),
-			skip: map[int64]string{1: jobs.SkipAgencyCap}},
-		{name: "zero agency cap plans nothing", policy: zeroCaps, clients: cands(1, "0"), skip: map[int64]string{1: jobs.SkipAgencyCap}},
-		{name: "transfer cap below a cent", policy: tinyTransfer, clients: cands(1, "0"), skip: map[int64]string{1: jobs.SkipTransferCap}},
+			skip: map[int64]string{1: transfer.SkipAgencyCap}},
+		{name: "zero agency cap plans nothing", policy: zeroCaps, clients: cands(1, "0"), skip: map[int64]string{1: transfer.SkipAgencyCap}},
+		{name: "transfer cap below a cent", policy: tinyTransfer, clients: cands(1, "0"), skip: map[int64]string{1: transfer.SkipTransferCap}},
 		{name: "open transfer skips the client", policy: basePolicy(), clients: cands(1, "0", 2, "0"),
-			open: map[int64]bool{1: true}, want: map[int64]string{2: "100.00"}, skip: map[int64]string{1: jobs.SkipOpenTransfer}},
+			open: map[int64]bool{1: true}, want: map[int64]string{2: "100.00"}, skip: map[int64]string{1: transfer.SkipOpenTransfer}},
 		{name: "duplicate rows plan once", policy: basePolicy(), clients: cands(1, "0", 1, "0"), want: map[int64]string{1: "100.00"}},
 	}
 	for _, c := range cases {
-		p := jobs.PlanTopUps(jobs.TopUpPlanInput{Clients: c.clients, Policy: c.policy, ClientToday: c.clientToday,
+		p := transfer.PlanTopUps(transfer.TopUpPlanInput{Clients: c.clients, Policy: c.policy, ClientToday: c.clientToday,
 			AgencyToday: c.agencyToday, Open: c.open})
 		got, skip := planned(p)
 		if c.want == nil {
@@ -112,12 +112,12 @@ func TestPlanTopUps(t *testing.T) {
 
 func TestTopUpThreshold(t *testing.T) {
 	t.Parallel()
-	if got := jobs.TopUpThreshold(basePolicy()); got != amt("50") {
+	if got := transfer.TopUpThreshold(basePolicy()); got != amt("50") {
 		t.Errorf("threshold %s, want the default's 50", got)
 	}
 	p := basePolicy()
 	p.Clients[9] = config.TopUpRule{Min: amt("75"), Target: amt("80")}
-	if got := jobs.TopUpThreshold(p); got != amt("75") {
+	if got := transfer.TopUpThreshold(p); got != amt("75") {
 		t.Errorf("threshold %s, want 75", got)
 	}
 }
@@ -141,7 +141,7 @@ func TestPlanTopUpsNeverExceedsACap(t *testing.T) {
 			lo := cents(300)
 			p.Default = &config.TopUpRule{Min: lo, Target: lo.Add(cents(500))}
 		}
-		in := jobs.TopUpPlanInput{Policy: p, ClientToday: map[int64]money.Amount{}, Open: map[int64]bool{},
+		in := transfer.TopUpPlanInput{Policy: p, ClientToday: map[int64]money.Amount{}, Open: map[int64]bool{},
 			AgencyToday: anyAmount(3000)}
 		n := r.IntN(60)
 		for c := 0; c < n; c++ {
@@ -154,7 +154,7 @@ func TestPlanTopUpsNeverExceedsACap(t *testing.T) {
 				lo := anyAmount(300)
 				p.Clients[id] = config.TopUpRule{Min: lo, Target: lo.Add(anyAmount(400))}
 			}
-			in.Clients = append(in.Clients, jobs.TopUpCandidate{ClientID: id, Balance: anyAmount(600)})
+			in.Clients = append(in.Clients, transfer.TopUpCandidate{ClientID: id, Balance: anyAmount(600)})
 			if r.IntN(5) == 0 {
 				in.ClientToday[id] = anyAmount(800)
 			}
@@ -162,7 +162,7 @@ func TestPlanTopUpsNeverExceedsACap(t *testing.T) {
 				in.Open[id] = true
 			}
 		}
-		plan := jobs.PlanTopUps(in)
+		plan := transfer.PlanTopUps(in)
 		agency := in.AgencyToday
 		perClient := map[int64]money.Amount{}
 		balance := map[int64]money.Amount{}

@@ -1,4 +1,4 @@
-package jobs
+package transfer
 
 import (
 	"context"
@@ -8,25 +8,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/money"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
 
-// MGIDWalletReader reads the wallets a transfer's before figures and
+// WalletReader reads the wallets a transfer's before figures and
 // reconcile's verdicts come from.
-type MGIDWalletReader interface {
+type WalletReader interface {
 	Client(ctx context.Context, clientID int64) (mgid.ClientWallet, error)
 	Agency(ctx context.Context) (mgid.AgencyBalance, error)
 }
 
-// MGIDTransferClient is what a journaled transfer needs of an MGID agency:
+// AgencyClient is what a journaled transfer needs of an MGID agency:
 // the wallet reads plus the one request that moves money.
-type MGIDTransferClient interface {
-	MGIDWalletReader
+type AgencyClient interface {
+	WalletReader
 	Transfer(ctx context.Context, clientID int64, account mgid.AccountType, amount money.Amount) (mgid.TransferResult, error)
 }
 
@@ -37,8 +35,15 @@ var ErrClientNotInAgency = errors.New("MGID does not know the client as one of t
 // settleTimeout bounds recording an outcome after the run's own context ended.
 const settleTimeout = 10 * time.Second
 
-// TransferRequest is one transfer to journal and send.
-type TransferRequest struct {
+// SendJournal is what a send needs of the database: the transaction its
+// in_flight row commits in (under the run's fence), and the outcome's record.
+type SendJournal interface {
+	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
+	SettleTransfer(ctx context.Context, id int64, o store.TransferOutcome) error
+}
+
+// Request is one transfer to journal and send.
+type Request struct {
 	ClientID    int64
 	ClientEmail string
 	Amount      money.Amount
@@ -51,13 +56,13 @@ type TransferRequest struct {
 	Snapshot *store.TransferBefore
 }
 
-// TransferSender sends one agency's transfers through the journal. The
+// Sender sends one agency's transfers through the journal. The
 // caller holds the agency's transfer lock (store.DB.TryLockTransfers) for
 // as long as it sends, so that reconcile, which takes the same lock, never
 // mistakes a request in flight for one left by a crash.
-type TransferSender struct {
-	DB       *store.DB
-	MGID     MGIDTransferClient
+type Sender struct {
+	DB       SendJournal
+	MGID     AgencyClient
 	AgencyID int64
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -65,7 +70,7 @@ type TransferSender struct {
 
 // Send reads the before figures and then executes the transfer: see
 // ReadBefore and Execute.
-func (s *TransferSender) Send(ctx context.Context, req TransferRequest) (store.Transfer, error) {
+func (s *Sender) Send(ctx context.Context, req Request) (store.Transfer, error) {
 	before, err := s.ReadBefore(ctx, req)
 	if err != nil {
 		return store.Transfer{}, err
@@ -78,7 +83,7 @@ func (s *TransferSender) Send(ctx context.Context, req TransferRequest) (store.T
 // fails it falls back to req.Snapshot (recorded as such), except when MGID
 // says it does not know the client (ErrClientNotInAgency): then nothing is
 // to be sent.
-func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (store.TransferBefore, error) {
+func (s *Sender) ReadBefore(ctx context.Context, req Request) (store.TransferBefore, error) {
 	at := s.now()
 	w, err := s.MGID.Client(ctx, req.ClientID)
 	var ag mgid.AgencyBalance
@@ -119,7 +124,7 @@ func (s *TransferSender) ReadBefore(ctx context.Context, req TransferRequest) (s
 // The returned Transfer is the journal row as it now stands; err is nil only
 // on success. A journaling failure (store.ErrTransferOpen included) means
 // nothing was sent and the Transfer is zero.
-func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, before store.TransferBefore) (store.Transfer, error) {
+func (s *Sender) Execute(ctx context.Context, req Request, before store.TransferBefore) (store.Transfer, error) {
 	now := s.now()
 	t := store.Transfer{
 		AgencyID: s.AgencyID, ClientID: req.ClientID, ClientEmail: req.ClientEmail, Amount: req.Amount,
@@ -131,8 +136,8 @@ func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, befor
 	// top-up round that lost its lock sends nothing more once another
 	// round has started, so two rounds never plan from the same caps.
 	var id int64
-	err := s.DB.WithTx(ctx, func(tx pgx.Tx) (err error) {
-		id, err = store.InsertTransfer(ctx, tx, t)
+	err := s.DB.WithTx(ctx, func(tx *store.DB) (err error) {
+		id, err = tx.InsertTransfer(ctx, t)
 		return err
 	})
 	if err != nil {
@@ -150,7 +155,7 @@ func (s *TransferSender) Execute(ctx context.Context, req TransferRequest, befor
 	// unrecorded outcome would leave reconcile work that is avoidable.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if err := store.SettleTransfer(sctx, s.DB.Pool, id, o); err != nil {
+	if err := s.DB.SettleTransfer(sctx, id, o); err != nil {
 		log.Error("could not record the transfer's outcome; it stays in flight until reconciled",
 			"outcome", o.Status, "err", err)
 		return t, fmt.Errorf("transfer %d: outcome %s not recorded (reconcile will settle it): %w", id, o.Status, err)
@@ -202,13 +207,13 @@ func isInvalidClient(err error) bool {
 }
 
 // now is truncated to what Postgres keeps, so a time we hold equals the one we stored.
-func (s *TransferSender) now() time.Time { return journalTime(s.Now) }
+func (s *Sender) now() time.Time { return journalTime(s.Now) }
 
 func journalTime(now func() time.Time) time.Time {
 	return nowFunc(now)().UTC().Truncate(time.Microsecond)
 }
 
-func (s *TransferSender) log() *slog.Logger {
+func (s *Sender) log() *slog.Logger {
 	if s.Log != nil {
 		return s.Log
 	}

@@ -1,4 +1,4 @@
-package jobs_test
+package transfer_test
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"syncer/internal/jobs"
 	"syncer/internal/money"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
@@ -16,6 +15,7 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
+	"syncer/internal/transfer"
 )
 
 const xferGrace = 2 * time.Minute
@@ -51,12 +51,12 @@ func (e *xferEnv) mgid(timeout time.Duration) *mgid.Client {
 		mgid.WithRetry(providers.Retry{Attempts: 2, Base: time.Millisecond, Max: 2 * time.Millisecond}))
 }
 
-func (e *xferEnv) sender(c *mgid.Client) *jobs.TransferSender {
-	return &jobs.TransferSender{DB: e.db, MGID: c, AgencyID: sim.DemoAgencyID, Log: testLogger(e.logs), Now: e.clk.Now}
+func (e *xferEnv) sender(c *mgid.Client) *transfer.Sender {
+	return &transfer.Sender{DB: e.db, MGID: c, AgencyID: sim.DemoAgencyID, Log: testLogger(e.logs), Now: e.clk.Now}
 }
 
-func (e *xferEnv) reconciler(c *mgid.Client) *jobs.TransferReconciler {
-	return &jobs.TransferReconciler{DB: e.db, MGID: c, AgencyID: sim.DemoAgencyID, Grace: xferGrace,
+func (e *xferEnv) reconciler(c *mgid.Client) *transfer.Reconciler {
+	return &transfer.Reconciler{DB: e.db, MGID: c, AgencyID: sim.DemoAgencyID, Grace: xferGrace,
 		Log: testLogger(e.logs), Now: e.clk.Now}
 }
 
@@ -70,7 +70,7 @@ func (e *xferEnv) lock() *store.JobLock {
 	return l
 }
 
-func (e *xferEnv) reconcile(c *mgid.Client) jobs.ReconcileReport {
+func (e *xferEnv) reconcile(c *mgid.Client) transfer.ReconcileReport {
 	e.t.Helper()
 	l := e.lock()
 	defer l.Release()
@@ -83,7 +83,7 @@ func (e *xferEnv) reconcile(c *mgid.Client) jobs.ReconcileReport {
 
 func (e *xferEnv) row(id int64) store.Transfer {
 	e.t.Helper()
-	tr, err := store.GetTransfer(context.Background(), e.db.Pool, id)
+	tr, err := e.db.GetTransfer(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -94,12 +94,12 @@ func (e *xferEnv) row(id int64) store.Transfer {
 func (e *xferEnv) noSecrets() {
 	e.t.Helper()
 	var journal string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
 		FROM syncer.mgid_transfers t`).Scan(&journal); err != nil {
 		e.t.Fatal(err)
 	}
 	var runs string
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
 		FROM syncer.runs r`).Scan(&runs); err != nil {
 		e.t.Fatal(err)
 	}
@@ -110,8 +110,8 @@ func (e *xferEnv) noSecrets() {
 	}
 }
 
-func manual(client int64, amount string) jobs.TransferRequest {
-	return jobs.TransferRequest{ClientID: client, ClientEmail: "x@example.com", Amount: money.MustParse(amount),
+func manual(client int64, amount string) transfer.Request {
+	return transfer.Request{ClientID: client, ClientEmail: "x@example.com", Amount: money.MustParse(amount),
 		Account: mgid.Personal, Origin: store.OriginManual, RequestedBy: "tester"}
 }
 
@@ -224,7 +224,7 @@ func TestTransferLeftInFlightByCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := e.clk.Now()
-		id, err := store.InsertTransfer(ctx, e.db.Pool, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: client,
+		id, err := e.db.InsertTransfer(ctx, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: client,
 			Amount: req.Amount, AccountType: "personal", Origin: store.OriginManual, RequestedBy: "tester",
 			Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now})
 		if err != nil {
@@ -267,7 +267,7 @@ func TestTransferRefusals(t *testing.T) {
 	s := e.sender(e.client)
 
 	tr, err := s.Send(ctx, manual(e.first, "99999999.00"))
-	if err == nil || tr.Status != store.TransferRejected || !jobs.IsInsufficientFunds(tr) {
+	if err == nil || tr.Status != store.TransferRejected || !transfer.IsInsufficientFunds(tr) {
 		t.Fatalf("insufficient funds: %v %+v", err, tr)
 	}
 	if row := e.row(tr.ID); !strings.Contains(row.ProviderMessage, "less than what you are trying to transfer") {
@@ -275,7 +275,7 @@ func TestTransferRefusals(t *testing.T) {
 	}
 
 	before := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`)
-	if _, err := s.Send(ctx, manual(99, "1.00")); !errors.Is(err, jobs.ErrClientNotInAgency) {
+	if _, err := s.Send(ctx, manual(99, "1.00")); !errors.Is(err, transfer.ErrClientNotInAgency) {
 		t.Errorf("unknown client: %v", err)
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != before {

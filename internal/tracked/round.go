@@ -1,9 +1,13 @@
-package jobs
+// Package tracked keeps the tracked targets (Mawthoq licences, Firstlight
+// redeem checks): validating and importing them, resolving user tokens,
+// masking and hashing accounts, and the check round both tracked jobs run.
+package tracked
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -14,18 +18,27 @@ import (
 	"syncer/internal/store"
 )
 
-// TrackedStore is what a tracked-check round needs of the database.
-type TrackedStore interface {
+// Store is what a tracked-check round needs of the database.
+type Store interface {
 	ClaimTargets(ctx context.Context, c store.Claim) ([]store.ClaimedTarget, store.ClaimCursor, error)
 	RecordChecks(ctx context.Context, replica string, runID int64, checks []store.CheckResult) (store.RecordResult, error)
 	ReleaseTargets(ctx context.Context, replica string, ids []int64) error
 }
 
-// targetChecker checks one claimed target of one kind. Whatever the answer
-// says about the target is a result; an error is systemic (cancelled, our
+// Checker checks one claimed target of one kind. Whatever the answer says
+// about the target is a result; an error is systemic (cancelled, our
 // credentials refused) and ends the round.
-type targetChecker interface {
-	check(ctx context.Context, t store.ClaimedTarget) (store.CheckResult, error)
+type Checker interface {
+	Check(ctx context.Context, t store.ClaimedTarget) (store.CheckResult, error)
+}
+
+// Tally is what a round reports to as it goes: the job runner's run
+// (*jobs.Run), whose rows and counters land in the runs table.
+type Tally interface {
+	Count(key string, n int64)
+	Counts() map[string]int64
+	AddRows(n int64)
+	MarkObserved()
 }
 
 // DefaultMaxConsecutiveErrors is how many provider_error results in a row
@@ -38,27 +51,41 @@ const DefaultMaxConsecutiveErrors = 50
 // failed or could not be reached.
 const OutcomeProviderError = "provider_error"
 
-// trackedRound is one round of a tracked-check job: claim batches of due
-// targets, check them with bounded concurrency under a rate limit, record
-// the results in batches, until nothing is due. Claiming, checking and
-// recording run at once, so the database never stalls the HTTP pipeline.
-type trackedRound struct {
-	kind, provider string
-	settings       config.TrackedCheck
-	replica        string
-	db             TrackedStore
-	checker        targetChecker
-	now            func() time.Time
-	maxErrors      int
+// Round is one round of a tracked-check job: claim batches of due targets,
+// check them with bounded concurrency under a rate limit, record the results
+// in batches, until nothing is due. Claiming, checking and recording run at
+// once, so the database never stalls the HTTP pipeline. Replicas running a
+// round at once split the targets between them: a claim skips what another
+// replica's lease holds.
+//
+// A round does not commit all or nothing: each batch of results is recorded
+// (and its rows counted) as it comes, and stays when the round fails later.
+type Round struct {
+	Kind     string // store.TrackedMawthoq or store.TrackedFirstlight
+	Provider string // names the provider in a round-ending error
+	Settings config.TrackedCheck
+	Replica  string // who holds the leases; unique per process
+	DB       Store
+	Checker  Checker
+	Now      func() time.Time
+	// MaxErrors: provider_error results in a row that end the round
+	// (default DefaultMaxConsecutiveErrors).
+	MaxErrors int
 }
 
 // recordFlushEvery bounds how long a result waits to be recorded when checks
 // are slow (a low rate limit), so leases do not run out on checked targets.
 const recordFlushEvery = time.Second
 
-func (r *trackedRound) run(ctx context.Context, run *Run) error {
-	s := r.settings
-	start := r.now()
+// Run checks every due target once. runID is recorded with each check; log
+// gets the round's summary.
+func (r *Round) Run(ctx context.Context, runID int64, log *slog.Logger, run Tally) error {
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := r.Settings
+	start := now()
 	dueBefore := start.Add(-s.RecheckAfter)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -79,12 +106,12 @@ func (r *trackedRound) run(ctx context.Context, run *Run) error {
 		defer close(work)
 		var cursor store.ClaimCursor
 		for ctx.Err() == nil {
-			now := r.now()
+			now := now()
 			// Not cancelled midway: a claim that committed must come back,
 			// or its leases could not be released.
 			claimCtx, claimCancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			batch, next, err := r.db.ClaimTargets(claimCtx, store.Claim{
-				Kind: r.kind, Replica: r.replica, Now: now, DueBefore: dueBefore,
+			batch, next, err := r.DB.ClaimTargets(claimCtx, store.Claim{
+				Kind: r.Kind, Replica: r.Replica, Now: now, DueBefore: dueBefore,
 				LeaseUntil: now.Add(s.Lease), Limit: size, After: cursor,
 			})
 			cursor = next
@@ -122,7 +149,7 @@ func (r *trackedRound) run(ctx context.Context, run *Run) error {
 				if limiter != nil && limiter.Wait(ctx) != nil {
 					continue
 				}
-				res, err := r.checker.check(ctx, t)
+				res, err := r.Checker.Check(ctx, t)
 				if err != nil {
 					fail(err)
 					continue
@@ -136,7 +163,7 @@ func (r *trackedRound) run(ctx context.Context, run *Run) error {
 	// Recording goes on after a failure or cancellation: every result that
 	// arrives is a request the provider answered, worth keeping.
 	recCtx := context.WithoutCancel(ctx)
-	rec := &recorder{round: r, run: run, held: held, limit: 10 * size, maxErrors: r.maxErrors}
+	rec := &recorder{round: r, runID: runID, run: run, held: held, limit: 10 * size, maxErrors: r.MaxErrors}
 	if rec.maxErrors <= 0 {
 		rec.maxErrors = DefaultMaxConsecutiveErrors
 	}
@@ -146,14 +173,14 @@ func (r *trackedRound) run(ctx context.Context, run *Run) error {
 
 	if ids := held.remaining(); len(ids) > 0 {
 		relCtx, relCancel := context.WithTimeout(recCtx, 10*time.Second)
-		if err := r.db.ReleaseTargets(relCtx, r.replica, ids); err != nil {
-			run.Log.Warn("could not release leases; they run out on their own", "targets", len(ids), "err", err)
+		if err := r.DB.ReleaseTargets(relCtx, r.Replica, ids); err != nil {
+			log.Warn("could not release leases; they run out on their own", "targets", len(ids), "err", err)
 		}
 		relCancel()
 	}
 	counts := run.Counts()
-	run.Log.Info("tracked round", "kind", r.kind, "checked", rec.checked, "by_outcome", counts,
-		"took", r.now().Sub(start).Round(time.Millisecond))
+	log.Info("tracked round", "kind", r.Kind, "checked", rec.checked, "by_outcome", counts,
+		"took", now().Sub(start).Round(time.Millisecond))
 	if roundErr == nil && ctx.Err() != nil {
 		roundErr = context.Cause(ctx)
 	}
@@ -162,10 +189,10 @@ func (r *trackedRound) run(ctx context.Context, run *Run) error {
 
 // claimSize is BatchSize, cut so that a claimed batch waiting behind the
 // rate limit is checked well within its lease.
-func (r *trackedRound) claimSize() int {
-	n := max(r.settings.BatchSize, 1)
-	if r.settings.RateLimit > 0 && r.settings.Lease > 0 {
-		if fit := int(r.settings.RateLimit * r.settings.Lease.Seconds() / 4); fit < n {
+func (r *Round) claimSize() int {
+	n := max(r.Settings.BatchSize, 1)
+	if r.Settings.RateLimit > 0 && r.Settings.Lease > 0 {
+		if fit := int(r.Settings.RateLimit * r.Settings.Lease.Seconds() / 4); fit < n {
 			n = max(fit, 1)
 		}
 	}
@@ -174,8 +201,9 @@ func (r *trackedRound) claimSize() int {
 
 // recorder writes results in batches as they come.
 type recorder struct {
-	round     *trackedRound
-	run       *Run
+	round     *Round
+	runID     int64
+	run       Tally
 	held      *leaseSet
 	limit     int // the most results written in one batch
 	maxErrors int
@@ -232,7 +260,7 @@ func (rc *recorder) add(res store.CheckResult, fail func(error)) {
 	}
 	rc.errorsInRow++
 	if rc.errorsInRow == rc.maxErrors {
-		fail(&providers.Error{Provider: rc.round.provider, Op: "tracked round", Kind: providers.Retryable,
+		fail(&providers.Error{Provider: rc.round.Provider, Op: "tracked round", Kind: providers.Retryable,
 			Message: fmt.Sprintf("%d checks in a row failed (last: %s); the rest waits for the next round", rc.errorsInRow, res.Message)})
 	}
 }
@@ -243,7 +271,7 @@ func (rc *recorder) flush(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	got, err := rc.round.db.RecordChecks(ctx, rc.round.replica, rc.run.ID, rc.buf)
+	got, err := rc.round.DB.RecordChecks(ctx, rc.round.Replica, rc.runID, rc.buf)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package jobs
+package tracked
 
 import (
 	"encoding/csv"
@@ -135,4 +135,12 @@ func checkText(what, s string, maxLen int, required bool) error {
 		return fmt.Errorf("%s contains a control character", what)
 	}
 	return nil
+}
+
+// cut keeps the first n characters of s (whole ones) and marks the cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
