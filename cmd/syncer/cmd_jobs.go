@@ -22,7 +22,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
-	last, err := a.db.LastRuns(ctx)
+	last, err := a.db.LatestRuns(ctx)
 	if err != nil {
 		return err
 	}

@@ -131,9 +131,9 @@ func (db *DB) LastFinishedRuns(ctx context.Context) (map[string]LastRun, error) 
 	return db.latestRuns(ctx, "AND r.status <> 'running'")
 }
 
-// LatestRuns returns the latest run of each job, running or not. It is
-// LastRuns for every scrape and page view: a few index probes per job
-// instead of a pass over the whole runs table.
+// LatestRuns returns the latest run of each job, running or not: a few
+// index probes per job instead of a pass over the whole runs table, so
+// that every scrape, page view and `syncer jobs` stays cheap.
 func (db *DB) LatestRuns(ctx context.Context) (map[string]LastRun, error) {
 	return db.latestRuns(ctx, "")
 }

@@ -150,28 +150,6 @@ type LastRun struct {
 	Error      string
 }
 
-// LastRuns returns the latest run of each job that has one.
-func (db *DB) LastRuns(ctx context.Context) (map[string]LastRun, error) {
-	rows, err := db.Query(ctx, `
-		SELECT DISTINCT ON (job) job, id, trigger, status, started_at, finished_at, rows_written,
-		       coalesce(error_class, ''), coalesce(error_message, '')
-		FROM syncer.runs ORDER BY job, started_at DESC, id DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("last runs: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]LastRun{}
-	for rows.Next() {
-		var job string
-		var r LastRun
-		if err := rows.Scan(&job, &r.ID, &r.Trigger, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Rows, &r.ErrorClass, &r.Error); err != nil {
-			return nil, err
-		}
-		out[job] = r
-	}
-	return out, rows.Err()
-}
-
 func dateArg(t *time.Time) any {
 	if t == nil {
 		return nil
