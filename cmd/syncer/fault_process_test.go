@@ -58,7 +58,11 @@ func syncerBinary(t *testing.T) string {
 		if _, err := exec.LookPath("go"); err != nil {
 			goTool = "/usr/local/go/bin/go"
 		}
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
+		args := []string{"build", "-o", binPath}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command(goTool, append(args, ".")...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
