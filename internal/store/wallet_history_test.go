@@ -316,3 +316,77 @@ func TestDropWalletDetailKeepsDailyRows(t *testing.T) {
 		t.Errorf("daily after retention:\n%s", got)
 	}
 }
+
+// A snapshot that lists a client twice is refused, and nothing of it is
+// written: the diff would otherwise open two periods for one client.
+func TestSnapshotListingAClientTwiceIsRefused(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	at := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
+	writeSnapshot(t, db, 1, at, wallet(10, "a@x", "100", ""), wallet(11, "b@x", "10", "5"))
+	ctx := context.Background()
+	err := db.WithTx(ctx, func(tx *store.DB) error {
+		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
+			return err
+		}
+		_, err := tx.CopyClientBalances(ctx, 1, at.Add(time.Hour), &sliceRows{rows: []store.ClientBalance{
+			wallet(10, "a@x", "90", ""), wallet(11, "b@x", "10", "5"), wallet(10, "a@x", "80", "")}})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "client 10 is listed twice") {
+		t.Fatalf("err = %v, want client 10 listed twice", err)
+	}
+	got := walletLines(t, db, `SELECT client_id, captured_at, balance FROM bi.mgid_client_balance_history ORDER BY 1, 2`)
+	if want := "10 03-01T20:00 100.00\n11 03-01T20:00 10.00"; got != want {
+		t.Errorf("history after the refused snapshot:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The open periods are read before the snapshot is written; a writer that
+// changes one in between (the job lock should make that impossible) fails
+// the snapshot instead of having its period overwritten unrecorded.
+func TestSnapshotFailsWhenAnOpenPeriodChangedUnderIt(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	at := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
+	writeSnapshot(t, db, 1, at, wallet(10, "a@x", "100", ""), wallet(11, "b@x", "10", "5"))
+	ctx := context.Background()
+	rows := &intrudingRows{sliceRows: sliceRows{rows: []store.ClientBalance{wallet(10, "a@x", "90", ""), wallet(11, "b@x", "10", "5")}},
+		intrude: func() error {
+			// Another connection, committed at once.
+			_, err := db.Exec(ctx, `UPDATE syncer.mgid_client SET since = since + interval '1 second' WHERE client_id = 10`)
+			return err
+		}}
+	err := db.WithTx(ctx, func(tx *store.DB) error {
+		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
+			return err
+		}
+		_, err := tx.CopyClientBalances(ctx, 1, at.Add(time.Hour), rows)
+		return err
+	})
+	if rows.err != nil {
+		t.Fatal(rows.err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "changed by another writer") {
+		t.Fatalf("err = %v, want changed by another writer", err)
+	}
+	got := walletLines(t, db, `SELECT count(*) FROM syncer.mgid_client_wallet`)
+	if got != "0" {
+		t.Errorf("closed periods after the failed snapshot: %s, want 0", got)
+	}
+}
+
+// intrudingRows runs intrude before handing over its first row: after the
+// open periods were read, before anything is written.
+type intrudingRows struct {
+	sliceRows
+	intrude func() error
+	err     error
+}
+
+func (r *intrudingRows) Next() bool {
+	if r.intrude != nil {
+		r.err, r.intrude = r.intrude(), nil
+	}
+	return r.sliceRows.Next()
+}
