@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"syncer/internal/sim"
-	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
 )
@@ -38,15 +37,6 @@ func mgidEnv(dbURL, simURL string, extra ...string) []string {
 		"MGID_LOGIN=" + sim.DemoLogin, "MGID_PASSWORD=" + sim.DemoPassword,
 		"SYNCER_LOG_LEVEL=debug",
 	}, extra...)
-}
-
-func tableCount(t *testing.T, db *store.DB, table string) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // Invalid configuration or arguments: exit 2, a message naming what is
@@ -89,7 +79,7 @@ func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
 		}
 	})
 	// Nothing ran: the (migrated) runs table is still empty.
-	if n := tableCount(t, db, "syncer.runs"); n != 0 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.runs"); n != 0 {
 		t.Errorf("%d runs recorded by rejected commands", n)
 	}
 }
@@ -151,7 +141,7 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	// Every job is listed once the daemon recorded the schedules; the two
 	// enabled ones gain a last success when their catch-up runs end.
-	for tableCount(t, db, "bi.source_freshness WHERE last_success_at IS NOT NULL") < 2 {
+	for testdb.Count(t, db, "SELECT count(*) FROM bi.source_freshness WHERE last_success_at IS NOT NULL") < 2 {
 		if time.Now().After(deadline) {
 			cancel()
 			r := <-done
@@ -164,10 +154,10 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("daemon exit %d:\n%s", r.code, r.stderr)
 	}
-	if n := tableCount(t, db, "bi.mgid_client_balance_latest"); n != 50 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM bi.mgid_client_balance_latest"); n != 50 {
 		t.Errorf("latest snapshot has %d clients, want 50", n)
 	}
-	if n := tableCount(t, db, "syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'"); n != 2 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'"); n != 2 {
 		t.Errorf("%d successful catch-up runs, want 2", n)
 	}
 	// The daemon recorded every job's schedule for bi.source_freshness.

@@ -224,7 +224,7 @@ topup:
 	}
 	// The test looked where a leak would be: the runs failed and succeeded
 	// as meant, the echoes were recorded (redacted), and the dump is not empty.
-	if n := tableCount(t, db, "syncer.runs WHERE status = 'failed'"); n < 10 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.runs WHERE status = 'failed'"); n < 10 {
 		t.Errorf("%d failed runs recorded, want the failure paths", n)
 	}
 	for _, want := range []string{"X-Authorization: [redacted]", "Authorization: Bearer [redacted]"} {

@@ -140,15 +140,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func countRows(t *testing.T, db *store.DB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
 type runRecord struct{ status, class string }
 
 func runsOf(t *testing.T, db *store.DB, job, trigger string) []runRecord {
@@ -191,7 +182,7 @@ func TestSIGTERMMidCatchUp(t *testing.T) {
 	_, simURL := dripSim(t, 5000)
 	p := startProc(t, mgidEnv(url, simURL, "SYNCER_SHUTDOWN_GRACE=1s", "JOB_MGID_SPEND_ENABLED=false"), "run")
 	waitFor(t, 30*time.Second, "the catch-up run", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup' AND status = 'running'`) == 1
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup' AND status = 'running'`) == 1
 	})
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
@@ -206,7 +197,7 @@ func TestSIGTERMMidCatchUp(t *testing.T) {
 	if len(runs) != 1 || runs[0] != (runRecord{"cancelled", "cancelled"}) {
 		t.Errorf("catch-up runs %+v, want one cancelled", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
 		t.Errorf("%d rows of the cancelled snapshot kept", n)
 	}
 	if logs := p.out.String(); !strings.Contains(logs, "level=WARN msg=\"run cancelled\"") || !strings.Contains(logs, "grace period over") {
@@ -222,7 +213,7 @@ func TestSIGTERMMidRunFinishesWithinGrace(t *testing.T) {
 	_, simURL := dripSim(t, 1500)
 	p := startProc(t, mgidEnv(url, simURL, "SYNCER_SHUTDOWN_GRACE=30s", "JOB_MGID_SPEND_ENABLED=false"), "run")
 	waitFor(t, 30*time.Second, "the catch-up run", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
 	})
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(30 * time.Second); code != 0 {
@@ -232,7 +223,7 @@ func TestSIGTERMMidRunFinishesWithinGrace(t *testing.T) {
 	if len(runs) != 1 || runs[0].status != "succeeded" {
 		t.Errorf("runs %+v, want the catch-up run succeeded", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 1500 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 1500 {
 		t.Errorf("%d client rows, want 1500", n)
 	}
 }
@@ -253,7 +244,7 @@ func TestSIGTERMWhileDatabaseSwallowsPackets(t *testing.T) {
 	env := mgidEnv(proxied, simURL, "SYNCER_SHUTDOWN_GRACE=1s", "JOB_MGID_SPEND_ENABLED=false")
 	p := startProc(t, env, "run")
 	waitFor(t, 30*time.Second, "the catch-up run", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
 	})
 	px.Blackhole()
 	start := time.Now()
@@ -264,7 +255,7 @@ func TestSIGTERMWhileDatabaseSwallowsPackets(t *testing.T) {
 		t.Fatalf("exit %d after %s (grace 1s)\n%s", code, took, p.out.String())
 	}
 	t.Logf("SIGTERM with the database blackholed: exited after %s (grace 1s)", took.Round(time.Millisecond))
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 0 {
 		t.Errorf("%d rows kept", n)
 	}
 	px.Restore()
@@ -273,10 +264,10 @@ func TestSIGTERMWhileDatabaseSwallowsPackets(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("once after: exit %d %s", r.code, r.stderr)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs still marked running", n)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("%d client rows after the next run, want 5000", n)
 	}
 }
@@ -289,14 +280,14 @@ func TestSIGKILLMidSnapshotThenResume(t *testing.T) {
 	s, simURL := dripSim(t, 5000)
 	p := startProc(t, mgidEnv(url, simURL), "once", "mgid-balances")
 	waitFor(t, 30*time.Second, "the run", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
 	})
 	time.Sleep(500 * time.Millisecond) // well into the dripping clients list
 	p.signal(syscall.SIGKILL)
 	if code := p.wait(10 * time.Second); code != 128+int(syscall.SIGKILL) {
 		t.Fatalf("exit %d", code)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) + countRows(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) + testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
 		t.Errorf("%d rows of the killed snapshot kept", n)
 	}
 	s.SetFaults(sim.Faults{})
@@ -309,7 +300,7 @@ func TestSIGKILLMidSnapshotThenResume(t *testing.T) {
 	if len(runs) != 2 || runs[0] != (runRecord{"failed", "abandoned"}) || runs[1].status != "succeeded" {
 		t.Errorf("runs %+v, want the killed one abandoned and the next succeeded", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("%d client rows, want 5000 (lost or duplicated)", n)
 	}
 }
@@ -327,11 +318,11 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 	args := []string{"backfill", "mgid-spend", "--from", "2026-09-01", "--to", "2026-09-20", "--concurrency", "2"}
 	p := startProc(t, mgidEnv(url, srv.URL), args...)
 	waitFor(t, 60*time.Second, "some days done", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.backfill_days`) >= 4
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.backfill_days`) >= 4
 	})
 	p.signal(syscall.SIGKILL)
 	p.wait(10 * time.Second)
-	doneBefore := countRows(t, db, `SELECT count(*) FROM syncer.backfill_days`)
+	doneBefore := testdb.Count(t, db, `SELECT count(*) FROM syncer.backfill_days`)
 	if doneBefore >= 20 {
 		t.Fatalf("the backfill finished (%d days) before the kill", doneBefore)
 	}
@@ -341,10 +332,10 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d already done", doneBefore)) {
 		t.Fatalf("resume: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d backfill runs left running after the resume", n)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != 20 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != 20 {
 		t.Errorf("%d days checkpointed, want 20", n)
 	}
 	if r := syncer(context.Background(), mgidEnv(refURL, srv.URL), args...); r.code != 0 {
@@ -378,7 +369,7 @@ func TestThreeReplicasOneDatabase(t *testing.T) {
 		ps = append(ps, startProc(t, env, "run"))
 	}
 	waitFor(t, 30*time.Second, "three scheduled ticks", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'schedule' AND status = 'succeeded'`) >= 3
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'schedule' AND status = 'succeeded'`) >= 3
 	})
 	for _, p := range ps {
 		p.signal(syscall.SIGTERM)
@@ -391,16 +382,16 @@ func TestThreeReplicasOneDatabase(t *testing.T) {
 			t.Errorf("replica %d logged an ERROR:\n%s", i, p.out.String())
 		}
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status <> 'succeeded'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status <> 'succeeded'`); n != 0 {
 		t.Errorf("%d runs not succeeded (running, failed or cancelled)", n)
 	}
-	runs := countRows(t, db, `SELECT count(*) FROM syncer.runs`)
-	ticks := countRows(t, db, `SELECT count(DISTINCT coalesce(scheduled_for::text, 'catchup')) FROM syncer.runs`)
-	snaps := countRows(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`)
+	runs := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs`)
+	ticks := testdb.Count(t, db, `SELECT count(DISTINCT coalesce(scheduled_for::text, 'catchup')) FROM syncer.runs`)
+	snaps := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`)
 	if runs != ticks || snaps != runs {
 		t.Errorf("%d runs for %d ticks (plus the catch-up) and %d snapshots: a tick ran twice", runs, ticks, snaps)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 200*snaps {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 200*snaps {
 		t.Errorf("%d client rows for %d snapshots", n, snaps)
 	}
 }
@@ -440,17 +431,17 @@ topup:
 		}
 	}()
 	waitFor(t, 40*time.Second, "two scheduled ticks of every job", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM (SELECT job FROM syncer.runs WHERE trigger = 'schedule' AND status <> 'running'
+		return testdb.Count(t, db, `SELECT count(*) FROM (SELECT job FROM syncer.runs WHERE trigger = 'schedule' AND status <> 'running'
 			GROUP BY job HAVING count(*) >= 2) j`) == int64(len(jobsEnabled))
 	})
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(15 * time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, p.out.String())
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs stuck running", n)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'failed'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'failed'`); n != 0 {
 		t.Errorf("%d runs failed:\n%s", n, p.out.String())
 	}
 	if !strings.Contains(p.out.String(), "pool_max_conns=7") {
@@ -519,7 +510,7 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 	}
 	send(first, false) // never reached MGID
 	send(first+1, true)
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'in_flight'`); n != 2 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'in_flight'`); n != 2 {
 		t.Fatalf("%d transfers in flight after the kills, want 2", n)
 	}
 	time.Sleep(2*time.Second + 100*time.Millisecond) // the reconcile grace: 2 x MGID_REQUEST_TIMEOUT
@@ -554,7 +545,7 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 func waitLocksGone(t *testing.T, db *store.DB) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "the killed process's locks to go", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		return testdb.Count(t, db, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) == 0
 	})
 }

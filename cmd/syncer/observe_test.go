@@ -25,7 +25,7 @@ func TestRunRefusesATakenHTTPAddr(t *testing.T) {
 	if r.code != exitBadArgs || !strings.Contains(r.stderr, "SYNCER_HTTP_ADDR "+ln.Addr().String()) {
 		t.Fatalf("run with a taken port: exit %d, stderr:\n%s\nwant exit 2 naming SYNCER_HTTP_ADDR", r.code, r.stderr)
 	}
-	if n := tableCount(t, db, "syncer.runs"); n != 0 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.runs"); n != 0 {
 		t.Errorf("%d runs recorded by a daemon that could not listen, want 0", n)
 	}
 }

@@ -168,7 +168,7 @@ func TestTrackBadInputExitsTwoAndWritesNothing(t *testing.T) {
 			})
 		}
 	})
-	if n := tableCount(t, c.db, "syncer.tracked_targets"); n != 0 {
+	if n := testdb.Count(t, c.db, "SELECT count(*) FROM syncer.tracked_targets"); n != 0 {
 		t.Errorf("rejected commands wrote %d targets", n)
 	}
 }
@@ -198,7 +198,7 @@ func TestMawthoqTrackCommands(t *testing.T) {
 	c.want(2, "mawthoq", "track", "import", mixed)
 	c.want(0, "mawthoq", "track", "import", "--skip-invalid", mixed)
 	c.golden()
-	if n := tableCount(t, c.db, "syncer.tracked_targets WHERE active"); n != 5 {
+	if n := testdb.Count(t, c.db, "SELECT count(*) FROM syncer.tracked_targets WHERE active"); n != 5 {
 		t.Errorf("%d active targets, want 5", n)
 	}
 	var hash string
@@ -223,7 +223,7 @@ func TestFirstlightTrackCommands(t *testing.T) {
 	c.want(0, "firstlight", "track", "list")
 	c.want(0, "firstlight", "track", "remove", "--name", "match")
 	c.golden()
-	if n := tableCount(t, c.db, "syncer.tracked_targets WHERE active"); n != 1 {
+	if n := testdb.Count(t, c.db, "SELECT count(*) FROM syncer.tracked_targets WHERE active"); n != 1 {
 		t.Errorf("%d active targets, want 1", n)
 	}
 	var params string
@@ -280,7 +280,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	if i != 3 {
 		t.Fatalf("%d rows in bi.mawthoq_status_current, want 3", i)
 	}
-	if n := tableCount(t, c.db, "bi.firstlight_redeem_current WHERE last_check_outcome = entitlement AND tracking_id IS NOT NULL"); n != 2 {
+	if n := testdb.Count(t, c.db, "SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome = entitlement AND tracking_id IS NOT NULL"); n != 2 {
 		t.Errorf("%d answered firstlight checks, want 2", n)
 	}
 	var views, tables string

@@ -177,13 +177,13 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 			t.Errorf("%s: %+v", list[i].Name(), res)
 		}
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'succeeded'`); n != int64(len(list)) {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'succeeded'`); n != int64(len(list)) {
 		t.Errorf("%d runs recorded succeeded, want %d", n, len(list))
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs stuck running", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != int64(len(list)) {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != int64(len(list)) {
 		t.Errorf("%d rows written, want %d (lost or duplicated)", n, len(list))
 	}
 
@@ -250,7 +250,7 @@ func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 	if status != "failed" || class != "database" {
 		t.Errorf("stalled run recorded %s/%s, want failed/database", status, class)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
 		t.Errorf("%d rows of the stalled run committed", n)
 	}
 	out := logs.String()
@@ -301,10 +301,10 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if status != "failed" || class != "database" {
 		t.Errorf("recorded %s/%s (%s), want failed/database", status, class, msg)
 	}
-	if n := count(t, db, `SELECT count(DISTINCT captured_at) FROM bi.mgid_client_balance_history`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(DISTINCT captured_at) FROM bi.mgid_client_balance_history`); n != 1 {
 		t.Errorf("%d snapshots stored after the cut, want the first one only", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("%d history rows after the cut, want the first snapshot's 5000", n)
 	}
 	if logLines(logs.String(), "ERROR", "run failed") != 1 {
@@ -317,10 +317,10 @@ func TestConnectionResetMidCopy(t *testing.T) {
 	if res := r.Execute(context.Background(), job, opts); res.Status != jobs.StatusSucceeded {
 		t.Fatalf("run after the reset: %+v", res)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 10000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 10000 {
 		t.Errorf("%d history rows after two whole snapshots, want 10000", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM (SELECT 1 FROM bi.mgid_client_balance_history
+	if n := testdb.Count(t, db, `SELECT count(*) FROM (SELECT 1 FROM bi.mgid_client_balance_history
 		GROUP BY agency_id, client_id, captured_at HAVING count(*) > 1) d`); n != 0 {
 		t.Errorf("%d duplicated rows", n)
 	}
@@ -405,10 +405,10 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	if status != "failed" || class != "database" || !strings.Contains(msg, "lost its job lock") {
 		t.Errorf("first run recorded %s/%s %q", status, class, msg)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance WHERE run_id = $1`, resA.RunID); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance WHERE run_id = $1`, resA.RunID); n != 0 {
 		t.Errorf("the fenced run committed %d rows", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 1 {
 		t.Errorf("%d rows, want the second run's 1", n)
 	}
 	if logLines(logs.String(), "ERROR", "run failed") != 1 {
@@ -445,7 +445,7 @@ func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	if res.Status != jobs.StatusFailed || status != "failed" || class != "database" {
 		t.Fatalf("terminated worker: %+v, recorded %s/%s %s", res, status, class, msg)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
 		t.Errorf("%d rows committed by the terminated run", n)
 	}
 	if logLines(logs.String(), "ERROR", "run failed") != 1 {

@@ -89,14 +89,14 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 	if status != "failed" || class != "database" || !strings.Contains(msg, "lost its job lock") {
 		t.Errorf("first round recorded %s/%s %q", status, class, msg)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE run_id = $1`, resA.RunID); n != 1 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE run_id = $1`, resA.RunID); n != 1 {
 		t.Errorf("first round journaled %d transfers, want only the one before its lock was lost", n)
 	}
 	if got := posts.Load(); got != 1 {
 		t.Errorf("first round sent %d transfers, want 1", got)
 	}
 	sent := e.journalAgrees(p) // caps, and journal == what the provider applied
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status <> 'planned'`); n != int64(sent) {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status <> 'planned'`); n != int64(sent) {
 		t.Errorf("journal has %d sent transfers, the simulator applied %d", n, sent)
 	}
 	if sent < 2 {
@@ -184,7 +184,7 @@ func TestConcurrentBackfillsReportTheirOwnDays(t *testing.T) {
 			t.Errorf("backfill %d accounts for %+v, not %d days", i, r, days)
 		}
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != days {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != days {
 		t.Errorf("%d days checkpointed", n)
 	}
 }
@@ -216,7 +216,7 @@ func TestCatchUpRunFinishesUnderGrace(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop never finished")
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup' AND status = 'succeeded'`); n != 1 {
 		t.Errorf("%d catch-up runs recorded succeeded after Stop returned, want 1", n)
 	}
 }

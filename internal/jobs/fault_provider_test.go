@@ -200,7 +200,7 @@ func fpRunMGIDCase(t *testing.T, tc fpCase) {
 		t.Fatalf("baseline run: %+v", baseline)
 	}
 	before := fpFingerprint(t, db, tables...)
-	beforeRows := count(t, db, `SELECT count(*) FROM `+tables[0])
+	beforeRows := testdb.Count(t, db, `SELECT count(*) FROM `+tables[0])
 
 	clk.Advance(15 * time.Minute)
 	endpoint := sim.EndpointMGIDClients
@@ -258,10 +258,10 @@ func fpAssertSucceeded(t *testing.T, db *store.DB, job, before string, tables []
 	t.Helper()
 	switch job {
 	case "balances":
-		if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 2*clients {
+		if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 2*clients {
 			t.Errorf("%d client rows after two snapshots of %d clients", n, clients)
 		}
-		if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 2*clients {
+		if n := testdb.Count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 2*clients {
 			t.Errorf("%d distinct client snapshots, want %d: duplicates", n, 2*clients)
 		}
 		// The first snapshot is still whole: every row of it is in the table.
@@ -273,8 +273,8 @@ func fpAssertSucceeded(t *testing.T, db *store.DB, job, before string, tables []
 			}
 		}
 	case "spend":
-		n := count(t, db, `SELECT count(*) FROM syncer.mgid_client_spend_daily`)
-		d := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, spend_date FROM syncer.mgid_client_spend_daily) d`)
+		n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_client_spend_daily`)
+		d := testdb.Count(t, db, `SELECT count(*) FROM (SELECT DISTINCT agency_id, client_id, spend_date FROM syncer.mgid_client_spend_daily) d`)
 		if n != d || n == 0 {
 			t.Errorf("%d spend rows, %d distinct: duplicates or nothing", n, d)
 		}
@@ -341,8 +341,8 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 	if n := s.Requests(sim.EndpointMGIDClients) - calls; n != 2 {
 		t.Errorf("%d clients requests, want 2 (the cut one and its retry)", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 600 ||
-		count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) != 600 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM (SELECT DISTINCT client_id, captured_at FROM bi.mgid_client_balance_history) d`); n != 600 ||
+		testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`) != 600 {
 		t.Errorf("%d distinct client rows after two snapshots of 300", n)
 	}
 

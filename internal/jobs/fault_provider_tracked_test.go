@@ -90,7 +90,7 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 			}
 			tables := []string{"syncer.tracked_status_history", "bi.firstlight_redeem_current"}
 			before := fpFingerprint(t, db, tables...)
-			history := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
+			history := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
 
 			clk.Advance(time.Hour) // every target is due again
 			s.SetFaults(tc.faults)
@@ -114,25 +114,25 @@ func TestProviderFaultsFirstlight(t *testing.T) {
 				if after := fpFingerprint(t, db, tables...); after != before {
 					t.Error("a failed round changed a target's status")
 				}
-				if n := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); n != 0 {
+				if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); n != 0 {
 					t.Errorf("%d targets left leased", n)
 				}
 			}
 			if tc.outcome != "" {
-				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome = $1`, tc.outcome); n != 6 {
+				if n := testdb.Count(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome = $1`, tc.outcome); n != 6 {
 					t.Errorf("%d targets %s, want all 6", n, tc.outcome)
 				}
 			}
 			if tc.want == jobs.StatusSucceeded && tc.outcome == "" {
-				if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome IN ('auth_failed', 'provider_error')`); n != 0 {
+				if n := testdb.Count(t, db, `SELECT count(*) FROM bi.firstlight_redeem_current WHERE last_check_outcome IN ('auth_failed', 'provider_error')`); n != 0 {
 					t.Errorf("%d targets auth_failed or provider_error after the run", n)
 				}
 			}
 			// Never two open periods for a target, never history lost.
-			if n := trCount(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {
+			if n := testdb.Count(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {
 				t.Errorf("%d targets with two open periods", n)
 			}
-			if n := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); n < history {
+			if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); n < history {
 				t.Errorf("history went from %d to %d rows", history, n)
 			}
 		})
@@ -198,10 +198,10 @@ func TestProviderFaultsMawthoq(t *testing.T) {
 			if !tc.changed && fpFingerprint(t, db, tables...) != before {
 				t.Error("a failed round changed a target's status")
 			}
-			if n := trCount(t, db, `SELECT count(*) FROM bi.mawthoq_status_current WHERE last_check_outcome = 'provider_error'`); tc.changed && n != tc.errors {
+			if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mawthoq_status_current WHERE last_check_outcome = 'provider_error'`); tc.changed && n != tc.errors {
 				t.Errorf("%d targets provider_error, want %d", n, tc.errors)
 			}
-			if n := trCount(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {
+			if n := testdb.Count(t, db, `SELECT count(*) FROM (SELECT target_id FROM syncer.tracked_status_history WHERE valid_to IS NULL GROUP BY target_id HAVING count(*) > 1) d`); n != 0 {
 				t.Errorf("%d targets with two open periods", n)
 			}
 		})

@@ -236,10 +236,10 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	// The echo was recorded, redacted: the test looked where a leak would be.
-	if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_history WHERE description LIKE 'token [redacted]%'`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.firstlight_redeem_history WHERE description LIKE 'token [redacted]%'`); n != 1 {
 		t.Errorf("%d redacted echoes recorded, want 1", n)
 	}
-	if n := trCount(t, db, `SELECT count(*) FROM bi.firstlight_redeem_history WHERE outcome = 'entitled' OR outcome = 'not_entitled'`); n != 3 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.firstlight_redeem_history WHERE outcome = 'entitled' OR outcome = 'not_entitled'`); n != 3 {
 		t.Errorf("%d answered checks, want 3", n)
 	}
 }

@@ -27,18 +27,18 @@ func TestRetentionDropsOldMonthsOfDetail(t *testing.T) {
 		}
 		clk.Advance(10 * 24 * time.Hour)
 	}
-	days := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_daily`)
+	days := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_daily`)
 	if days != 8*50 {
 		t.Fatalf("%d daily rows before retention, want 400", days)
 	}
 
 	// What must survive: the snapshots of periods that ended in March or
 	// are still open; a period that ended before 1 March is dropped whole.
-	keep := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history h
+	keep := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history h
 		WHERE NOT EXISTS (SELECT 1 FROM syncer.mgid_client_wallet w JOIN syncer.mgid_client c USING (client_key)
 		                  WHERE c.client_id = h.client_id AND w.valid_to < '2026-03-01'
 		                    AND h.captured_at >= w.valid_from AND h.captured_at < w.valid_to)`)
-	if all := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); keep == all || all != 8*50 {
+	if all := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); keep == all || all != 8*50 {
 		t.Fatalf("history %d rows, %d to keep: the data does not test retention", all, keep)
 	}
 
@@ -51,13 +51,13 @@ func TestRetentionDropsOldMonthsOfDetail(t *testing.T) {
 	if res.Status != jobs.StatusSucceeded || res.Rows != 2 {
 		t.Fatalf("retention run: %+v, want 2 partitions dropped", res)
 	}
-	if n := count(t, db, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'syncer.mgid_client_wallet'::regclass`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'syncer.mgid_client_wallet'::regclass`); n != 1 {
 		t.Errorf("%d wallet partitions left, want March's", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_daily`); n != days {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_daily`); n != days {
 		t.Errorf("%d daily rows after retention, want all %d", n, days)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != keep {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != keep {
 		t.Errorf("history has %d rows after retention, want %d", n, keep)
 	}
 }

@@ -12,21 +12,11 @@ import (
 	"syncer/internal/money"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/sim"
-	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/testutil"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
-
-func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
 
 func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 	t.Parallel()
@@ -38,7 +28,7 @@ func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 	if res.Status != jobs.StatusSucceeded || res.Rows != 3001 {
 		t.Fatalf("run: %+v", res)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_latest`); n != 3000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_latest`); n != 3000 {
 		t.Fatalf("latest has %d clients", n)
 	}
 	// Spot-check stored values against the simulator's own figures.
@@ -94,10 +84,10 @@ func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
 	if class == "" || class == "internal" || rows != 0 {
 		t.Errorf("failed run recorded as class %q rows %d: %s", class, rows, msg)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 5000 {
 		t.Errorf("history has %d rows after a failed run, want the first snapshot's 5000", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_agency_balance_history`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_agency_balance_history`); n != 1 {
 		t.Errorf("%d agency snapshots, want 1", n)
 	}
 	if strings.Contains(msg, sim.DemoPassword) {
@@ -151,7 +141,7 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	if first.Status != jobs.StatusSucceeded || first.Rows == 0 {
 		t.Fatalf("first run: %+v", first)
 	}
-	days := count(t, db, `SELECT count(DISTINCT spend_date) FROM bi.mgid_client_spend_daily`)
+	days := testdb.Count(t, db, `SELECT count(DISTINCT spend_date) FROM bi.mgid_client_spend_daily`)
 	if days != 8 {
 		t.Errorf("%d distinct days, want today and 7 before", days)
 	}
@@ -166,28 +156,28 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	if later.Status != jobs.StatusSucceeded {
 		t.Fatalf("later run: %+v", later)
 	}
-	revised := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions`)
+	revised := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions`)
 	if revised == 0 {
 		t.Fatal("no restatement was recorded")
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date < $1::date - 5`,
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date < $1::date - 5`,
 		t0.Format(time.DateOnly)); n != 0 {
 		t.Errorf("%d revisions of final days", n)
 	}
 	// 16:30 UTC is still today: today's changes are growth, earlier days'
 	// are restatements, and only restatements are counted.
-	restated := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind = 'restatement'`)
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions
+	restated := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind = 'restatement'`)
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions
 		WHERE (kind = 'intraday') <> (spend_date = $1::date)`, t0.Format(time.DateOnly)); n != 0 {
 		t.Errorf("%d revisions of the wrong kind", n)
 	}
 	if restated == 0 || restated == revised {
 		t.Errorf("%d restatements of %d revisions: want both kinds", restated, revised)
 	}
-	if n := count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != restated {
+	if n := testdb.Count(t, db, `SELECT coalesce(sum(revisions), 0) FROM bi.mgid_client_spend_daily`); n != restated {
 		t.Errorf("revision counters sum to %d, restatement rows %d", n, restated)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'UTC'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'UTC'`); n != 0 {
 		t.Errorf("%d days without spend_timezone UTC", n)
 	}
 	// The stored value is the simulator's current one.
@@ -224,13 +214,13 @@ func TestSpendRevisionsClassifiedInJobZone(t *testing.T) {
 	if r := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
 		t.Fatalf("later run: %+v", r)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date = '2026-11-20'`); n == 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE spend_date = '2026-11-20'`); n == 0 {
 		t.Fatal("20 November (Tokyo) was not revised: the test shows nothing")
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind <> 'restatement'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_revisions WHERE kind <> 'restatement'`); n != 0 {
 		t.Errorf("%d revisions of closed Tokyo days called intraday", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'Asia/Tokyo'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_timezone IS DISTINCT FROM 'Asia/Tokyo'`); n != 0 {
 		t.Errorf("%d days not labelled Asia/Tokyo", n)
 	}
 }
@@ -261,24 +251,24 @@ func TestBackfillResumesAndIsIdempotent(t *testing.T) {
 	if err == nil || res.Days != 9 || res.Failed != 1 {
 		t.Fatalf("first backfill: %+v %v", res, err)
 	}
-	rowsBefore := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
+	rowsBefore := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
 	failing.on.Store(false)
 	res, err = b.Run(ctx, job, from, to)
 	if err != nil || res.Days != 1 || res.Skipped != 9 {
 		t.Fatalf("resumed backfill: %+v %v", res, err)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_date = '2026-10-05'`); n == 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily WHERE spend_date = '2026-10-05'`); n == 0 {
 		t.Error("the resumed day wrote nothing")
 	}
-	rowsAfter := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
+	rowsAfter := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`)
 	res, err = b.Run(ctx, job, from, to)
 	if err != nil || res.Days != 0 || res.Skipped != 10 {
 		t.Fatalf("third backfill: %+v %v", res, err)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`); n != rowsAfter || rowsAfter <= rowsBefore {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_spend_daily`); n != rowsAfter || rowsAfter <= rowsBefore {
 		t.Errorf("rows: %d after first, %d after resume, %d after the no-op", rowsBefore, rowsAfter, n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND error_class = 'permanent'`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND error_class = 'permanent'`); n != 1 {
 		t.Errorf("%d failed backfill runs recorded, want 1", n)
 	}
 }

@@ -40,11 +40,11 @@ func TestFailedTrackedRoundCountsTheRowsItCommitted(t *testing.T) {
 	if res.Status != jobs.StatusFailed {
 		t.Fatalf("run: %+v, want failed (provider down)", res)
 	}
-	history := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
+	history := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
 	if history < answered+10 {
 		t.Fatalf("%d history rows, want at least the %d answers and 10 provider errors", history, answered)
 	}
-	written := trCount(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1`, res.RunID)
+	written := testdb.Count(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1`, res.RunID)
 	if written != history || res.Rows != history {
 		t.Errorf("rows_written %d (result %d), want the %d history rows the failed run committed", written, res.Rows, history)
 	}
@@ -60,7 +60,7 @@ func TestFailedAllOrNothingRunWroteNothing(t *testing.T) {
 		return context.DeadlineExceeded
 	}}
 	res := newRunner(db, "r", nil).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
-	if written := trCount(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1`, res.RunID); res.Status != jobs.StatusFailed || written != 0 {
+	if written := testdb.Count(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1`, res.RunID); res.Status != jobs.StatusFailed || written != 0 {
 		t.Errorf("run %s recorded rows_written %d, want failed with 0", res.Status, written)
 	}
 }

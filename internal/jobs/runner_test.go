@@ -83,7 +83,7 @@ func TestCancelledRunRollsBack(t *testing.T) {
 	if status, class := runRow(t, db, res.RunID); status != "cancelled" || class != "cancelled" {
 		t.Errorf("recorded %s/%s", status, class)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`); n != 0 {
 		t.Errorf("a cancelled run left %d rows", n)
 	}
 }
@@ -236,7 +236,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	if stale.Load() != 2 || fresh.Load() != 1 || blind.Load() != 2 {
 		t.Errorf("after catch-up: stale ran %d times, fresh %d, blind %d; want 2, 1 and 2", stale.Load(), fresh.Load(), blind.Load())
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup'`); n != 2 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'catchup'`); n != 2 {
 		t.Errorf("%d catch-up runs recorded, want 2", n)
 	}
 }

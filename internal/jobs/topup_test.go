@@ -12,6 +12,7 @@ import (
 	"syncer/internal/money"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/testdb"
 	"syncer/internal/transfer"
 )
 
@@ -37,7 +38,7 @@ func (e *xferEnv) runTopUp(p config.TopUp) jobs.Result {
 
 func (e *xferEnv) detail(runID int64, key string) int64 {
 	e.t.Helper()
-	return count(e.t, e.db, `SELECT coalesce((detail->>$2)::bigint, 0) FROM syncer.runs WHERE id = $1`, runID, key)
+	return testdb.Count(e.t, e.db, `SELECT coalesce((detail->>$2)::bigint, 0) FROM syncer.runs WHERE id = $1`, runID, key)
 }
 
 // journalAgrees checks that the journal's succeeded transfers are exactly
@@ -265,7 +266,7 @@ func TestTopUpSkips(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "snapshot is too old") {
 		t.Error("no log line says why the round was skipped")
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 {
 		t.Fatalf("%d rows journaled by skipped rounds", n)
 	}
 
@@ -285,10 +286,10 @@ func TestTopUpSkips(t *testing.T) {
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_open_transfer") != 1 || e.detail(res.RunID, "still_unknown") != 1 {
 		t.Errorf("round with an unknown transfer: %+v", res)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE client_id = $1`, victim); n != 1 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE client_id = $1`, victim); n != 1 {
 		t.Errorf("the client with an unknown transfer got %d rows", n)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'planned'`); n != res.Rows || n == 0 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'planned'`); n != res.Rows || n == 0 {
 		t.Errorf("%d planned rows, run wrote %d", n, res.Rows)
 	}
 }

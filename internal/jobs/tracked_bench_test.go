@@ -126,7 +126,7 @@ func BenchmarkTrackedTwoReplicas(b *testing.B) {
 		}
 		// Exactly once: last_checked_at is this round's time and the
 		// history counts one more check than before the round.
-		exactlyOnce = trCount(b, db, `SELECT count(*) FROM syncer.tracked_targets t
+		exactlyOnce = testdb.Count(b, db, `SELECT count(*) FROM syncer.tracked_targets t
 			WHERE id = ANY($1) AND last_checked_at = $2
 			  AND (SELECT sum(checks) FROM syncer.tracked_status_history h WHERE h.target_id = t.id) = $3`,
 			ids, clk.Now(), i+1)

@@ -105,15 +105,6 @@ func trRun(id int64, log *slog.Logger) *jobs.Run {
 	return &jobs.Run{ID: id, Job: "test", Trigger: jobs.TriggerManual, Log: log}
 }
 
-func trCount(t testing.TB, db *store.DB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
-
 // Two replicas' runners fire for the same tick on one database: both run
 // (the job is a SplitJob: shared lock, no tick claim), and every target is
 // checked exactly once between them.
@@ -148,20 +139,20 @@ func TestTrackedReplicasSplitTargets(t *testing.T) {
 	if got := s.Requests(sim.EndpointGmediaCheck); got != n {
 		t.Errorf("the simulator got %d checks for %d targets", got, n)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE checks = 1 AND valid_to IS NULL`); got != n {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE checks = 1 AND valid_to IS NULL`); got != n {
 		t.Errorf("%d targets have one check in one open period, want %d", got, n)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != n {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != n {
 		t.Errorf("%d history rows, want %d", got, n)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE last_checked_at = '-infinity' OR lease_until IS NOT NULL`); got != 0 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE last_checked_at = '-infinity' OR lease_until IS NOT NULL`); got != 0 {
 		t.Errorf("%d targets unchecked or still leased", got)
 	}
 	// Each replica recorded its own run, and the runs' rows add up.
 	var total int64
 	for i, r := range runs {
-		total += trCount(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1 AND status = 'succeeded'`, r.ID)
-		t.Logf("replica %d checked %d targets", i, trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE run_id = $1`, r.ID))
+		total += testdb.Count(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1 AND status = 'succeeded'`, r.ID)
+		t.Logf("replica %d checked %d targets", i, testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE run_id = $1`, r.ID))
 	}
 	if total != n {
 		t.Errorf("the runs wrote %d rows, want %d", total, n)
@@ -207,7 +198,7 @@ func TestTrackedLeaseOfCrashedReplicaExpires(t *testing.T) {
 		t.Fatalf("after the lease ran out %d checks in all, want %d", got, n)
 	}
 	for _, c := range crashed {
-		if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE target_id = $1 AND run_id = 2`, c.ID); got != 1 {
+		if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE target_id = $1 AND run_id = 2`, c.ID); got != 1 {
 			t.Errorf("target %d leased by the crashed replica: %d rows from the second round", c.ID, got)
 		}
 	}
@@ -233,10 +224,10 @@ func TestTrackedRoundStopsWhenProviderIsDown(t *testing.T) {
 	if got := run.Counts()["provider_error"]; got != 10 {
 		t.Errorf("recorded %d provider errors, want 10", got)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE outcome = 'provider_error' AND code = '500'`); got != 10 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE outcome = 'provider_error' AND code = '500'`); got != 10 {
 		t.Errorf("%d provider_error periods, want 10", got)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
 		t.Errorf("%d targets left leased after the round stopped", got)
 	}
 }
@@ -253,13 +244,13 @@ func TestTrackedRoundFailsOnRefusedCredentials(t *testing.T) {
 	if res.Status != jobs.StatusFailed || providers.Class(res.Err) != "auth" {
 		t.Fatalf("run: %+v, want failed with class auth", res)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.runs WHERE error_class = 'auth'`); got != 1 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE error_class = 'auth'`); got != 1 {
 		t.Errorf("%d runs recorded with class auth", got)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != 0 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`); got != 0 {
 		t.Errorf("%d history rows after a refused token", got)
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL OR last_checked_at > '-infinity'`); got != 0 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL OR last_checked_at > '-infinity'`); got != 0 {
 		t.Errorf("%d targets leased or marked checked", got)
 	}
 }
@@ -279,13 +270,13 @@ func TestTrackedRoundCancelled(t *testing.T) {
 	if providers.Class(err) != "cancelled" {
 		t.Fatalf("err = %v, want cancelled", err)
 	}
-	recorded := trCount(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
+	recorded := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history`)
 	// The 20th check cancels before it is sent; of the 19 before it, the
 	// ones still in flight (at most Concurrency) are cut off.
 	if recorded < 19-2 || recorded > 19 || int(recorded) > s.Requests(sim.EndpointGmediaCheck) {
 		t.Errorf("recorded %d checks of %d sent; want the 17 to 19 answered before the cancel", recorded, s.Requests(sim.EndpointGmediaCheck))
 	}
-	if got := trCount(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE lease_until IS NOT NULL`); got != 0 {
 		t.Errorf("%d targets left leased", got)
 	}
 }

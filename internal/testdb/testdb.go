@@ -233,3 +233,19 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Count runs a query that returns one number (a count(*)) on db and returns
+// it, failing the test if the query fails. It is the one helper every
+// package's tests use to look at what a run left in the database, so the
+// way tests read the store is in one place.
+func Count(t testing.TB, db *store.DB, sql string, args ...any) int64 {
+	t.Helper()
+	// A stalled server fails the test, not the whole package at its timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var n int64
+	if err := db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}

@@ -8,6 +8,7 @@ import (
 	"syncer/internal/providers/mgid"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/testdb"
 	"syncer/internal/transfer"
 )
 
@@ -29,7 +30,7 @@ func TestDeskTakesTheLockAndRefusesAnOpenClient(t *testing.T) {
 		t.Fatalf("send under another's lock: %v %+v", err, tr)
 	}
 	l.Release()
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 || e.sim.TransferRequests() != 0 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 || e.sim.TransferRequests() != 0 {
 		t.Fatalf("a busy desk journaled %d rows and sent %d requests", n, e.sim.TransferRequests())
 	}
 

@@ -1,7 +1,6 @@
 package transfer_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"syncer/internal/sim"
-	"syncer/internal/store"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
@@ -30,13 +28,4 @@ func startSim(t *testing.T, o sim.Options, wrap func(http.Handler) http.Handler)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { s.Close(); srv.Close() })
 	return s, srv.URL
-}
-
-func count(t *testing.T, db *store.DB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
 }

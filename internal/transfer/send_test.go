@@ -274,11 +274,11 @@ func TestTransferRefusals(t *testing.T) {
 		t.Errorf("provider message %q", row.ProviderMessage)
 	}
 
-	before := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`)
+	before := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`)
 	if _, err := s.Send(ctx, manual(99, "1.00")); !errors.Is(err, transfer.ErrClientNotInAgency) {
 		t.Errorf("unknown client: %v", err)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != before {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != before {
 		t.Errorf("an unknown client was journaled")
 	}
 
