@@ -1,9 +1,12 @@
 package testutil
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -61,4 +64,69 @@ func TestSetupServesUntilTheTestEnds(t *testing.T) {
 		resp.Body.Close()
 		t.Errorf("the server still answers after its test ended (HTTP %d)", resp.StatusCode)
 	}
+}
+
+// A barrier lets its parties through together, and a party whose context
+// ends stops waiting with the context's error instead of hanging.
+func TestBarrier(t *testing.T) {
+	t.Parallel()
+	t.Run("all arrive", func(t *testing.T) {
+		t.Parallel()
+		b := NewBarrier(3)
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() { errs <- b.Arrive(context.Background()) }()
+		}
+		for range 3 {
+			if err := Receive(t, errs, 10*time.Second, "a party through the barrier"); err != nil {
+				t.Errorf("Arrive: %v", err)
+			}
+		}
+	})
+	t.Run("one missing", func(t *testing.T) {
+		t.Parallel()
+		b := NewBarrier(2)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := b.Arrive(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Arrive alone = %v, want the context's deadline", err)
+		}
+	})
+}
+
+// Receive returns what arrives, and fails the test (here a fake TB that
+// records the failure) when nothing does.
+func TestReceive(t *testing.T) {
+	t.Parallel()
+	ch := make(chan int, 1)
+	ch <- 7
+	if got := Receive(t, ch, time.Second, "the value"); got != 7 {
+		t.Errorf("Receive = %d, want 7", got)
+	}
+	ft := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Receive(ft, make(chan int), 10*time.Millisecond, "nothing")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Receive on a silent channel did not give up")
+	}
+	if !strings.Contains(ft.msg, "waited 10ms for nothing") {
+		t.Errorf("Receive on a silent channel reported %q", ft.msg)
+	}
+}
+
+// fatalTB records Fatalf and ends the goroutine, as testing.T does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
