@@ -144,13 +144,13 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	for testdb.Count(t, db, "SELECT count(*) FROM bi.source_freshness WHERE last_success_at IS NOT NULL") < 2 {
 		if time.Now().After(deadline) {
 			cancel()
-			r := <-done
+			r := testutil.Receive(t, done, 30*time.Second, "the daemon to exit after its context was cancelled")
 			t.Fatalf("views did not fill; daemon said:\n%s", r.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
-	r := <-done
+	r := testutil.Receive(t, done, 30*time.Second, "the daemon to exit after its context was cancelled")
 	if r.code != 0 {
 		t.Fatalf("daemon exit %d:\n%s", r.code, r.stderr)
 	}

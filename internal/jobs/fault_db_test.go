@@ -390,14 +390,14 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 		defer close(done)
 		resA = a.Execute(context.Background(), first, jobs.Options{Trigger: jobs.TriggerManual})
 	}()
-	<-inTx
+	testutil.Receive(t, inTx, 30*time.Second, "the first run to open its transaction")
 	terminate(t, db, lockHolder(t, db, "job:fenced"))
 	resB := b.Execute(context.Background(), second, jobs.Options{Trigger: jobs.TriggerManual})
 	if resB.Status != jobs.StatusSucceeded {
 		t.Fatalf("second run: %+v", resB)
 	}
 	release()
-	<-done
+	testutil.Receive(t, done, 30*time.Second, "the fenced run to end")
 	if resA.Status != jobs.StatusFailed || jobs.ErrorClass(resA.Err) != jobs.ClassDatabase {
 		t.Fatalf("first run: %+v", resA)
 	}

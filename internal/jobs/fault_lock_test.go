@@ -44,6 +44,10 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 	var posts atomic.Int32
 	var held atomic.Bool
 	blocked, gate := make(chan struct{}), make(chan struct{})
+	// However the test ends, the held request goes on: srvA.Close waits for
+	// its handlers, and a gate never opened would hang the package.
+	var openGate sync.Once
+	t.Cleanup(func() { openGate.Do(func() { close(gate) }) })
 	simHandler := http.Handler(e.sim)
 	srvA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "money-transfers") {
@@ -54,7 +58,7 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 		if posts.Load() >= 1 && r.Method == http.MethodGet {
 			if held.CompareAndSwap(false, true) {
 				close(blocked)
-				<-gate
+				_ = testutil.Await(r.Context(), gate)
 			}
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
@@ -72,7 +76,7 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 		// No timeout: heartbeats every 30 s, so the fence alone must stop A.
 		resA = ra.Execute(context.Background(), a, jobs.Options{Trigger: jobs.TriggerManual})
 	}()
-	<-blocked
+	testutil.Receive(t, blocked, 30*time.Second, "round A to hold its first read after the transfer")
 	terminate(t, e.db, lockHolder(t, e.db, "job:"+config.JobMGIDTopUp))
 	terminate(t, e.db, lockHolder(t, e.db, "mgid-transfers:1001"))
 
@@ -80,8 +84,8 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 	if resB.Status != jobs.StatusSucceeded {
 		t.Fatalf("second round: %+v", resB)
 	}
-	close(gate)
-	<-done
+	openGate.Do(func() { close(gate) })
+	testutil.Receive(t, done, 30*time.Second, "round A to end")
 	if resA.Status != jobs.StatusFailed || jobs.ErrorClass(resA.Err) != jobs.ClassDatabase {
 		t.Fatalf("first round: %+v", resA)
 	}
@@ -209,7 +213,7 @@ func TestCatchUpRunFinishesUnderGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Start(context.Background())
-	<-started
+	testutil.Receive(t, started, 30*time.Second, "the catch-up run to start")
 	stopped := s.Stop()
 	select {
 	case <-stopped.Done():

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +36,18 @@ func runRow(t *testing.T, db *store.DB, id int64) (status, class string) {
 	return status, class
 }
 
+// untilDone is a job that runs until its context ends; if the context never
+// does (a runner that lost its timeout), it gives up after a while with an
+// error of its own, so the test fails instead of hanging the package.
+func untilDone(ctx context.Context, run *jobs.Run) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return errors.New("the run's context never ended")
+	}
+}
+
 func TestRunnerRecordsOutcomes(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -48,7 +61,7 @@ func TestRunnerRecordsOutcomes(t *testing.T) {
 	}{
 		{"ok", func(ctx context.Context, run *jobs.Run) error { run.AddRows(3); return nil }, 0, "succeeded", ""},
 		{"panic", func(ctx context.Context, run *jobs.Run) error { panic("boom") }, 0, "failed", "internal"},
-		{"timeout", func(ctx context.Context, run *jobs.Run) error { <-ctx.Done(); return ctx.Err() }, 20 * time.Millisecond, "failed", "timeout"},
+		{"timeout", untilDone, 20 * time.Millisecond, "failed", "timeout"},
 		{"error", func(ctx context.Context, run *jobs.Run) error { return errors.New("bad") }, 0, "failed", "internal"},
 	}
 	for _, c := range cases {
@@ -74,7 +87,9 @@ func TestCancelledRunRollsBack(t *testing.T) {
 				return err
 			}
 			cancel()
-			<-ctx.Done()
+			if err := untilDone(ctx, run); !errors.Is(err, context.Canceled) {
+				return err
+			}
 			_, err := tx.Exec(ctx, `SELECT 1`)
 			return err
 		})
@@ -99,6 +114,10 @@ func TestTickRunsOnceAcrossReplicas(t *testing.T) {
 		return nil
 	}}
 	tick := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	// A deadline on every run: a runner that waits where it should skip
+	// fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var wg sync.WaitGroup
 	statuses := make([]string, 4)
 	for i := range statuses {
@@ -106,7 +125,7 @@ func TestTickRunsOnceAcrossReplicas(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r := newRunner(db, []string{"a", "b", "c", "d"}[i], nil)
-			statuses[i] = r.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick}).Status
+			statuses[i] = r.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick}).Status
 		}()
 	}
 	wg.Wait()
@@ -114,7 +133,7 @@ func TestTickRunsOnceAcrossReplicas(t *testing.T) {
 		t.Fatalf("the tick ran %d times (%v)", runs.Load(), statuses)
 	}
 	// The same tick again, later (a replica whose clock lags): still skipped.
-	res := newRunner(db, "e", nil).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
+	res := newRunner(db, "e", nil).Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
 	if res.Status != jobs.StatusSkipped || runs.Load() != 1 {
 		t.Errorf("late replica: %s, runs %d", res.Status, runs.Load())
 	}
@@ -147,17 +166,22 @@ func (splitJob) SplitsAcrossReplicas() {}
 func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	ctx := context.Background()
+	// Every wait below ends with this context: a runner that serialises the
+	// replicas, or never starts a run, fails the test within a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	dead, err := db.StartRun(ctx, store.RunStart{Job: "split", Trigger: jobs.TriggerSchedule, Replica: "dead"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Both runs wait for each other: they can only finish if they overlap.
-	var arrived sync.WaitGroup
-	arrived.Add(2)
+	// A runner that runs them one after the other fails both at the
+	// runs' 10 s deadline.
+	arrived := testutil.NewBarrier(2)
 	job := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
-		arrived.Done()
-		arrived.Wait()
+		if err := arrived.Arrive(ctx); err != nil {
+			return fmt.Errorf("the other replica's run never started: %w", err)
+		}
 		run.AddRows(1)
 		return nil
 	}}}
@@ -183,15 +207,14 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 
 	// While one replica runs the job, another starting does not touch its
 	// 'running' row.
-	started, release := make(chan int64), make(chan struct{})
+	started, release := make(chan int64, 1), make(chan struct{})
 	slow := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
 		started <- run.ID
-		<-release
-		return nil
+		return testutil.Await(ctx, release)
 	}}}
-	done := make(chan jobs.Result)
+	done := make(chan jobs.Result, 1)
 	go func() { done <- newRunner(db, "a", nil).Execute(ctx, slow, jobs.Options{Trigger: jobs.TriggerManual}) }()
-	live := <-started
+	live := testutil.Receive(t, started, 30*time.Second, "the first replica's run to start")
 	quick := splitJob{fnJob{"split", func(context.Context, *jobs.Run) error { return nil }}}
 	if r := newRunner(db, "b", nil).Execute(ctx, quick, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
 		t.Errorf("second replica: %s %v", r.Status, r.Err)
@@ -200,7 +223,7 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 		t.Errorf("a live replica's run was marked %s", status)
 	}
 	close(release)
-	if r := <-done; r.Status != jobs.StatusSucceeded {
+	if r := testutil.Receive(t, done, 30*time.Second, "the first replica's run to end"); r.Status != jobs.StatusSucceeded {
 		t.Errorf("first replica: %s %v", r.Status, r.Err)
 	}
 }

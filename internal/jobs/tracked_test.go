@@ -106,8 +106,8 @@ func trRun(id int64, log *slog.Logger) *jobs.Run {
 }
 
 // Two replicas' runners fire for the same tick on one database: both run
-// (the job is a SplitJob: shared lock, no tick claim), and every target is
-// checked exactly once between them.
+// (the job is a SplitJob: shared lock, no tick claim), each checks a share
+// of the targets, and every target is checked exactly once between them.
 func TestTrackedReplicasSplitTargets(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -119,10 +119,14 @@ func TestTrackedReplicasSplitTargets(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	runs := make([]*jobs.Run, 2)
+	// Each replica's first check waits for the other's: however the two
+	// goroutines are scheduled, both are checking before either can finish,
+	// so a replica left without a share means the claims did not split.
+	met := testutil.NewBarrier(2)
 	for i := range 2 {
 		replica := fmt.Sprintf("replica-%d", i)
-		job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: trSettings(),
-			Replica: replica, Now: clk.Now}
+		job := &jobs.MawthoqRecheck{Gmedia: &meetFirst{GmediaChecker: trGmedia(url, "sim-gmedia-secret"), barrier: met},
+			DB: db, Settings: trSettings(), Replica: replica, Now: clk.Now}
 		runner := newRunner(db, replica, clk.Now)
 		wg.Go(func() {
 			res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
@@ -148,14 +152,20 @@ func TestTrackedReplicasSplitTargets(t *testing.T) {
 	if got := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_targets WHERE last_checked_at = '-infinity' OR lease_until IS NOT NULL`); got != 0 {
 		t.Errorf("%d targets unchecked or still leased", got)
 	}
-	// Each replica recorded its own run, and the runs' rows add up.
-	var total int64
+	// Each replica recorded its own run and checked a share; the shares
+	// and the runs' rows add up to every target.
+	var total, shares int64
 	for i, r := range runs {
 		total += testdb.Count(t, db, `SELECT rows_written FROM syncer.runs WHERE id = $1 AND status = 'succeeded'`, r.ID)
-		t.Logf("replica %d checked %d targets", i, testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE run_id = $1`, r.ID))
+		share := testdb.Count(t, db, `SELECT count(*) FROM syncer.tracked_status_history WHERE run_id = $1`, r.ID)
+		t.Logf("replica %d checked %d targets", i, share)
+		if share == 0 {
+			t.Errorf("replica %d checked no target: the other took them all", i)
+		}
+		shares += share
 	}
-	if total != n {
-		t.Errorf("the runs wrote %d rows, want %d", total, n)
+	if total != n || shares != n {
+		t.Errorf("the runs wrote %d rows and checked %d targets, want %d each", total, shares, n)
 	}
 	// A second round finds nothing due.
 	job := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, "sim-gmedia-secret"), DB: db, Settings: trSettings(), Replica: "replica-0", Now: clk.Now}
@@ -165,6 +175,30 @@ func TestTrackedReplicasSplitTargets(t *testing.T) {
 	if got := s.Requests(sim.EndpointGmediaCheck); got != n {
 		t.Errorf("a round with nothing due sent %d more checks", got-n)
 	}
+}
+
+// meetFirst holds a replica's first check until every replica sharing the
+// barrier has made its first; a replica that never gets a target to check
+// fails the other's round at the deadline instead of hanging it.
+type meetFirst struct {
+	tracked.GmediaChecker
+	barrier *testutil.Barrier
+	once    sync.Once
+	err     error
+}
+
+func (m *meetFirst) Check(ctx context.Context, platform, account string) (gmedia.Result, error) {
+	m.once.Do(func() {
+		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := m.barrier.Arrive(wait); err != nil {
+			m.err = fmt.Errorf("the other replica never checked a target: %w", err)
+		}
+	})
+	if m.err != nil {
+		return gmedia.Result{}, m.err
+	}
+	return m.GmediaChecker.Check(ctx, platform, account)
 }
 
 // A replica that claimed targets and died holds them until its lease runs

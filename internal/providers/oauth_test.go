@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"syncer/internal/testutil"
 )
 
 func TestTokenSourceAbandonedFetch(t *testing.T) {
@@ -26,7 +28,7 @@ func TestTokenSourceAbandonedFetch(t *testing.T) {
 	leaderCtx, cancel := context.WithCancel(context.Background())
 	leaderErr := make(chan error, 1)
 	go func() { _, err := ts.Token(leaderCtx); leaderErr <- err }()
-	<-started
+	testutil.Receive(t, started, 10*time.Second, "the first fetch to start")
 	waiter := make(chan error, 1)
 	var got string
 	go func() {
@@ -36,10 +38,10 @@ func TestTokenSourceAbandonedFetch(t *testing.T) {
 	}()
 	time.Sleep(2 * time.Millisecond) // let the waiter join the fetch in flight
 	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+	if err := testutil.Receive(t, leaderErr, 10*time.Second, "the cancelled caller to return"); !errors.Is(err, context.Canceled) {
 		t.Errorf("leader err = %v, want context.Canceled", err)
 	}
-	if err := <-waiter; err != nil || got != "tok" {
+	if err := testutil.Receive(t, waiter, 10*time.Second, "the waiting caller to get a token"); err != nil || got != "tok" {
 		t.Errorf("waiter got %q, %v; want tok: another caller's cancellation is not its failure", got, err)
 	}
 }

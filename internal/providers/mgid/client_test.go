@@ -80,7 +80,7 @@ func TestConcurrentCallersShareOneLogin(t *testing.T) {
 			errs <- err
 		})
 	}
-	<-started
+	testutil.Receive(t, started, 10*time.Second, "the first login to arrive")
 	time.Sleep(5 * time.Millisecond)
 	close(release)
 	wg.Wait()
