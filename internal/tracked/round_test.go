@@ -106,17 +106,30 @@ func (t *tally) Counts() map[string]int64 {
 func (t *tally) AddRows(n int64) { t.mu.Lock(); t.rows += n; t.mu.Unlock() }
 func (t *tally) MarkObserved()   { t.mu.Lock(); t.observed = true; t.mu.Unlock() }
 
-// faultyStore is the real store with one of its calls failing or gated:
-// the database as the round sees it when a statement fails.
+// faultyStore is the real store, watched (the size of each claim) and with
+// one of its calls failing or gated if the case says so: the database as the
+// round sees it when a statement fails.
 type faultyStore struct {
 	tracked.Store
 	claims, records atomic.Int32
 	claim           func(ctx context.Context, call int32) error // before the call-th claim
 	record          func(ctx context.Context, call int32) error // before the call-th record
 	recorded        func(call int32)                            // after the call-th record succeeded
+
+	mu     sync.Mutex
+	limits []int // each claim's Limit
+}
+
+func (s *faultyStore) claimLimits() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.limits...)
 }
 
 func (s *faultyStore) ClaimTargets(ctx context.Context, c store.Claim) ([]store.ClaimedTarget, store.ClaimCursor, error) {
+	s.mu.Lock()
+	s.limits = append(s.limits, c.Limit)
+	s.mu.Unlock()
 	if s.claim != nil {
 		if err := s.claim(ctx, s.claims.Add(1)); err != nil {
 			return nil, store.ClaimCursor{}, err
@@ -148,7 +161,7 @@ var errRecord = errors.New("record checks: connection reset by peer")
 // first record). A round that claims everything first, or that claims,
 // checks and records one batch at a time, deadlocks on a gate; the gate's
 // deadline turns that into the round's error.
-func pipelined(db tracked.Store) tracked.Store {
+func pipelined(s *faultyStore) {
 	secondClaim, firstRecord := make(chan struct{}), make(chan struct{})
 	wait := func(ctx context.Context, ch chan struct{}, what string) error {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -158,27 +171,25 @@ func pipelined(db tracked.Store) tracked.Store {
 		}
 		return nil
 	}
-	return &faultyStore{Store: db,
-		claim: func(ctx context.Context, call int32) error {
-			switch call {
-			case 2:
-				close(secondClaim)
-			case 3:
-				return wait(ctx, firstRecord, "the third claim waited for the first batch to be recorded")
-			}
-			return nil
-		},
-		record: func(ctx context.Context, call int32) error {
-			if call == 1 {
-				return wait(ctx, secondClaim, "the first record waited for the second claim")
-			}
-			return nil
-		},
-		recorded: func(call int32) {
-			if call == 1 {
-				close(firstRecord)
-			}
-		},
+	s.claim = func(ctx context.Context, call int32) error {
+		switch call {
+		case 2:
+			close(secondClaim)
+		case 3:
+			return wait(ctx, firstRecord, "the third claim waited for the first batch to be recorded")
+		}
+		return nil
+	}
+	s.record = func(ctx context.Context, call int32) error {
+		if call == 1 {
+			return wait(ctx, secondClaim, "the first record waited for the second claim")
+		}
+		return nil
+	}
+	s.recorded = func(call int32) {
+		if call == 1 {
+			close(firstRecord)
+		}
 	}
 }
 
@@ -195,13 +206,27 @@ func seedTargets(t *testing.T, db *store.DB, n int) []int64 {
 	if _, err := db.UpsertTargets(ctx, store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = testdb.Count(t, db, `SELECT id FROM syncer.tracked_targets WHERE natural_key = $1`, in[i].Key)
-		if _, err := db.Exec(ctx, `UPDATE syncer.tracked_targets SET last_checked_at = $2 WHERE id = $1`,
-			ids[i], roundT0.Add(-24*time.Hour-time.Duration(i)*time.Minute)); err != nil {
+	if _, err := db.Exec(ctx, `
+		UPDATE syncer.tracked_targets
+		SET last_checked_at = $1::timestamptz - interval '24 hours' - split_part(natural_key, ':', 2)::int * interval '1 minute'`,
+		roundT0); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(ctx, `SELECT id FROM syncer.tracked_targets ORDER BY natural_key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) != n {
+		t.Fatalf("seeded %d targets of %d: %v", len(ids), n, err)
 	}
 	return ids
 }
@@ -219,6 +244,8 @@ func TestRound(t *testing.T) {
 		recorded             int              // results recorded
 		counts               map[string]int64 // the run's counts by outcome, when not nil
 		order                []int            // the targets in check order, when not nil
+		claimLimit           int              // every claim's Limit, when not 0
+		tookAtLeast          time.Duration    // the round's least duration (a rate limit's floor)
 	}
 	reversed := func(n int) []int {
 		out := make([]int, n)
@@ -233,15 +260,23 @@ func TestRound(t *testing.T) {
 		batch     int
 		workers   int
 		maxErrors int
+		rateLimit float64       // requests per second, 0 for none
+		lease     time.Duration // default a minute
 		answer    answer
-		db        func(tracked.Store) tracked.Store
-		cancelAt  int // the parent context is cancelled as this check (1-based) starts
+		db        func(*faultyStore) // sets faults or gates on the store
+		cancelAt  int                // the parent context is cancelled as this check (1-based) starts
 		want      want
 	}{
 		{name: "every due target once, stalest first", targets: 25, batch: 4, workers: 1, answer: found,
 			want: want{checksMin: 25, checksMax: 25, recorded: 25, counts: map[string]int64{"found": 25}, order: reversed(25)}},
 		{name: "claims, checks and records at once", targets: 60, batch: 10, workers: 2, answer: found, db: pipelined,
-			want: want{checksMin: 60, checksMax: 60, recorded: 60, counts: map[string]int64{"found": 60}}},
+			want: want{checksMin: 60, checksMax: 60, recorded: 60, counts: map[string]int64{"found": 60}, claimLimit: 10}},
+		// 10 checks a second and a 1 s lease: a claim of 50 would wait up to
+		// 5 s behind the limiter and lose its lease, so claims are cut to a
+		// quarter lease's worth (2), and 8 checks take at least 0.7 s.
+		{name: "a rate limit slows the checks and shrinks the claims", targets: 8, batch: 50, workers: 4,
+			rateLimit: 10, lease: time.Second, answer: found,
+			want: want{checksMin: 8, checksMax: 8, recorded: 8, counts: map[string]int64{"found": 8}, claimLimit: 2, tookAtLeast: 700 * time.Millisecond}},
 		{name: "a failing target is recorded and the round goes on", targets: 20, batch: 5, workers: 3,
 			answer: func(ctx context.Context, call, i int) (store.CheckResult, error) {
 				if i == 7 {
@@ -260,6 +295,8 @@ func TestRound(t *testing.T) {
 			want: want{err: "client secret refused", errKind: providers.Auth, checksMin: 6, checksMax: 6, recorded: 5, counts: map[string]int64{"found": 5}}},
 		{name: "cancelled", targets: 30, batch: 5, workers: 1, answer: found, cancelAt: 9,
 			want: want{err: context.Canceled.Error(), checksMin: 9, checksMax: 9, recorded: 8, counts: map[string]int64{"found": 8}}},
+		// The worker may take the next target before the recorder has seen
+		// the 50th error: that check is held until the stop cancels it.
 		{name: "50 provider errors in a row stop the round", targets: 120, batch: 10, workers: 1,
 			answer: func(ctx context.Context, call, i int) (store.CheckResult, error) {
 				if call > 50 {
@@ -267,7 +304,7 @@ func TestRound(t *testing.T) {
 				}
 				return unreachable(ctx, call, i)
 			},
-			want: want{err: "50 checks in a row failed", errKind: providers.Retryable, checksMin: 51, checksMax: 51, recorded: 50,
+			want: want{err: "50 checks in a row failed", errKind: providers.Retryable, checksMin: 50, checksMax: 51, recorded: 50,
 				counts: map[string]int64{tracked.OutcomeProviderError: 50}}},
 		{name: "MaxErrors sets how many in a row", targets: 40, batch: 10, workers: 1, maxErrors: 3,
 			answer: func(ctx context.Context, call, i int) (store.CheckResult, error) {
@@ -276,7 +313,7 @@ func TestRound(t *testing.T) {
 				}
 				return unreachable(ctx, call, i)
 			},
-			want: want{err: "3 checks in a row failed", errKind: providers.Retryable, checksMin: 4, checksMax: 4, recorded: 3,
+			want: want{err: "3 checks in a row failed", errKind: providers.Retryable, checksMin: 3, checksMax: 4, recorded: 3,
 				counts: map[string]int64{tracked.OutcomeProviderError: 3}}},
 		{name: "an answer between errors restarts the count", targets: 120, batch: 10, workers: 1,
 			answer: func(ctx context.Context, call, i int) (store.CheckResult, error) {
@@ -287,20 +324,18 @@ func TestRound(t *testing.T) {
 			},
 			want: want{checksMin: 120, checksMax: 120, recorded: 120, counts: map[string]int64{"found": 22, tracked.OutcomeProviderError: 98}}},
 		{name: "a failed claim ends the round", targets: 30, batch: 10, workers: 2, answer: found,
-			db: func(db tracked.Store) tracked.Store {
-				return &faultyStore{Store: db, claim: func(_ context.Context, call int32) error {
+			db: func(s *faultyStore) {
+				s.claim = func(_ context.Context, call int32) error {
 					if call == 2 {
 						return errClaim
 					}
 					return nil
-				}}
+				}
 			},
 			// The first batch may be checked in part: the failure cancels the rest.
 			want: want{err: errClaim.Error(), checksMin: 0, checksMax: 10, recorded: -1}},
 		{name: "a failed record ends the round and frees the leases", targets: 30, batch: 10, workers: 2, answer: found,
-			db: func(db tracked.Store) tracked.Store {
-				return &faultyStore{Store: db, record: func(context.Context, int32) error { return errRecord }}
-			},
+			db:   func(s *faultyStore) { s.record = func(context.Context, int32) error { return errRecord } },
 			want: want{err: errRecord.Error(), checksMin: 1, checksMax: 30, recorded: 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -338,15 +373,21 @@ func TestRound(t *testing.T) {
 					return next(actx, call, i)
 				}
 			}
-			var st tracked.Store = db
+			st := &faultyStore{Store: db}
 			if tc.db != nil {
-				st = tc.db(db)
+				tc.db(st)
+			}
+			lease := tc.lease
+			if lease == 0 {
+				lease = time.Minute
 			}
 			run := &tally{}
 			round := &tracked.Round{Kind: store.TrackedMawthoq, Provider: "fake", Replica: "r1", DB: st, Checker: checker,
 				Now: func() time.Time { return roundT0 }, MaxErrors: tc.maxErrors,
-				Settings: config.TrackedCheck{RecheckAfter: time.Hour, Concurrency: tc.workers, BatchSize: tc.batch, Lease: time.Minute}}
+				Settings: config.TrackedCheck{RecheckAfter: time.Hour, Concurrency: tc.workers, BatchSize: tc.batch, Lease: lease, RateLimit: tc.rateLimit}}
+			began := time.Now()
 			err := round.Run(ctx, roundRunID, slog.New(slog.NewTextHandler(io.Discard, nil)), run)
+			took := time.Since(began)
 
 			w := tc.want
 			switch {
@@ -359,6 +400,17 @@ func TestRound(t *testing.T) {
 				var pe *providers.Error
 				if !errors.As(err, &pe) || pe.Kind != w.errKind {
 					t.Errorf("Run: %v, want a provider error of kind %v", err, w.errKind)
+				}
+			}
+			if took < w.tookAtLeast {
+				t.Errorf("the round took %s, less than the rate limit allows (%s)", took, w.tookAtLeast)
+			}
+			if w.claimLimit != 0 {
+				for _, l := range st.claimLimits() {
+					if l != w.claimLimit {
+						t.Errorf("claims of %v targets, want each of %d", st.claimLimits(), w.claimLimit)
+						break
+					}
 				}
 			}
 			asked := checker.asked()
