@@ -238,10 +238,10 @@ func seedTargets(t *testing.T, db *store.DB, n int) []int64 {
 func TestRound(t *testing.T) {
 	t.Parallel()
 	type want struct {
-		err                  string // a substring of Run's error, "" for none
-		errKind              providers.Kind
+		err                  string           // a substring of Run's error, "" for none
+		errKind              providers.Kind   // checked unless Permanent, the zero value
 		checksMin, checksMax int              // Check calls
-		recorded             int              // results recorded
+		recorded             int              // results recorded, -1 for any
 		counts               map[string]int64 // the run's counts by outcome, when not nil
 		order                []int            // the targets in check order, when not nil
 		claimLimit           int              // every claim's Limit, when not 0
