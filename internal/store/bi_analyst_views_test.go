@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,63 @@ func TestNoBIViewIsJITCompiledOnASmallDatabase(t *testing.T) {
 		if cost >= limit {
 			t.Errorf("bi.%s: planned cost %.0f, at or over jit_above_cost %.0f: JIT would compile it", v, cost, limit)
 		}
+	}
+}
+
+// The open days of bi.mgid_client_balance_daily (00022: plain SQL, so a
+// client filter reaches the client) give exactly what the rollup function
+// syncer.mgid_balance_day_rows computes for them, for every client and for
+// one client; also for an agency without a rollup row (all its days open).
+func TestDailyOpenDayMatchesTheRollupFunction(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	t1, _, _, _ := seedWalletHistory(t, db)
+	// Agency 2: three snapshots over three days written without the
+	// day-closing call, so it has no rollup row and all its days are open.
+	for i, at := range []time.Time{t1.Add(24 * time.Hour), t1.Add(25 * time.Hour), t1.Add(50 * time.Hour)} {
+		clients := []store.ClientBalance{wallet(20, "e@x", fmt.Sprint(5-i), "1"), wallet(21, "f@x", "6", "")}
+		if i == 1 {
+			clients = clients[:1]
+		}
+		err := db.WithTx(context.Background(), func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(context.Background(), store.AgencyBalance{AgencyID: 2, CapturedAt: at, RunID: 1}); err != nil {
+				return err
+			}
+			_, err := tx.CopyClientBalances(context.Background(), 2, at, &sliceRows{rows: clients})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const oracle = `
+		SELECT c.agency_id, c.client_id, r.day::text, r.opening_balance, r.closing_balance, r.min_balance, r.max_balance, r.snapshots
+		FROM (SELECT DISTINCT a.agency_id, (a.captured_at AT TIME ZONE syncer.mgid_timezone())::date AS day
+		      FROM syncer.mgid_agency_balance a LEFT JOIN syncer.mgid_balance_rollup u USING (agency_id)
+		      WHERE a.captured_at >= coalesce(u.through_at, '-infinity')) o
+		CROSS JOIN LATERAL syncer.mgid_balance_day_rows(o.agency_id, o.day, syncer.mgid_timezone()) r
+		JOIN syncer.mgid_client c ON c.client_key = r.client_key
+		WHERE true %s ORDER BY 1, 2, 3`
+	const view = `
+		SELECT v.agency_id, v.client_id, v.day::text, v.opening_balance, v.closing_balance, v.min_balance, v.max_balance, v.snapshots
+		FROM bi.mgid_client_balance_daily v
+		WHERE NOT EXISTS (SELECT 1 FROM syncer.mgid_client_balance_day d JOIN syncer.mgid_client k USING (client_key)
+		                  WHERE k.agency_id = v.agency_id AND k.client_id = v.client_id AND d.day = v.day) %s
+		ORDER BY 1, 2, 3`
+	for _, tc := range []struct{ name, filter string }{
+		{"every client", ""},
+		{"one client", "AND client_id = 10"},
+		{"a client of the agency without a rollup row", "AND client_id = 20"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := walletLines(t, db, fmt.Sprintf(oracle, strings.Replace(tc.filter, "client_id", "c.client_id", 1)))
+			got := walletLines(t, db, fmt.Sprintf(view, strings.Replace(tc.filter, "client_id", "v.client_id", 1)))
+			if want == "" {
+				t.Fatal("no open-day rows to compare")
+			}
+			if got != want {
+				t.Errorf("open days in the view:\n%s\nthe rollup function:\n%s", got, want)
+			}
+		})
 	}
 }
