@@ -53,7 +53,9 @@ FROM (
         SELECT a.agency_id, (a.captured_at AT TIME ZONE z.tz)::date AS day,
                min(a.captured_at) AS first_at, max(a.captured_at) AS last_at,
                array_agg(a.captured_at ORDER BY a.captured_at) AS at
-        FROM (SELECT syncer.mgid_timezone() AS tz) z
+        -- OFFSET 0: the zone is looked up once, not once per snapshot row
+        -- (a SECURITY DEFINER call each, most of the open day's time).
+        FROM (SELECT syncer.mgid_timezone() AS tz OFFSET 0) z
         CROSS JOIN syncer.mgid_agency_balance a
         LEFT JOIN syncer.mgid_balance_rollup u ON u.agency_id = a.agency_id
         WHERE a.captured_at >= coalesce(u.through_at, '-infinity')
