@@ -48,6 +48,10 @@ func BenchmarkBIDashboards(b *testing.B) {
 		first, _, _ := s.ClientRange(sim.DemoAgencyID)
 		if os.Getenv("BENCH_BI_QUERIES_ONLY") != "" {
 			// Time the questions again on the history a BENCH_BI_DSN run kept.
+			fmt.Fprintf(&rep, "History: kept from an earlier BENCH_BI_DSN run (storage not measured again): %d agency snapshots, "+
+				"%d clients, %d closed wallet periods, %d client spend days.\n\n",
+				count64(b, db, `SELECT count(*) FROM syncer.mgid_agency_balance`), count64(b, db, `SELECT count(*) FROM syncer.mgid_client`),
+				count64(b, db, `SELECT count(*) FROM syncer.mgid_client_wallet`), count64(b, db, `SELECT count(*) FROM syncer.mgid_client_spend_daily`))
 			queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 			analystReport(b, db, dsn, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 			break
