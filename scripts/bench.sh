@@ -26,8 +26,9 @@ mgid_env() { echo "DATABASE_URL=$1 MGID_BASE_URL=$sim_url MGID_LOGIN=demo-agency
 
 # The hand-kept record of one-off before/after measurements survives a rerun,
 # and so does the section `make bench-bi` writes (between its markers).
-bi=$(sed -n '/^<!-- bench-bi:begin -->/,/^<!-- bench-bi:end -->/p' "$out" 2>/dev/null || true)
-history=$(sed '/^<!-- bench-bi:begin -->/,/^<!-- bench-bi:end -->/d' "$out" 2>/dev/null | sed -n '/^## Changes measured side by side/,$p' || true)
+# (bench-bi-year: the year-scale section, issue 15.)
+bi=$(sed -n '/^<!-- bench-bi\(-year\)\{0,1\}:begin -->/,/^<!-- bench-bi\(-year\)\{0,1\}:end -->/p' "$out" 2>/dev/null || true)
+history=$(sed '/^<!-- bench-bi\(-year\)\{0,1\}:begin -->/,/^<!-- bench-bi\(-year\)\{0,1\}:end -->/d' "$out" 2>/dev/null | sed -n '/^## Changes measured side by side/,$p' || true)
 
 {
 echo "# Benchmarks"

@@ -30,7 +30,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 	days := envInt(b, "BENCH_BI_DAYS", 30)
 	const perDay = 96
 	ctx := context.Background()
-	db := biDatabase(b)
+	db, dsn := biDatabase(b)
 	var rep strings.Builder
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
@@ -48,7 +48,12 @@ func BenchmarkBIDashboards(b *testing.B) {
 		first, _, _ := s.ClientRange(sim.DemoAgencyID)
 		if os.Getenv("BENCH_BI_QUERIES_ONLY") != "" {
 			// Time the questions again on the history a BENCH_BI_DSN run kept.
+			fmt.Fprintf(&rep, "History: kept from an earlier BENCH_BI_DSN run (storage not measured again): %d agency snapshots, "+
+				"%d clients, %d closed wallet periods, %d client spend days.\n\n",
+				count64(b, db, `SELECT count(*) FROM syncer.mgid_agency_balance`), count64(b, db, `SELECT count(*) FROM syncer.mgid_client`),
+				count64(b, db, `SELECT count(*) FROM syncer.mgid_client_wallet`), count64(b, db, `SELECT count(*) FROM syncer.mgid_client_spend_daily`))
 			queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
+			analystReport(b, db, dsn, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 			break
 		}
 		rows := make([]store.ClientBalance, clients)
@@ -109,6 +114,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 			float64(appendTotal.Milliseconds())/float64(snapshots), restated, spendGen.Round(time.Second))
 		storageReport(b, db, &rep, int64(clients), int64(snapshots))
 		queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
+		analystReport(b, db, dsn, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 	}
 	b.StopTimer()
 	if out := os.Getenv("BENCH_BI_OUT"); out != "" {
@@ -123,17 +129,17 @@ func BenchmarkBIDashboards(b *testing.B) {
 // biDatabase is a fresh migrated database dropped at the end, or with
 // BENCH_BI_DSN an empty, migrated database of your own that is kept, to
 // look at plans afterwards (drop it yourself).
-func biDatabase(b *testing.B) *store.DB {
+func biDatabase(b *testing.B) (*store.DB, string) {
 	dsn := os.Getenv("BENCH_BI_DSN")
 	if dsn == "" {
-		return testdb.New(b)
+		return testdb.NewWithURL(b)
 	}
 	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(db.Close)
-	return db
+	return db, dsn
 }
 
 func envInt(b *testing.B, name string, def int) int {

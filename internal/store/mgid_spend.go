@@ -86,7 +86,46 @@ func (db *DB) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 		res.Inserted += up.Inserted
 		res.Revised = up.Revised
 	}
+	if err := rollUpAgencySpend(ctx, db, fresh, known); err != nil {
+		return SpendResult{}, err
+	}
 	return res, nil
+}
+
+// rollUpAgencySpend recomputes the per-agency daily totals
+// (syncer.mgid_spend_agency_day, read by bi.mgid_agency_spend_daily and
+// _monthly) of the (agency, day) pairs that got new or changed rows, in the
+// same transaction, so month-over-month questions read one row per day
+// instead of every client's. A day is summed again from the stored rows,
+// not adjusted by deltas: the total cannot drift from the rows it sums.
+func rollUpAgencySpend(ctx context.Context, tx DBTX, sets ...[]SpendDay) error {
+	seen := map[spendKey]bool{}
+	var agencies []int64
+	var dates []string
+	for _, days := range sets {
+		for _, d := range days {
+			if k := (spendKey{d.AgencyID, pgDate(d.Day)}); !seen[k] {
+				seen[k] = true
+				agencies = append(agencies, k.agency)
+				dates = append(dates, k.day)
+			}
+		}
+	}
+	if len(agencies) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO syncer.mgid_spend_agency_day AS t (agency_id, spend_date, spent, clients)
+		SELECT d.agency_id, d.spend_date, sum(d.spent), count(*)
+		FROM unnest($1::bigint[], $2::date[]) AS p(agency_id, spend_date)
+		JOIN syncer.mgid_client_spend_daily d ON d.agency_id = p.agency_id AND d.spend_date = p.spend_date
+		GROUP BY d.agency_id, d.spend_date
+		ON CONFLICT (agency_id, spend_date) DO UPDATE SET spent = excluded.spent, clients = excluded.clients
+		WHERE (t.spent, t.clients) IS DISTINCT FROM (excluded.spent, excluded.clients)`, agencies, dates)
+	if err != nil {
+		return fmt.Errorf("roll up agency spend days: %w", err)
+	}
+	return nil
 }
 
 type spendKey struct {
