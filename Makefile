@@ -14,8 +14,16 @@ MISSPELL_VERSION := v0.8.0
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 MISSPELL := $(TOOLS)/misspell-$(MISSPELL_VERSION)
 
+# The binary says which build it is (syncer version, syncer_build_info): GOFLAGS
+# may carry -buildvcs=false, and a Docker context has no .git, so the version,
+# revision and build time are stamped here rather than left to the toolchain.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := syncer/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).revision=$(REVISION) -X $(BUILDINFO).buildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	$(GO) build -o bin/syncer ./cmd/syncer
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/syncer ./cmd/syncer
 
 # vet and lint build with -race like go test -race, so a cold make test
 # compiles the standard library and the dependencies once, not twice.
