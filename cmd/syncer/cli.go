@@ -44,7 +44,7 @@ func commands() []command {
 		{"run", "", "the daemon: migrate, then run every enabled job on its schedule", cmdRun},
 		{"once", "JOB...", "run jobs now, in the foreground", cmdOnce},
 		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD | --gaps", "run a job for each past day, resumable", cmdBackfill},
-		{"gaps", "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--source S]", "missing days of each source (bi.coverage), merged into windows", cmdGaps},
+		{"gaps", "[--from DATE] [--to DATE] [--source S]", "missing days of each source (bi.coverage), merged into windows", cmdGaps},
 		{"jobs", "[--json]", "each job's schedule, next run, last run and outcome", cmdJobs},
 		{"check", "[--json] [--days N]", "exit 1 if a job is stale or failing, a day is missing, a transfer or the schema needs you", cmdCheck},
 		{"migrate", "up|down|status", "manage the database schema", cmdMigrate},
@@ -103,7 +103,7 @@ var errSilentFailure = errors.New("failed")
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: syncer COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %-52s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-10s %-46s %s\n", c.name, c.args, c.help)
 	}
 	fmt.Fprintln(w, "\nEvery command takes --config FILE (or SYNCER_CONFIG); see README.md for settings.")
 }

@@ -110,10 +110,6 @@ func (a *app) checkProblems(ctx context.Context, now time.Time, days int) ([]che
 	for _, f := range fresh {
 		lastSuccess[f.Job] = f.LastSuccessAt
 	}
-	finished, err := a.db.LastFinishedRuns(ctx)
-	if err != nil {
-		return nil, err
-	}
 	streaks, err := a.db.RunStreaks(ctx)
 	if err != nil {
 		return nil, err
@@ -131,13 +127,15 @@ func (a *app) checkProblems(ctx context.Context, now time.Time, days int) ([]che
 			out = append(out, checkProblem{"stale", s.Job, fmt.Sprintf("stale: last data %s ago (%s), expected every %s, stale after %s",
 				now.Sub(*at).Round(time.Second), at.UTC().Format(time.RFC3339), s.ExpectedInterval, staleAfter), "syncer once " + s.Job + " (see syncer jobs for why it is not running)"})
 		}
-		if r, ok := finished[s.Job]; ok && r.Status == "failed" {
-			msg := fmt.Sprintf("the last run failed (%s): %s", r.ErrorClass, truncate(r.Error, 160))
-			if st, ok := streaks[s.Job]; ok && st.Failing > 1 && st.FailingSince != nil {
+		// Failed runs since the last success, backfill days aside: a
+		// backfill day says how a past day went, not how the job is doing.
+		if st := streaks[s.Job]; st.Failing > 0 {
+			msg := fmt.Sprintf("the last run failed (%s): %s", st.LastErrorClass, truncate(st.LastError, 160))
+			if st.Failing > 1 && st.FailingSince != nil {
 				msg = fmt.Sprintf("failing since %s, %d runs in a row; the last (%s): %s", st.FailingSince.UTC().Format(time.RFC3339),
-					st.Failing, r.ErrorClass, truncate(r.Error, 160))
+					st.Failing, st.LastErrorClass, truncate(st.LastError, 160))
 			}
-			out = append(out, checkProblem{"failing", s.Job, msg, fixFor(s.Job, r.ErrorClass)})
+			out = append(out, checkProblem{"failing", s.Job, msg, fixFor(s.Job, st.LastErrorClass)})
 		}
 	}
 	windows, err := a.db.MissingWindows(ctx, store.CoverageFilter{From: dayStart(now.In(a.cfg.MGID.Location).AddDate(0, 0, -(days - 1)))})

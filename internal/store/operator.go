@@ -22,6 +22,8 @@ type RunStreak struct {
 	// them if it never succeeded); FailingSince is the start of the first.
 	Failing      int64
 	FailingSince *time.Time
+	// LastErrorClass and LastError are the latest failed run's, when Failing > 0.
+	LastErrorClass, LastError string
 	// Recent is the statuses of the latest finished runs, newest first, at
 	// most RecentOutcomes.
 	Recent []string
@@ -36,7 +38,8 @@ func (db *DB) RunStreaks(ctx context.Context) (map[string]RunStreak, error) {
 		    SELECT (SELECT r.job FROM syncer.runs r WHERE r.job > jobs.job ORDER BY r.job LIMIT 1)
 		    FROM jobs WHERE jobs.job IS NOT NULL
 		)
-		SELECT jobs.job, coalesce(recent.statuses, '{}'), streak.n, streak.since
+		SELECT jobs.job, coalesce(recent.statuses, '{}'), streak.n, streak.since,
+		       coalesce(lf.error_class, ''), coalesce(lf.error_message, '')
 		FROM jobs
 		CROSS JOIN LATERAL (
 		    SELECT array_agg(x.status ORDER BY x.started_at DESC, x.id DESC) AS statuses
@@ -51,6 +54,11 @@ func (db *DB) RunStreaks(ctx context.Context) (map[string]RunStreak, error) {
 		          SELECT max(o.started_at) FROM syncer.runs o
 		          WHERE o.job = jobs.job AND o.status = 'succeeded' AND o.trigger <> 'backfill'), '-infinity')
 		) streak
+		LEFT JOIN LATERAL (
+		    SELECT r.error_class, r.error_message FROM syncer.runs r
+		    WHERE r.job = jobs.job AND r.status = 'failed' AND r.trigger <> 'backfill' AND streak.n > 0
+		    ORDER BY r.started_at DESC, r.id DESC LIMIT 1
+		) lf ON true
 		WHERE jobs.job IS NOT NULL`, RecentOutcomes)
 	if err != nil {
 		return nil, fmt.Errorf("run streaks: %w", err)
@@ -60,7 +68,7 @@ func (db *DB) RunStreaks(ctx context.Context) (map[string]RunStreak, error) {
 	for rows.Next() {
 		var job string
 		var s RunStreak
-		if err := rows.Scan(&job, &s.Recent, &s.Failing, &s.FailingSince); err != nil {
+		if err := rows.Scan(&job, &s.Recent, &s.Failing, &s.FailingSince, &s.LastErrorClass, &s.LastError); err != nil {
 			return nil, fmt.Errorf("run streaks: %w", err)
 		}
 		out[job] = s
