@@ -172,3 +172,22 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--help lacks a command:\n%s", r.stderr)
 	}
 }
+
+// A schedule that would fire more often than once a second, or @every of
+// zero or less, exits 2 naming the setting, before anything runs.
+func TestSubSecondScheduleExitsTwo(t *testing.T) {
+	t.Parallel()
+	db, dbURL := testdb.NewWithURL(t)
+	simURL := startSim(t, sim.Options{Clients: 3})
+	for _, spec := range []string{"@every 0s", "@every -5s", "@every 500ms"} {
+		for _, args := range [][]string{{"config", "check"}, {"run"}, {"once", "mgid-spend"}} {
+			r := syncer(context.Background(), mgidEnv(dbURL, simURL, "JOB_MGID_SPEND_SCHEDULE="+spec), args...)
+			if r.code != exitBadArgs || !strings.Contains(r.stderr, `JOB_MGID_SPEND_SCHEDULE: "`+spec+`"`) {
+				t.Errorf("%v with %q: exit %d\n%s", args, spec, r.code, r.stderr)
+			}
+		}
+	}
+	if n := tableCount(t, db, "syncer.runs"); n != 0 {
+		t.Errorf("%d runs recorded", n)
+	}
+}
