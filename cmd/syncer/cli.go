@@ -51,7 +51,7 @@ func commands() []command {
 		{"views", "", "row counts of every bi view (what dashboards see)", cmdViews},
 		{"config", "check", "validate the configuration and print it, secrets redacted", cmdConfig},
 		{"sim", "[--addr HOST:PORT] [flags]", "serve the simulated provider APIs", cmdSim},
-		{"mawthoq", "track add|remove|list|import", "Mawthoq licence checks to track", cmdMawthoq},
+		{"mawthoq", "track add|remove|list|import | rehash", "Mawthoq licence checks to track; rehash rotates SYNCER_HASH_KEY", cmdMawthoq},
 		{"firstlight", "track add|remove|list|import", "Firstlight redeem checks to track", cmdFirstlight},
 		{"mgid", "transfer|transfers list|reconcile|resolve", "MGID money transfers", cmdMGID},
 		{"version", "", "the version, VCS revision, build time and Go version of this binary", cmdVersion},
