@@ -92,8 +92,8 @@ func TestDaemonReconcilesPeriodically(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var stderr strings.Builder
 	var mu sync.Mutex
-	done := make(chan int)
-	daemonEnv := append(append([]string(nil), c.env...), "SYNCER_HTTP_ADDR=", "JOB_MGID_SPEND_ENABLED=false",
+	done := make(chan int, 1)
+	daemonEnv := append(append([]string(nil), c.env...), "SYNCER_HTTP_ADDR=127.0.0.1:0", "JOB_MGID_SPEND_ENABLED=false",
 		"JOB_MGID_BALANCES_SCHEDULE=@every 2s", "SYNCER_LOG_LEVEL=info")
 	go func() {
 		done <- run(ctx, []string{"run"}, env{stdout: io.Discard, stderr: lockedWriter{&mu, &stderr}, environ: daemonEnv, stdin: strings.NewReader("")})
@@ -102,7 +102,15 @@ func TestDaemonReconcilesPeriodically(t *testing.T) {
 		stop()
 		<-done
 	}()
-	waitFor(t, 30*time.Second, "the daemon", func() bool {
+	waitFor(t, 60*time.Second, "the daemon", func() bool {
+		select {
+		case code := <-done:
+			done <- code // for the deferred stop
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("syncer run exited %d:\n%s", code, stderr.String())
+		default:
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		return strings.Contains(stderr.String(), "syncer running")

@@ -25,7 +25,7 @@ type OperatorStore interface {
 type OperatorCollector struct {
 	Store   OperatorStore
 	Jobs    []JobSpec     // the configured jobs
-	Timeout time.Duration // per scrape; default 2s
+	Timeout time.Duration // per scrape; default 5s
 	Log     *slog.Logger
 }
 
@@ -58,7 +58,7 @@ func (c *OperatorCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = 2 * time.Second
+		timeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
