@@ -42,7 +42,9 @@ func TestLostLockNoticedWithinFiveSeconds(t *testing.T) {
 	}}
 	const timeout = 10 * time.Minute
 	res := make(chan jobs.Result, 1)
-	go func() { res <- r.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: timeout}) }()
+	go func() {
+		res <- r.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: timeout})
+	}()
 	<-started
 	terminate(t, db, lockHolder(t, db, "job:lost-lock"))
 	cut := time.Now()
