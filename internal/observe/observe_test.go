@@ -126,7 +126,10 @@ type server struct {
 func start(t *testing.T, db *store.DB, jobs []observe.JobSpec) server {
 	t.Helper()
 	m := observe.NewMetrics(observe.MetricsOptions{TrackedJobs: []string{"mawthoq-recheck"}})
-	m.Registry.MustRegister(&observe.DBCollector{Store: db, Pool: db.Stat}, &observe.OperatorCollector{Store: db, Jobs: jobs})
+	m.Registry.MustRegister(&observe.DBCollector{Store: db, Pool: db.Stat}, &observe.OperatorCollector{Store: db, Jobs: jobs,
+		// The machine running the tests may be loaded: a read that is slow
+		// here must not read as a missing metric.
+		Timeout: 20 * time.Second})
 	want, err := store.BinaryMigrationVersion()
 	if err != nil {
 		t.Fatal(err)

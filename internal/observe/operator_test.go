@@ -119,6 +119,9 @@ func TestCoverageMissingDaysMetric(t *testing.T) {
 	}
 	s := start(t, db, nil)
 	f := scrape(t, s.url)
+	if up := value(f, "syncer_operator_read_up", nil); up != 1 {
+		t.Fatalf("syncer_operator_read_up = %v", up)
+	}
 	for window, want := range map[string]float64{"7d": 6, "60d": 9} {
 		l := map[string]string{"source": "mgid-spend", "agency_id": "1001", "window": window}
 		if got := value(f, "syncer_coverage_missing_days", l); got != want {
