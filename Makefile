@@ -13,9 +13,20 @@ STATICCHECK_VERSION := v0.8.2
 MISSPELL_VERSION := v0.8.0
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 MISSPELL := $(TOOLS)/misspell-$(MISSPELL_VERSION)
+# promtool comes from Debian's prometheus package (scripts/promtool.sh):
+# building it from the Go module would compile all of Prometheus.
+PROMTOOL := $(TOOLS)/promtool
+
+# The binary says which build it is (syncer version, syncer_build_info): GOFLAGS
+# may carry -buildvcs=false, and a Docker context has no .git, so the version,
+# revision and build time are stamped here rather than left to the toolchain.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := syncer/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).revision=$(REVISION) -X $(BUILDINFO).buildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
 build:
-	$(GO) build -o bin/syncer ./cmd/syncer
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/syncer ./cmd/syncer
 
 # vet and lint build with -race like go test -race, so a cold make test
 # compiles the standard library and the dependencies once, not twice.
@@ -26,16 +37,22 @@ vet:
 	$(GO) vet -race ./...
 
 # House rules (scripts/houselint: import directions, the slog error key), then
-# staticcheck, then misspell over everything a person reads.
-lint: $(STATICCHECK) $(MISSPELL)
+# staticcheck, then misspell over everything a person reads, then promtool over
+# the shipped alert rules and their unit tests.
+lint: $(STATICCHECK) $(MISSPELL) $(PROMTOOL)
 	$(GO) run ./scripts/houselint -race ./...
 	GOFLAGS='$(RACE_GOFLAGS)' $(STATICCHECK) ./...
 	$(MISSPELL) -error $$(git ls-files '*.go' '*.md' '*.sql' '*.sh' '*.yml' Makefile Dockerfile .ci/run)
+	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && $(PROMTOOL) test rules alerts_test.yml
 
 $(STATICCHECK):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(TOOLS)/staticcheck $@
+
+$(PROMTOOL):
+	scripts/promtool.sh $@
 
 $(MISSPELL):
 	@mkdir -p $(TOOLS)

@@ -29,11 +29,20 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 echo "== build"
-go build -o bin/syncer ./cmd/syncer
+make -s build
 
 workdir=$(mktemp -d)
+# What the demo runs, the hand-off at the end runs too: the same simulator
+# flags, and every setting in .demo/next.env. The hand-off's ports are these
+# variables (the demo itself uses free ports).
+sim_flags="--clients 2000"
+next_sim_addr=${DEMO_SIM_ADDR:-127.0.0.1:8089}
+next_http_addr=${DEMO_HTTP_ADDR:-127.0.0.1:9188}
+demo_dir="$PWD/.demo"
+mkdir -p "$demo_dir"
 echo "== simulator"
-bin/syncer sim --addr 127.0.0.1:0 --clients 2000 >"$workdir/sim.log" 2>&1 &
+# shellcheck disable=SC2086 # sim_flags is a list of flags
+bin/syncer sim --addr 127.0.0.1:0 $sim_flags >"$workdir/sim.log" 2>&1 &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null || true; rm -rf "$workdir"' EXIT
 for _ in $(seq 50); do grep -q 'http://' "$workdir/sim.log" && break; sleep 0.1; done
@@ -49,12 +58,12 @@ export SYNCER_HASH_KEY=demo-hash-key-not-for-production
 export GMEDIA_TOKEN_URL="$sim_url/gmedia/token" GMEDIA_CHECK_URL="$sim_url/gmedia/CheckMawathoq"
 export GMEDIA_CLIENT_ID=sim-gmedia GMEDIA_CLIENT_SECRET=sim-gmedia-secret
 export FIRSTLIGHT_URL="$sim_url/media/content/checkredeem" FIRSTLIGHT_IAM_TOKEN=sim-iam-token
-export FIRSTLIGHT_USER_TOKEN_DIR="$workdir/user-tokens"
+export FIRSTLIGHT_USER_TOKEN_DIR="$demo_dir/user-tokens"
 export JOB_MAWTHOQ_RECHECK_ENABLED=true JOB_FIRSTLIGHT_REDEEM_ENABLED=true JOB_MGID_TOPUP_ENABLED=true
 mkdir -p "$FIRSTLIGHT_USER_TOKEN_DIR"
 printf 'ut-demo-viewer-token\n' >"$FIRSTLIGHT_USER_TOKEN_DIR/VIEWER"
 # The auto top-up policy lives in YAML; dry_run is the default, spelt out here.
-cat >"$workdir/syncer.yaml" <<'YAML'
+cat >"$demo_dir/syncer.yaml" <<'YAML'
 topup:
   dry_run: true
   account_type: personal
@@ -63,7 +72,7 @@ topup:
   max_per_agency_day: 5000.00
   default: {min: 50.00, target: 200.00}
 YAML
-export SYNCER_CONFIG="$workdir/syncer.yaml"
+export SYNCER_CONFIG="$demo_dir/syncer.yaml"
 
 echo "== migrate"
 bin/syncer migrate up
@@ -121,15 +130,48 @@ echo "== bi.coverage, the last 5 days"
 psql "$DATABASE_URL" -c "SELECT source, agency_id, day, state, last_observed_at FROM bi.coverage WHERE day > current_date - 5 ORDER BY source, agency_id, day"
 
 db_name=$(psql "$DATABASE_URL" -Atc "SELECT current_database()")
+# Every setting the jobs shown above need, for the daemon of the hand-off.
+cat >"$demo_dir/next.env" <<EOF
+DATABASE_URL=$DATABASE_URL
+MGID_BASE_URL=http://$next_sim_addr
+MGID_LOGIN=$MGID_LOGIN
+MGID_PASSWORD=$MGID_PASSWORD
+MGID_TIMEZONE=$MGID_TIMEZONE
+SYNCER_HASH_KEY=$SYNCER_HASH_KEY
+GMEDIA_TOKEN_URL=http://$next_sim_addr/gmedia/token
+GMEDIA_CHECK_URL=http://$next_sim_addr/gmedia/CheckMawathoq
+GMEDIA_CLIENT_ID=$GMEDIA_CLIENT_ID
+GMEDIA_CLIENT_SECRET=$GMEDIA_CLIENT_SECRET
+FIRSTLIGHT_URL=http://$next_sim_addr/media/content/checkredeem
+FIRSTLIGHT_IAM_TOKEN=$FIRSTLIGHT_IAM_TOKEN
+FIRSTLIGHT_USER_TOKEN_DIR=$FIRSTLIGHT_USER_TOKEN_DIR
+JOB_MAWTHOQ_RECHECK_ENABLED=$JOB_MAWTHOQ_RECHECK_ENABLED
+JOB_FIRSTLIGHT_REDEEM_ENABLED=$JOB_FIRSTLIGHT_REDEEM_ENABLED
+JOB_MGID_TOPUP_ENABLED=$JOB_MGID_TOPUP_ENABLED
+SYNCER_CONFIG=$SYNCER_CONFIG
+SYNCER_HTTP_ADDR=$next_http_addr
+EOF
+# The hand-off must hold: its configuration validates and keeps every job
+# the demo ran enabled (a demo whose next step turns jobs off fails here).
+(set -a; . "$demo_dir/next.env"; set +a
+ bin/syncer config check >/dev/null
+ jobs_json=$(bin/syncer jobs --json)
+ for job in mgid-balances mgid-spend mgid-topup mawthoq-recheck firstlight-redeem; do
+   grep -A1 "\"job\": \"$job\"" <<<"$jobs_json" | grep -q '"enabled": true' ||
+     { echo "demo: the hand-off would run $job disabled" >&2; exit 1; }
+ done)
 cat <<EOF
 
 == what next
-1. Start the simulator and the daemon (it records the job schedules, so
-   freshness gains its expected intervals, and serves the status page):
-     bin/syncer sim --addr 127.0.0.1:8089 &
-     DATABASE_URL='$DATABASE_URL' MGID_BASE_URL=http://127.0.0.1:8089 \\
-       MGID_LOGIN=demo-agency MGID_PASSWORD=demo-password bin/syncer run
-2. Open the status page: http://127.0.0.1:9188/  (metrics: /metrics, health: /healthz, /readyz)
+1. Start the simulator (the same flags as above) and the daemon with every
+   setting the jobs above used (.demo/next.env; ports: DEMO_SIM_ADDR and
+   DEMO_HTTP_ADDR, default 127.0.0.1:8089 and 127.0.0.1:9188):
+     bin/syncer sim --addr $next_sim_addr $sim_flags &
+     (set -a; . .demo/next.env; set +a; exec bin/syncer run)
+   It records the job schedules (freshness gains its expected intervals),
+   reconciles transfers every mgid-balances period, and serves the status page.
+2. Open the status page: http://$next_http_addr/  (metrics: /metrics, health: /healthz, /readyz)
+   A verdict for cron or CI: (set -a; . .demo/next.env; set +a; bin/syncer check)
 3. Connect a BI tool (Metabase, Grafana) as a login in the read-only role syncer_bi:
      psql '$DATABASE_URL' -c "CREATE ROLE metabase LOGIN PASSWORD 'choose-a-password'"
      psql '$DATABASE_URL' -c "GRANT syncer_bi TO metabase"

@@ -44,15 +44,17 @@ func commands() []command {
 		{"run", "", "the daemon: migrate, then run every enabled job on its schedule", cmdRun},
 		{"once", "JOB...", "run jobs now, in the foreground", cmdOnce},
 		{"backfill", "JOB --from YYYY-MM-DD --to YYYY-MM-DD | --gaps", "run a job for each past day, resumable", cmdBackfill},
-		{"gaps", "[--from YYYY-MM-DD] [--to YYYY-MM-DD]", "missing days of each source (bi.coverage), merged into windows", cmdGaps},
-		{"jobs", "", "each job's schedule, next run, last run and outcome", cmdJobs},
+		{"gaps", "[--from DATE] [--to DATE] [--source S]", "missing days of each source (bi.coverage), merged into windows", cmdGaps},
+		{"jobs", "[--json]", "each job's schedule, next run, last run and outcome", cmdJobs},
+		{"check", "[--json] [--days N]", "exit 1 if a job is stale or failing, a day is missing, a transfer or the schema needs you", cmdCheck},
 		{"migrate", "up|down|status", "manage the database schema", cmdMigrate},
 		{"views", "", "row counts of every bi view (what dashboards see)", cmdViews},
 		{"config", "check", "validate the configuration and print it, secrets redacted", cmdConfig},
 		{"sim", "[--addr HOST:PORT] [flags]", "serve the simulated provider APIs", cmdSim},
-		{"mawthoq", "track add|remove|list|import", "Mawthoq licence checks to track", cmdMawthoq},
+		{"mawthoq", "track add|remove|list|import | rehash", "Mawthoq licence checks to track; rehash rotates SYNCER_HASH_KEY", cmdMawthoq},
 		{"firstlight", "track add|remove|list|import", "Firstlight redeem checks to track", cmdFirstlight},
-		{"mgid", "transfer|transfers list|transfers reconcile", "MGID money transfers", cmdMGID},
+		{"mgid", "transfer|transfers list|reconcile|resolve", "MGID money transfers", cmdMGID},
+		{"version", "", "the version, VCS revision, build time and Go version of this binary", cmdVersion},
 	}
 }
 
@@ -101,7 +103,7 @@ var errSilentFailure = errors.New("failed")
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: syncer COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %-40s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-10s %-46s %s\n", c.name, c.args, c.help)
 	}
 	fmt.Fprintln(w, "\nEvery command takes --config FILE (or SYNCER_CONFIG); see README.md for settings.")
 }

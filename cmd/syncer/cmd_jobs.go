@@ -14,10 +14,15 @@ import (
 
 func cmdJobs(ctx context.Context, e env, args []string) error {
 	fs, path := newFlags("jobs", e)
+	asJSON := fs.Bool("json", false, "print one JSON document instead of the table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	if fs.NArg() > 0 {
+		return usagef("jobs takes no arguments: syncer jobs [--json]")
+	}
+	// Only the database and the schedules: no provider credentials needed.
+	a, err := openForReading(ctx, e, *path)
 	if err != nil {
 		return err
 	}
@@ -35,6 +40,9 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 		freshness[f.Job] = f
 	}
 	now := time.Now()
+	if *asJSON {
+		return writeJobsJSON(e, a.cfg, now, last, freshness)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tENABLED\tSCHEDULE\tNEXT RUN\tLAST RUN\tOUTCOME\tROWS\tLAST DATA\tERROR")
 	for _, n := range config.JobNames {

@@ -141,11 +141,30 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	}
 
 	wallet, acct := q.Wallet, q.Agency.Account(string(account))
+	snap := &store.TransferBefore{At: q.WalletAt, ClientBalance: wallet.Balance, ClientIncome: wallet.Income, AgencyAccount: acct}
+	req := transfer.Request{
+		ClientID: *clientID, ClientEmail: wallet.Email, Amount: amount, Account: account,
+		Origin: store.OriginManual, RequestedBy: requestedBy(e), Snapshot: snap,
+	}
+	// The figures shown are the ones the journal will hold: MGID's, read
+	// now (the snapshot may be minutes old and miss a transfer since), or
+	// the snapshot's when MGID cannot be read, said as such.
+	live, err := desk.Preview(ctx, req)
+	switch {
+	case errors.Is(err, transfer.ErrClientNotInAgency):
+		return usagef("MGID does not know client %d as agency %d's (Invalid client id); nothing was sent", *clientID, *agencyID)
+	case err != nil:
+		return fmt.Errorf("nothing was sent: %w", err)
+	}
 	fmt.Fprintf(e.stdout, "Transfer %s from agency %d's %s account to client %d (%s).\n", amount, *agencyID, account, *clientID, wallet.Email)
-	fmt.Fprintf(e.stdout, "  latest snapshot (%s): client balance %s, income %s; agency %s account %s\n",
-		q.WalletAt.UTC().Format(time.RFC3339), wallet.Balance, wallet.Income, account, acct)
+	source := "live from MGID"
+	if live.Source == store.BeforeFromSnapshot {
+		source = "MGID could not be read; latest snapshot"
+	}
+	fmt.Fprintf(e.stdout, "  %s (%s): client balance %s, income %s; agency %s account %s\n",
+		source, live.At.UTC().Format(time.RFC3339), live.ClientBalance, live.ClientIncome, account, live.AgencyAccount)
 	fmt.Fprintf(e.stdout, "  expected after: client balance %s; agency %s account %s\n",
-		wallet.Balance.Add(amount), account, acct.Sub(amount))
+		live.ClientBalance.Add(amount), account, live.AgencyAccount.Sub(amount))
 	if !*yes {
 		fmt.Fprint(e.stdout, `Send it? Type "yes" to confirm: `)
 		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
@@ -153,18 +172,17 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 			fmt.Fprintln(e.stdout, "\nNot sent; nothing was journaled.")
 			return errSilentFailure
 		}
+		req.Confirmed = &live
 	}
 
-	t, err := desk.Send(ctx, transfer.Request{
-		ClientID: *clientID, ClientEmail: wallet.Email, Amount: amount, Account: account,
-		Origin: store.OriginManual, RequestedBy: requestedBy(e),
-		Snapshot: &store.TransferBefore{At: q.WalletAt, ClientBalance: wallet.Balance, ClientIncome: wallet.Income, AgencyAccount: acct},
-	})
+	t, err := desk.Send(ctx, req)
 	switch {
 	case errors.Is(err, transfer.ErrBusy):
 		return fmt.Errorf("another transfer or top-up round of agency %d is in progress; nothing was sent, try again shortly", *agencyID)
 	case errors.Is(err, transfer.ErrClientNotInAgency):
 		return usagef("MGID does not know client %d as agency %d's (Invalid client id); nothing was sent", *clientID, *agencyID)
+	case errors.Is(err, transfer.ErrFiguresChanged):
+		return fmt.Errorf("nothing was sent: %w; run the command again to confirm the new figures", err)
 	case t.ID == 0 && err != nil:
 		return fmt.Errorf("nothing was sent: %w", err)
 	}

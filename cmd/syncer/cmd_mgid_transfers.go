@@ -103,6 +103,12 @@ func cmdMGIDTransfersReconcile(ctx context.Context, e env, args []string) error 
 			fmt.Fprintf(e.stderr, "syncer mgid transfers reconcile: agency %d: %v\n", r.agencyID, r.err)
 		}
 	}
+	// Count what is still open from the journal, not from the reports: an
+	// agency MGID did not answer for decided nothing, yet its transfers
+	// are just as unknown.
+	if open, err := a.db.CountOpenTransfers(ctx); err == nil {
+		undecided = int(open)
+	}
 	fmt.Fprintf(e.stdout, "%d settled, %d still unknown.\n", settled, undecided)
 	if failed || undecided > 0 {
 		return errSilentFailure

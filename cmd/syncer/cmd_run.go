@@ -89,12 +89,14 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	defer cancelRuns()
 	sched.Start(runCtx)
 	obs.scheduling(sched)
+	stopReconcile := a.reconcilePeriodically(runCtx, a.reconcileEvery(time.Now()))
 	a.log.Info("syncer running", "jobs", len(entries), "replica", a.runner.Replica,
 		"pool_max_conns", a.db.MaxConns())
 
 	<-ctx.Done()
 	a.log.Info("stopping: no new runs; waiting for running ones", "grace", a.cfg.ShutdownGrace)
 	stopped := sched.Stop()
+	stopReconcile()
 	select {
 	case <-stopped.Done():
 	case <-time.After(a.cfg.ShutdownGrace):

@@ -163,6 +163,11 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 		return err
 	}
 	defer a.close()
+	if c.hashKey {
+		if err := a.claimHashKey(ctx); err != nil {
+			return err
+		}
+	}
 	res, err := a.db.UpsertTargets(ctx, c.kind, imp.Targets, false)
 	if err != nil {
 		return err
@@ -227,7 +232,8 @@ var mawthoqTrack = trackCommand{
 	usage: "usage: syncer mawthoq track add --platform tiktok --account 1000000008 [--label TEXT]\n" +
 		"       syncer mawthoq track remove --platform tiktok --account 1000000008\n" +
 		"       syncer mawthoq track list [--all]\n" +
-		"       syncer mawthoq track import FILE.csv [--skip-invalid]   (header platform,account,label)",
+		"       syncer mawthoq track import FILE.csv [--skip-invalid]   (header platform,account,label)\n" +
+		"       syncer mawthoq rehash   (recompute every account_hash under a new SYNCER_HASH_KEY)",
 	add: mawthoqAdd, remove: mawthoqRemove, list: mawthoqList,
 	parse: func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error) {
 		return tracked.ImportMawthoq(r, []byte(cfg.HashKey.Value()))
@@ -235,6 +241,9 @@ var mawthoqTrack = trackCommand{
 }
 
 func cmdMawthoq(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 && args[0] == "rehash" {
+		return cmdMawthoqRehash(ctx, e, args[1:])
+	}
 	return mawthoqTrack.run(ctx, e, args)
 }
 
@@ -281,6 +290,9 @@ func mawthoqAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.close()
+	if err := a.claimHashKey(ctx); err != nil {
+		return err
+	}
 	res, err := a.db.UpsertTargets(ctx, store.TrackedMawthoq, []store.TargetInput{t.Input([]byte(a.cfg.HashKey.Value()))}, !labelSet)
 	if err != nil {
 		return err

@@ -23,6 +23,14 @@ type observer struct {
 // /healthz fails after six missed beats.
 const heartbeatEvery = 5 * time.Second
 
+// The status page's and /metrics' own pool, and how long their reads are
+// cached: a Prometheus scrape every 15 s and a page refreshing every 30 s
+// see numbers at most this old.
+const (
+	observePoolConns = 2
+	observeCacheTTL  = 5 * time.Second
+)
+
 // startObserver wires the metrics into the provider plumbing and the
 // runner, and serves SYNCER_HTTP_ADDR until ctx ends. It listens before
 // anything is written, so a taken port fails the start cleanly.
@@ -38,7 +46,22 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 		},
 		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
 	})
-	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Stat, Log: a.log})
+	// The page and /metrics read through a pool of their own, behind a
+	// cache: no number of viewers or scrapers can take a connection a job
+	// needs, and they cost the database one read of each kind per TTL.
+	obsDB, err := store.OpenSmall(ctx, a.cfg.DatabaseURL.Value(), observePoolConns)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); obsDB.Close() }()
+	cached := &observe.CachedStore{Store: obsDB, TTL: observeCacheTTL, Timeout: 3 * time.Second}
+	var specs []observe.JobSpec
+	for _, n := range config.JobNames {
+		j := a.cfg.Jobs[n]
+		specs = append(specs, observe.JobSpec{Name: n, Schedule: j.Schedule, Enabled: j.Enabled})
+	}
+	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: cached, Pool: a.db.Stat, Log: a.log},
+		&observe.OperatorCollector{Store: cached, Jobs: specs, Log: a.log})
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
 
@@ -46,18 +69,13 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.health = &observe.Health{DB: a.db, WantVersion: want, MaxBeatAge: 6 * heartbeatEvery}
+	o.health = &observe.Health{DB: obsDB, WantVersion: want, MaxBeatAge: 6 * heartbeatEvery}
 	if a.cfg.HTTPAddr == "" {
 		a.log.Info("http disabled (SYNCER_HTTP_ADDR is empty): no /metrics, health checks or status page")
 		return o, nil
 	}
-	var specs []observe.JobSpec
-	for _, n := range config.JobNames {
-		j := a.cfg.Jobs[n]
-		specs = append(specs, observe.JobSpec{Name: n, Schedule: j.Schedule, Enabled: j.Enabled})
-	}
 	page := &observe.Page{
-		Store: a.db, Health: o.health, Jobs: specs, Location: a.cfg.MGID.Location,
+		Store: cached, Health: o.health, Jobs: specs, Location: a.cfg.MGID.Location,
 		Version: observe.Version(), Log: a.log,
 		Next: func(now time.Time) map[string]time.Time {
 			if s := o.sched.Load(); s != nil {

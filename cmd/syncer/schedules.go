@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"syncer/internal/config"
@@ -30,30 +31,57 @@ func openForDatabase(ctx context.Context, e env, path string) (*app, error) {
 // MGID_TIMEZONE, where bi.source_freshness and bi.coverage read them: the
 // daemon's configuration is what "fresh" and "closed day" mean.
 func (a *app) recordSchedules(ctx context.Context) error {
-	now := time.Now()
+	out, err := jobSchedules(a.cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := a.db.SaveJobSchedules(ctx, a.runner.Replica, out); err != nil {
+		return err
+	}
+	return a.recordTimezone(ctx)
+}
+
+// jobSchedules is every job's schedule with its longest tick gap and the
+// interval fresh data is expected in: what the daemon records and what
+// `syncer check` judges staleness by.
+func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error) {
 	var out []store.JobSchedule
 	for _, n := range config.JobNames {
-		j := a.cfg.Jobs[n]
+		j := cfg.Jobs[n]
 		tick, err := jobs.LongestGap(j.Schedule, now)
 		if err != nil {
-			return usagef("%sSCHEDULE %q: %v", config.JobEnvPrefix(n), j.Schedule, err)
+			return nil, usagef("%sSCHEDULE %q: %v", config.JobEnvPrefix(n), j.Schedule, err)
 		}
 		expected := tick
 		// A tracked round checks only targets due again, so a target's
 		// status is refreshed once per recheck period, not per tick.
 		switch n {
 		case config.JobMawthoqRecheck:
-			expected += a.cfg.Gmedia.Check.RecheckAfter
+			expected += cfg.Gmedia.Check.RecheckAfter
 		case config.JobFirstlightRedeem:
-			expected += a.cfg.Firstlight.Check.RecheckAfter
+			expected += cfg.Firstlight.Check.RecheckAfter
 		}
 		out = append(out, store.JobSchedule{Job: n, Schedule: j.Schedule, Enabled: j.Enabled,
 			TickInterval: tick, ExpectedInterval: expected})
 	}
-	if err := a.db.SaveJobSchedules(ctx, a.runner.Replica, out); err != nil {
-		return err
+	return out, nil
+}
+
+// openForReading opens the database for a command that reads it and the
+// configured schedules (jobs, gaps, check): no provider credentials are
+// needed, and each job keeps its configured enabled flag.
+func openForReading(ctx context.Context, e env, path string) (*app, error) {
+	if path == "" {
+		path = lookupEnv(e.environ, config.EnvConfigFile)
 	}
-	return a.recordTimezone(ctx)
+	cfg, err := config.LoadEnviron(path, e.environ)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := cfg.ValidateForReading(); err != nil {
+		return nil, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
+	}
+	return openApp(ctx, e, cfg)
 }
 
 // recordTimezone stores MGID_TIMEZONE for bi.coverage; every command that

@@ -71,6 +71,11 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Fatalf("syncer %v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
+	// A job the daemon does not run, run once by hand: the page must still
+	// call it disabled, not show its manual run as its outcome.
+	if r := syncer(ctx, append(environ, "SYNCER_RETENTION_DETAIL_DAYS=30"), "once", "mgid-retention"); r.code != 0 {
+		t.Fatalf("once mgid-retention: exit %d\n%s", r.code, r.stderr)
+	}
 	// A transfer whose outcome nobody knows: the page must ask for a person.
 	sent := time.Now().Add(-2 * time.Hour)
 	if _, err := db.InsertTransfer(ctx, store.Transfer{AgencyID: sim.DemoAgencyID, ClientID: 4242,
@@ -100,6 +105,9 @@ func TestStatusPageInChromium(t *testing.T) {
 		`data-healthy="false"`, "Unhealthy", "Job mgid-balances: the last run failed (retryable).",
 		`data-job="mgid-balances" data-outcome="failed"`, `class="unknown-transfer"`, "120.00",
 		`data-series="mgid-spend · agency 1001"`, `class="c-missing"`,
+		`data-job="mgid-retention" data-outcome="disabled"`, `<span class="muted last-outcome">last run succeeded</span>`,
+		`<span class="failing">failing since `, `aria-label="mgid-balances last outcomes, oldest first"`, `class="s-bad"`,
+		"run syncer mgid transfers reconcile once MGID answers",
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("after the simulator died, the page in Chromium lacks %q", want)

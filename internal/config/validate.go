@@ -12,8 +12,6 @@ import (
 	"time"
 	_ "time/tzdata" // MGID_TIMEZONE must load the same in a distroless image as on a laptop
 
-	"github.com/robfig/cron/v3"
-
 	"syncer/internal/money"
 )
 
@@ -84,7 +82,7 @@ func (c *Config) validateJobs(p *problems) {
 			p.add("jobs."+name, "missing (Config.Jobs must hold every job; start from Defaults)")
 			continue
 		}
-		if _, err := cron.ParseStandard(j.Schedule); err != nil {
+		if err := CheckSchedule(j.Schedule); err != nil {
 			p.add(env+"SCHEDULE", "%q: %v", j.Schedule, err)
 		}
 		if j.Timeout <= 0 {

@@ -78,6 +78,9 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, `SYNCER_LOG_FORMAT: "xml" is not one of text, json`},
 		{"cron field out of range", setJob(JobMGIDSpend, func(j *Job) { j.Schedule = "61 * * * *" }), `JOB_MGID_SPEND_SCHEDULE: "61 * * * *": `},
 		{"bad @every", setJob(JobMGIDBalances, func(j *Job) { j.Schedule = "@every soon" }), `JOB_MGID_BALANCES_SCHEDULE: "@every soon"`},
+		{"@every zero", setJob(JobMGIDBalances, func(j *Job) { j.Schedule = "@every 0s" }), `JOB_MGID_BALANCES_SCHEDULE: "@every 0s": the interval must be positive`},
+		{"@every negative", setJob(JobMGIDSpend, func(j *Job) { j.Schedule = "@every -5s" }), `JOB_MGID_SPEND_SCHEDULE: "@every -5s": the interval must be positive`},
+		{"@every below a second", setJob(JobMGIDSpend, func(j *Job) { j.Schedule = "@every 300ms" }), `JOB_MGID_SPEND_SCHEDULE: "@every 300ms": fires more often than once a second`},
 		{"six fields", setJob(JobFirstlightRedeem, func(j *Job) { j.Schedule = "0 0 * * * *" }), "JOB_FIRSTLIGHT_REDEEM_SCHEDULE"},
 		{"empty schedule", setJob(JobMGIDTopUp, func(j *Job) { j.Schedule = "" }), "JOB_MGID_TOPUP_SCHEDULE"},
 		{"schedule of a disabled job", func(c *Config) {
@@ -254,5 +257,29 @@ func TestRetentionJobFollowsDetailDays(t *testing.T) {
 		if got := c.Jobs[JobMGIDRetention].Enabled; got != tc.want {
 			t.Errorf("detail days %d: retention job enabled = %v, want %v", tc.days, got, tc.want)
 		}
+	}
+}
+
+// A reading command (jobs, gaps, check) needs only DATABASE_URL, and keeps
+// each job's enabled flag; a bad schedule is still refused.
+func TestValidateForReadingKeepsEnabledFlags(t *testing.T) {
+	t.Parallel()
+	c := Defaults()
+	c.DatabaseURL = "postgres://localhost/syncer"
+	c.MGID.Agencies = nil
+	if err := c.Validate(); err == nil {
+		t.Fatal("Validate without MGID credentials succeeded; the test needs it to fail")
+	}
+	if err := c.ValidateForReading(); err != nil {
+		t.Fatalf("ValidateForReading = %v", err)
+	}
+	if !c.Jobs[JobMGIDSpend].Enabled || c.Jobs[JobMGIDTopUp].Enabled || c.Jobs[JobMGIDRetention].Enabled {
+		t.Errorf("enabled flags changed: %+v", c.Jobs)
+	}
+	j := c.Jobs[JobMGIDSpend]
+	j.Schedule = "@every 0s"
+	c.Jobs[JobMGIDSpend] = j
+	if err := c.ValidateForReading(); err == nil || !strings.Contains(err.Error(), "JOB_MGID_SPEND_SCHEDULE") {
+		t.Errorf("ValidateForReading with @every 0s = %v", err)
 	}
 }

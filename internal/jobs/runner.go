@@ -146,11 +146,31 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 		// live run, even if its lock is lost meanwhile.
 		runCtx = store.WithFence(runCtx, id)
 	}
-	stop := r.heartbeat(runCtx, lock, step, lost, run.Log)
+	hb := LockCheckEvery(o.Timeout)
+	stop := r.heartbeat(runCtx, lock, hb, lost, run.Log)
 	err = r.invoke(runCtx, job, run, o.Timeout)
 	stop()
-	return r.finish(ctx, run, err, step)
+	finishStep := step
+	if errors.Is(context.Cause(runCtx), errLockLost) {
+		// The database just failed a ping: the end is recorded within what
+		// is left of the step deadline once the loss is noticed (at least a
+		// quarter second), not a whole step more, so a stalled database
+		// fails the run within about one step deadline; an end it cannot
+		// take now is recorded later.
+		finishStep = max(step-3*hb/4, 250*time.Millisecond)
+	}
+	return r.finish(ctx, run, err, finishStep)
 }
+
+// LockCheckEvery is how soon a run notices that its job lock is lost (its
+// lock session terminated or cut, or the database silent): a quarter of the
+// job's timeout or 5 s, whichever is less (at least half a second).
+func LockCheckEvery(jobTimeout time.Duration) time.Duration {
+	return min(StepTimeout(jobTimeout), 5*time.Second)
+}
+
+// errLockLost is the cause of a run cancelled because its lock was lost.
+var errLockLost = errors.New("the run's job lock was lost")
 
 // SplitJob is a job that several replicas may run at once because it splits
 // its work between them itself (the tracked checks claim their targets with
@@ -220,9 +240,9 @@ func (r *Runner) logBusy(ctx context.Context, job string, o Options, log *slog.L
 	}
 }
 
-// heartbeat pings the run's lock session every step until stop is called.
+// heartbeat pings the run's lock session (LockCheckEvery) until stop is called.
 // When a ping fails (the session was terminated or cut, or the database does
-// not answer within step) the lock can no longer be vouched for: the run is
+// not answer within half of every) the lock can no longer be vouched for: the run is
 // cancelled with a database error as its cause.
 func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.Duration, lost context.CancelCauseFunc, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
@@ -230,9 +250,9 @@ func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		// Twice per step, each ping within half a step: a lost lock or a
-		// silent database is noticed within one step.
-		t := time.NewTicker(every / 2)
+		// Four times per period, each ping within half of it: a lost lock
+		// or a silent database is noticed within three quarters of every.
+		t := time.NewTicker(every / 4)
 		defer t.Stop()
 		for {
 			select {
@@ -246,8 +266,10 @@ func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.
 			err := lock.Ping(pctx)
 			cancel()
 			if err != nil {
-				log.Error("lost the job's lock (database heartbeat failed): cancelling the run", "err", err)
-				lost(fmt.Errorf("the run's job lock was lost: %w", err))
+				// WARN: the run's end (ERROR) and the outage (one ERROR
+				// however many runs it cuts) report the failure.
+				log.Warn("lost the job's lock (database heartbeat failed): cancelling the run", "err", err)
+				lost(fmt.Errorf("%w: %w", errLockLost, err))
 				return
 			}
 		}

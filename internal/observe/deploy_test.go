@@ -1,6 +1,7 @@
 package observe_test
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"syncer/internal/observe"
 	"syncer/internal/providers"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -22,8 +24,12 @@ var metricName = regexp.MustCompile(`\bsyncer_[a-z0-9_]*[a-z0-9]`)
 func TestDeployFilesUseExportedMetrics(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	fixture(t, db)
-	s := start(t, db, nil)
+	fixture(t, db) // a failed mgid-balances run: its streak is exported
+	if _, err := db.Exec(context.Background(), `INSERT INTO syncer.mgid_spend_fetches (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id)
+		VALUES (1001, current_date - 3, now(), now(), 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, db, []observe.JobSpec{{Name: "mgid-balances", Schedule: "@every 15m", Enabled: true}})
 	// Give every in-process metric a sample so that its family is exported.
 	s.metrics.RunFinished("mgid-spend", "schedule", store.RunFinish{Status: "succeeded", RowsWritten: 1}, time.Second)
 	s.metrics.RunFinished("mawthoq-recheck", "schedule", store.RunFinish{Status: "succeeded", Detail: map[string]int64{"found": 1}}, time.Second)

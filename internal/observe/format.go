@@ -73,13 +73,6 @@ func plural(n int) string {
 	return "s"
 }
 
-func them(n int) string {
-	if n == 1 {
-		return "it"
-	}
-	return "them"
-}
-
 func cutText(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {

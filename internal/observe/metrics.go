@@ -6,7 +6,6 @@ package observe
 import (
 	"net/http"
 	"regexp"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"syncer/internal/buildinfo"
 	"syncer/internal/providers"
 	"syncer/internal/store"
 )
@@ -110,40 +110,16 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	return m
 }
 
-// Version is the module version and VCS revision this binary was built from.
-func Version() string {
-	v, rev, _ := build()
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev != "" {
-		return v + " " + rev
-	}
-	return v
-}
-
-func build() (version, revision, goVersion string) {
-	version = "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
-	return version, revision, goVersion
-}
+// Version is the build this binary is (buildinfo): version, revision.
+func Version() string { return buildinfo.Read().String() }
 
 func buildInfo() prometheus.Collector {
-	version, revision, goVersion := build()
+	b := buildinfo.Read()
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "syncer_build_info",
-		Help:        "Always 1; the labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+		Name: "syncer_build_info",
+		Help: "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion,
+			"build_time": b.BuildTime},
 	})
 	g.Set(1)
 	return g

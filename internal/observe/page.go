@@ -20,6 +20,7 @@ type PageStore interface {
 	LatestRuns(ctx context.Context) (map[string]store.LastRun, error) // running ones included
 	Coverage(ctx context.Context, from, to time.Time) ([]store.CoverageDay, error)
 	UnknownTransfers(ctx context.Context, limit int) ([]store.Transfer, error)
+	RunStreaks(ctx context.Context) (map[string]store.RunStreak, error)
 }
 
 // JobSpec is a configured job as the page lists it.
@@ -106,6 +107,12 @@ type jobRow struct {
 	Name, Schedule, Next, LastRun, LastRunTitle, Trigger, Running string
 	Outcome, OutcomeClass, Duration, ErrorClass, Error            string
 	Enabled                                                       bool
+	// LastOutcome is a disabled job's last run, shown muted beside "disabled".
+	LastOutcome string
+	// Failing is "failing since ..., N runs in a row"; Strip the last
+	// outcomes, oldest first (page_operator.go).
+	Failing string
+	Strip   []stripCell
 }
 
 func (p *Page) build(ctx context.Context) pageData {
@@ -134,6 +141,7 @@ func (p *Page) build(ctx context.Context) pageData {
 		tracked          []store.TrackedOutcome
 		open             map[string]int64
 		unknown          []store.Transfer
+		streaks          map[string]store.RunStreak
 	)
 	days := p.CoverageDays
 	if days <= 0 {
@@ -149,9 +157,12 @@ func (p *Page) build(ctx context.Context) pageData {
 	read(func() (err error) { tracked, err = p.Store.TrackedOutcomes(ctx); return })
 	read(func() (err error) { open, err = p.Store.OpenTransferCounts(ctx); return })
 	read(func() (err error) { unknown, err = p.Store.UnknownTransfers(ctx, maxUnknownListed); return })
+	read(func() (err error) { streaks, err = p.Store.RunStreaks(ctx); return })
 
 	d.Jobs = p.jobRows(now, latest, finished, &d)
+	p.addStreaks(now, d.Jobs, streaks)
 	d.Fresh = p.freshRows(now, fresh, &d)
+	p.warnUncheckedTargets(tracked, fresh, &d)
 	d.Coverage = buildCoverage(cov, from, days, &d)
 	d.Tracked = buildTracked(tracked, &d)
 	for _, t := range unknown {
@@ -161,7 +172,7 @@ func (p *Page) build(ctx context.Context) pageData {
 		})
 	}
 	if n := int(open[store.TransferUnknown]); n > 0 {
-		d.Problems = append(d.Problems, fmt.Sprintf("%d MGID transfer%s may or may not have moved money: a person must settle %s (syncer mgid transfers resolve).", n, plural(n), them(n)))
+		d.Problems = append(d.Problems, fmt.Sprintf("%d MGID transfer%s may or may not have moved money: run syncer mgid transfers reconcile once MGID answers (it settles what MGID's figures decide, and also runs by itself every mgid-balances period); resolve by hand only what it leaves unknown.", n, plural(n)))
 		if n > len(unknown) {
 			d.UnknownMore = n - len(unknown)
 		}
@@ -193,6 +204,10 @@ func (p *Page) jobRows(now time.Time, latest, finished map[string]store.LastRun,
 			r.LastRun = p.when(now, lr.StartedAt)
 			r.LastRunTitle = lr.StartedAt.In(p.loc()).Format(time.RFC3339)
 			r.Outcome, r.OutcomeClass = lr.Status, statusClass(lr.Status)
+			if !j.Enabled {
+				// A disabled job is disabled, whatever it did when last run by hand.
+				r.Outcome, r.OutcomeClass, r.LastOutcome = "disabled", "none", lr.Status
+			}
 			if lr.Trigger != "schedule" {
 				r.Trigger = lr.Trigger
 			}

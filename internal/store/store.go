@@ -191,3 +191,16 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *DB) error) error {
 	}
 	return nil
 }
+
+// OpenSmall opens a pool of at most maxConns connections, whatever
+// DATABASE_URL's pool_max_conns says: for readers that must never compete
+// with the jobs for connections (the status page and /metrics).
+func OpenSmall(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, ErrInvalidURL
+	}
+	cfg.MaxConns = maxConns
+	cfg.MinConns = 0
+	return OpenConfig(ctx, cfg)
+}

@@ -92,6 +92,13 @@ func (d *Desk) Send(ctx context.Context, req Request) (store.Transfer, error) {
 	return d.sender().Send(ctx, req)
 }
 
+// Preview reads, without the lock, the live figures Send would journal for
+// req (MGID's wallets, else req.Snapshot's): what a person confirms.
+// Passing them back as req.Confirmed makes Send refuse if they moved.
+func (d *Desk) Preview(ctx context.Context, req Request) (store.TransferBefore, error) {
+	return d.sender().ReadBefore(ctx, req)
+}
+
 // Reconcile settles the agency's open transfers under its transfer lock
 // (ErrBusy if another process holds it). With no open transfer it takes no
 // lock and calls nobody.

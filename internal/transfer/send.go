@@ -54,7 +54,15 @@ type Request struct {
 	// Snapshot holds the before figures of the latest balances snapshot,
 	// used when MGID cannot be read just before sending; nil: none.
 	Snapshot *store.TransferBefore
+	// Confirmed holds the live figures a person confirmed (Desk.Preview);
+	// when MGID's figures read just before sending differ, nothing is sent
+	// (ErrFiguresChanged). nil: no person confirmed figures (top-up, --yes).
+	Confirmed *store.TransferBefore
 }
+
+// ErrFiguresChanged: MGID's balances moved between what a person confirmed
+// and the read just before sending; nothing was sent.
+var ErrFiguresChanged = errors.New("the balances changed since they were confirmed")
 
 // Sender sends one agency's transfers through the journal. The
 // caller holds the agency's transfer lock (store.DB.TryLockTransfers) for
@@ -74,6 +82,11 @@ func (s *Sender) Send(ctx context.Context, req Request) (store.Transfer, error) 
 	before, err := s.ReadBefore(ctx, req)
 	if err != nil {
 		return store.Transfer{}, err
+	}
+	if c := req.Confirmed; c != nil && c.Source == store.BeforeFromProvider && before.Source == store.BeforeFromProvider &&
+		(c.ClientBalance.Cmp(before.ClientBalance) != 0 || c.AgencyAccount.Cmp(before.AgencyAccount) != 0) {
+		return store.Transfer{}, fmt.Errorf("%w: client balance %s -> %s, agency %s account %s -> %s", ErrFiguresChanged,
+			c.ClientBalance, before.ClientBalance, req.Account, c.AgencyAccount, before.AgencyAccount)
 	}
 	return s.Execute(ctx, req, before)
 }

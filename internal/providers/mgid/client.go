@@ -208,7 +208,14 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 			return err
 		})
 	if err != nil {
-		c.logger(ctx).WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
+		if isContextErr(err) && ctx.Err() != nil {
+			// Cancelled by the caller (a sibling agency's failure, a
+			// shutdown, the run's deadline): the run reports the cause
+			// once; a WARN per cancelled login was noise beside it.
+			c.logger(ctx).DebugContext(ctx, "mgid login cancelled", "login", c.login, "err", err)
+		} else {
+			c.logger(ctx).WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
+		}
 		return nil, c.wrap(ctx, opLogin, err)
 	}
 	c.logger(ctx).InfoContext(ctx, "mgid logged in", "login", c.login, "account_id", s.accountID)
