@@ -187,7 +187,7 @@ func TestSubSecondScheduleExitsTwo(t *testing.T) {
 			}
 		}
 	}
-	if n := tableCount(t, db, "syncer.runs"); n != 0 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.runs"); n != 0 {
 		t.Errorf("%d runs recorded", n)
 	}
 }

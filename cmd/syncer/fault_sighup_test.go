@@ -18,7 +18,7 @@ func TestSIGHUPStopsLikeSIGTERM(t *testing.T) {
 	_, simURL := dripSim(t, 1500)
 	p := startProc(t, mgidEnv(url, simURL, "SYNCER_SHUTDOWN_GRACE=30s", "JOB_MGID_SPEND_ENABLED=false"), "run")
 	waitFor(t, 30*time.Second, "the catch-up run", func() bool {
-		return countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
+		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`) == 1
 	})
 	p.signal(syscall.SIGHUP)
 	if code := p.wait(30 * time.Second); code != 0 {
@@ -27,7 +27,7 @@ func TestSIGHUPStopsLikeSIGTERM(t *testing.T) {
 	if runs := runsOf(t, db, "mgid-balances", "catchup"); len(runs) != 1 || runs[0].status != "succeeded" {
 		t.Errorf("runs %+v, want the catch-up run succeeded", runs)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs left running", n)
 	}
 	if !strings.Contains(p.out.String(), "stopping: no new runs") {

@@ -33,7 +33,7 @@ func TestHashKeyFingerprintRefusesAnotherKey(t *testing.T) {
 		!strings.Contains(r.stderr, "syncer mawthoq rehash") {
 		t.Errorf("add under key B: exit %d\n%s", r.code, r.stderr)
 	}
-	if n := tableCount(t, db, "syncer.tracked_targets"); n != 1 {
+	if n := testdb.Count(t, db, "SELECT count(*) FROM syncer.tracked_targets"); n != 1 {
 		t.Errorf("%d targets after the refused add, want 1", n)
 	}
 	if strings.Contains(r.stdout+r.stderr, "canary") {
