@@ -41,6 +41,8 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Stat, Log: a.log})
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
+	a.agencies = observe.NewAgencyMetrics(o.metrics.Registry)
+	o.metrics.Registry.MustRegister(&observe.AgencyCollector{Store: a.db, Log: a.log})
 
 	want, err := store.BinaryMigrationVersion()
 	if err != nil {

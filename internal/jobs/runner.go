@@ -91,6 +91,10 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
 	step := StepTimeout(o.Timeout)
 	_, split := job.(SplitJob)
+	tick := r.now()
+	if o.ScheduledFor != nil {
+		tick = *o.ScheduledFor
+	}
 	lock, status, err := r.lock(ctx, job.Name(), split, o, step, log)
 	if lock == nil {
 		if err != nil {
@@ -137,11 +141,12 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	}
 	r.outage.up(log)
 	_, incremental := job.(Incremental)
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental}
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental,
+		Tick: tick, timeout: o.Timeout, replica: r.Replica}
 
 	runCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
-	if !split {
+	if _, perAgency := job.(PerAgency); !split || perAgency {
 		// The run's writes commit only while it is still the job's
 		// live run, even if its lock is lost meanwhile.
 		runCtx = store.WithFence(runCtx, id)
@@ -159,6 +164,15 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 type SplitJob interface {
 	Job
 	SplitsAcrossReplicas()
+}
+
+// PerAgency is a SplitJob whose unit of work is an MGID agency (agencies.go).
+// Unlike the tracked checks its runs are fenced (store.WithFence) as an
+// exclusive job's are: a run that lost its lock and was marked abandoned
+// commits no further agency.
+type PerAgency interface {
+	SplitJob
+	PerAgency()
 }
 
 // lock takes the job's advisory lock, exclusive or (SplitJob) shared, within

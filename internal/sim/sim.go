@@ -77,6 +77,9 @@ const RestateWindow = 72 * time.Hour
 type Options struct {
 	Clients      int      // MGID clients per agency (default 1000)
 	Agencies     []Agency // default: the demo agency
+	// AgencyFaults maps an agency's login to a fault of AgencyFaults that
+	// only that agency gets (added to Agency.Fault).
+	AgencyFaults map[string]string
 	Seed         uint64
 	TokenTTL     time.Duration // lifetime of every issued token (default 1h)
 	ClientsAsMap bool          // answer the clients list as an object keyed by client id
@@ -98,6 +101,7 @@ type Options struct {
 type Agency struct {
 	Login, Password string
 	ID              int64
+	Fault           string // one of AgencyFaults, or "" (see agencies.go)
 }
 
 // Faults are injected into every request except token requests. Which
@@ -180,6 +184,9 @@ func New(o Options) *Server {
 		stride *= 10
 	}
 	for k, a := range o.Agencies {
+		if f, ok := o.AgencyFaults[a.Login]; ok {
+			a.Fault = f
+		}
 		ag := newAgencyState(a, k, firstClientID+int64(k)*stride, int64(o.Clients), o.Seed)
 		s.agencies = append(s.agencies, ag)
 		if _, dup := s.byLogin[a.Login]; !dup {
