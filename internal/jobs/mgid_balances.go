@@ -24,11 +24,17 @@ type TxRunner interface {
 	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
 }
 
+// BalancesStore is what the balances job needs of the database.
+type BalancesStore interface {
+	AgencyStore
+	EnsureWalletPartitions(ctx context.Context, at time.Time) error
+}
+
 // MGIDBalances snapshots every agency's wallets and every client's wallet,
 // each agency on its own (agencies.go).
 type MGIDBalances struct {
 	Agencies []MGIDWallets
-	DB       AgencyStore
+	DB       BalancesStore
 	Now      func() time.Time
 	// Location is MGID_TIMEZONE (default UTC): the daily balance rows count
 	// days in it, so the job publishes it to the database on every run.
@@ -62,6 +68,10 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	if err := j.DB.WithTx(ctx, func(tx *store.DB) error {
 		return tx.SetSetting(ctx, store.SettingMGIDTimezone, zone.String())
 	}); err != nil {
+		return err
+	}
+	// Agencies snapshot in parallel: the month's partition must exist first.
+	if err := j.DB.EnsureWalletPartitions(ctx, j.now().UTC()); err != nil {
 		return err
 	}
 	agencies := make([]MGIDAgency, len(j.Agencies))
