@@ -75,8 +75,8 @@ const RestateWindow = 72 * time.Hour
 
 // Options configure a Server. Zero fields take the documented defaults.
 type Options struct {
-	Clients      int      // MGID clients per agency (default 1000)
-	Agencies     []Agency // default: the demo agency
+	Clients  int      // MGID clients per agency (default 1000)
+	Agencies []Agency // default: the demo agency
 	// AgencyFaults maps an agency's login to a fault of AgencyFaults that
 	// only that agency gets (added to Agency.Fault).
 	AgencyFaults map[string]string
