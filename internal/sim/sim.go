@@ -75,11 +75,8 @@ const RestateWindow = 72 * time.Hour
 
 // Options configure a Server. Zero fields take the documented defaults.
 type Options struct {
-	Clients  int      // MGID clients per agency (default 1000)
-	Agencies []Agency // default: the demo agency
-	// AgencyFaults maps an agency's login to a fault of AgencyFaults that
-	// only that agency gets (added to Agency.Fault).
-	AgencyFaults map[string]string
+	Clients      int      // MGID clients per agency (default 1000)
+	Agencies     []Agency // default: the demo agency
 	Seed         uint64
 	TokenTTL     time.Duration // lifetime of every issued token (default 1h)
 	ClientsAsMap bool          // answer the clients list as an object keyed by client id
@@ -93,6 +90,10 @@ type Options struct {
 
 	Faults Faults
 	Now    func() time.Time // default time.Now; tests inject a clock
+
+	// AgencyFaults maps an agency's login to a fault of AgencyFaults that
+	// only that agency gets (added to Agency.Fault).
+	AgencyFaults map[string]string
 
 	flagErr error // a malformed -agency value, reported by Validate
 }
