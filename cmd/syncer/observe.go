@@ -67,6 +67,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 			}
 			return nil
 		},
+		Agencies: a.db,
 	}
 	if _, _, err := observe.Serve(ctx, a.cfg.HTTPAddr, observe.Handler(o.metrics, o.health, page), a.log); err != nil {
 		return nil, usagef("SYNCER_HTTP_ADDR %s: %v", a.cfg.HTTPAddr, err)

@@ -2,7 +2,9 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,4 +97,81 @@ func (c *AgencyCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(ch, descAgencyFailing, b2f(s.LastStatus == "failed"), s.Job, s.Name, s.LastErrorClass)
 	}
+}
+
+// maxAgenciesListed bounds the agencies the status page lists by name; the
+// counts are exact.
+const maxAgenciesListed = 30
+
+// agencyRow is an agency that is stale or failing, as the page lists it.
+type agencyRow struct {
+	Job, Name, Login, Outcome, Since, LastData, ErrorClass, Error string
+}
+
+// agencySection is the page's view of the MGID agencies: per job how many
+// are fresh and succeeding, and the others by name.
+type agencySection struct {
+	Summary []string
+	Rows    []agencyRow
+	More    int
+}
+
+// buildAgencies fills the page's agencies section and adds a problem per job
+// with failing agencies, naming them: one agency's failure must be visible
+// even when its run's other agencies succeeded.
+func (p *Page) buildAgencies(now time.Time, states []store.AgencyState, d *pageData) agencySection {
+	var sec agencySection
+	type tally struct {
+		all, fresh int
+		failing    []string
+	}
+	var order []string
+	tallies := map[string]*tally{}
+	for _, s := range states {
+		t, ok := tallies[s.Job]
+		if !ok {
+			t = &tally{}
+			tallies[s.Job] = t
+			order = append(order, s.Job)
+		}
+		t.all++
+		if !s.Stale && s.LastStatus != "failed" {
+			t.fresh++
+			continue
+		}
+		if s.LastStatus == "failed" {
+			t.failing = append(t.failing, s.Name)
+		}
+		if len(sec.Rows) == maxAgenciesListed {
+			sec.More++
+			continue
+		}
+		r := agencyRow{Job: s.Job, Name: s.Name, Login: s.Login, Outcome: s.LastStatus, Since: "-",
+			LastData: "never", ErrorClass: s.LastErrorClass, Error: s.LastError}
+		if r.Outcome == "" {
+			r.Outcome = "never run"
+		}
+		if s.FailingSince != nil {
+			r.Since = p.when(now, *s.FailingSince)
+		}
+		if s.LastSuccessAt != nil {
+			r.LastData = p.when(now, *s.LastSuccessAt)
+		}
+		if s.Stale {
+			r.LastData += " (stale)"
+		}
+		sec.Rows = append(sec.Rows, r)
+	}
+	for _, job := range order {
+		t := tallies[job]
+		sec.Summary = append(sec.Summary, fmt.Sprintf("%s: %d of %d agencies fresh and succeeding", job, t.fresh, t.all))
+		if n := len(t.failing); n > 0 {
+			names := t.failing
+			if n > 5 {
+				names = append(names[:5:5], fmt.Sprintf("and %d more", n-5))
+			}
+			d.Problems = append(d.Problems, fmt.Sprintf("%s: %d MGID agenc%s failing: %s.", job, n, map[bool]string{true: "y", false: "ies"}[n == 1], strings.Join(names, ", ")))
+		}
+	}
+	return sec
 }
