@@ -317,3 +317,30 @@ func TestReplicasShareAgenciesOncePerTick(t *testing.T) {
 		t.Errorf("%d clients in the latest snapshots, want %d", got, n*clients)
 	}
 }
+
+// TestCatchUpClaimsTheScheduleTick: replicas that start together all catch
+// up; they share agencies by the schedule's latest tick, which every replica
+// computes alike whatever its clock says within the period.
+func TestCatchUpClaimsTheScheduleTick(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		spec string
+		now  time.Time
+		want time.Time
+	}{
+		{"@every 15m", time.Date(2026, 11, 20, 9, 31, 7, 0, time.UTC), time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)},
+		{"@every 15m", time.Date(2026, 11, 20, 9, 44, 59, 0, time.UTC), time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)},
+		{"0 * * * *", time.Date(2026, 11, 20, 9, 59, 0, 0, time.UTC), time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)},
+		{"0 * * * *", time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.spec+" "+tc.now.Format(time.TimeOnly), func(t *testing.T) {
+			sched, err := jobs.ParseSchedule(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := jobs.PrevTick(sched, tc.now, jobs.Period(sched, tc.now)); !got.Equal(tc.want) {
+				t.Errorf("prevTick(%s, %s) = %s, want %s", tc.spec, tc.now, got, tc.want)
+			}
+		})
+	}
+}

@@ -62,6 +62,10 @@ type Options struct {
 	Timeout      time.Duration
 	ScheduledFor *time.Time    // the cron tick, so each tick runs once across replicas
 	FreshWithin  time.Duration // catch-up only: skip if the job succeeded within this
+	// ClaimTick is the tick a run that is not a scheduled one (catch-up)
+	// claims per-agency work for, so replicas catching up together share
+	// it; nil: ScheduledFor, else the run's start.
+	ClaimTick *time.Time
 }
 
 // Result is how an execution ended.
@@ -92,8 +96,11 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	step := StepTimeout(o.Timeout)
 	_, split := job.(SplitJob)
 	tick := r.now()
-	if o.ScheduledFor != nil {
+	switch {
+	case o.ScheduledFor != nil:
 		tick = *o.ScheduledFor
+	case o.ClaimTick != nil:
+		tick = *o.ClaimTick
 	}
 	lock, status, err := r.lock(ctx, job.Name(), split, o, step, log)
 	if lock == nil {
