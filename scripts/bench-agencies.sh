@@ -42,7 +42,7 @@ echo "## Many agencies: \`mgid-balances\` over $agencies agencies on 1, 2 and 3 
 echo
 echo "| replicas | agencies/s | tick wall time | agencies done | done twice | failed |"
 echo "|---:|---:|---:|---:|---:|---:|"
-for r in 1 2 3; do
+for r in ${BENCH_AGENCY_REPLICAS:-1 2 3}; do
   echo "== $agencies agencies, $r replica(s)" >&2
   psql "$admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" >/dev/null
   url="$base/$db_name?sslmode=disable"

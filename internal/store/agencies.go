@@ -29,7 +29,10 @@ type AgencyClaim struct {
 var ErrClaimLost = errors.New("the agency's claim was taken over by another run; nothing of it was committed")
 
 // RegisterAgencies makes sure every configured agency of job has a claim row,
-// and keeps its configured name current.
+// keeps its configured name current, and drops the rows of agencies no
+// longer configured (unless in flight), so bi.agency_freshness does not show
+// an agency removed from the configuration as stale forever. Replicas are
+// expected to share one configuration.
 func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []AgencyRef) error {
 	names := make([]string, len(agencies))
 	logins := make([]string, len(agencies))
@@ -44,6 +47,11 @@ func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []Agenc
 		job, logins, names)
 	if err != nil {
 		return fmt.Errorf("register %s agencies: %w", job, err)
+	}
+	_, err = db.Exec(ctx, `
+		DELETE FROM syncer.agency_claims WHERE job = $1 AND NOT (login = ANY($2)) AND done`, job, logins)
+	if err != nil {
+		return fmt.Errorf("forget removed %s agencies: %w", job, err)
 	}
 	return nil
 }
