@@ -38,6 +38,8 @@ CREATE TABLE syncer.agency_runs (
     agency_login  text        NOT NULL,
     agency_id     bigint,
     window_date   date,
+    -- The tick the agency was claimed for (a backfill run: its day).
+    tick          timestamptz,
     status        text        NOT NULL CHECK (status IN ('succeeded', 'failed', 'cancelled')),
     started_at    timestamptz NOT NULL,
     finished_at   timestamptz NOT NULL DEFAULT now(),
@@ -60,6 +62,7 @@ SELECT a.run_id,
        a.agency_login,
        a.agency_id,
        a.window_date,
+       a.tick,
        a.status,
        a.started_at,
        a.finished_at,
@@ -120,6 +123,7 @@ COMMENT ON COLUMN bi.sync_run_agencies.agency_name IS 'The agency''s configured 
 COMMENT ON COLUMN bi.sync_run_agencies.agency_login IS 'The agency''s MGID login (never its password).';
 COMMENT ON COLUMN bi.sync_run_agencies.agency_id IS 'MGID agency id; NULL when the agency failed before MGID told it (e.g. a refused login).';
 COMMENT ON COLUMN bi.sync_run_agencies.window_date IS 'The day a backfill run covered; NULL for other runs.';
+COMMENT ON COLUMN bi.sync_run_agencies.tick IS 'The schedule tick the agency was taken for (replicas share a tick''s agencies; each is done once per tick); a manual run''s start; NULL for a backfill day.';
 COMMENT ON COLUMN bi.sync_run_agencies.status IS 'succeeded, failed or cancelled: this agency''s outcome alone.';
 COMMENT ON COLUMN bi.sync_run_agencies.started_at IS 'When the run began this agency.';
 COMMENT ON COLUMN bi.sync_run_agencies.finished_at IS 'When this agency''s work ended.';

@@ -89,6 +89,7 @@ type agencyUnit struct {
 	job      string
 	started  time.Time
 	day      *time.Time
+	tick     *time.Time // the claim's tick; nil in a backfill day
 	log      *slog.Logger
 	agencyID int64
 	rows     int64
@@ -110,7 +111,7 @@ func (u *agencyUnit) seal(ctx context.Context, tx *store.DB) error {
 
 func (u *agencyUnit) outcome(err error) store.AgencyOutcome {
 	o := store.AgencyOutcome{
-		RunID: u.run.ID, Job: u.job, Agency: u.ref, AgencyID: u.agencyID, WindowDate: u.day,
+		RunID: u.run.ID, Job: u.job, Agency: u.ref, AgencyID: u.agencyID, WindowDate: u.day, Tick: u.tick,
 		Status: StatusSucceeded, StartedAt: u.started, RowsWritten: u.rows, Observed: u.observed,
 	}
 	if err != nil {
@@ -197,7 +198,7 @@ func (r *agencyRound) do(ctx context.Context, run *Run) error {
 				if !ok {
 					return
 				}
-				u := &agencyUnit{ref: refs[i], run: run, job: r.job, started: time.Now(), claimed: true}
+				u := &agencyUnit{ref: refs[i], run: run, job: r.job, started: time.Now(), claimed: true, tick: &tick}
 				u.log = run.Log.With("agency", u.ref.Name, "login", u.ref.Login)
 				err := r.work(ctx, i, u)
 				if err != nil {

@@ -108,7 +108,8 @@ type AgencyOutcome struct {
 	Agency       AgencyRef
 	AgencyID     int64 // 0 when MGID never told it
 	WindowDate   *time.Time
-	Status       string // succeeded, failed, cancelled
+	Tick         *time.Time // the tick the agency was claimed for; nil in a backfill day
+	Status       string     // succeeded, failed, cancelled
 	StartedAt    time.Time
 	RowsWritten  int64
 	ErrorClass   string
@@ -126,10 +127,10 @@ func (db *DB) RecordAgencyOutcome(ctx context.Context, o AgencyOutcome) error {
 	}
 	_, err := db.Exec(ctx, `
 		INSERT INTO syncer.agency_runs (run_id, job, agency_name, agency_login, agency_id, window_date,
-		    status, started_at, rows_written, error_class, error_message, observed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12 AND $7 = 'succeeded')`,
+		    status, started_at, rows_written, error_class, error_message, observed, tick)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12 AND $7 = 'succeeded', $13)`,
 		o.RunID, o.Job, o.Agency.Name, o.Agency.Login, agencyID, dateArg(o.WindowDate),
-		o.Status, o.StartedAt, o.RowsWritten, o.ErrorClass, o.ErrorMessage, o.Observed)
+		o.Status, o.StartedAt, o.RowsWritten, o.ErrorClass, o.ErrorMessage, o.Observed, o.Tick)
 	if err != nil {
 		return fmt.Errorf("record the outcome of agency %s: %w", o.Agency.Login, err)
 	}
