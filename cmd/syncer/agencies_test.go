@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"syncer/internal/observe"
 	"syncer/internal/sim"
 	"syncer/internal/testdb"
@@ -104,6 +106,34 @@ func TestOnceWithAFailingAgency(t *testing.T) {
 	}
 	if strings.Contains(html, "pw-agency-0002") {
 		t.Error("the status page shows the agency's password")
+	}
+
+	// The metrics read at scrape time name the failing agency too.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&observe.AgencyCollector{Store: db})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue()
+		}
+	}
+	for key, want := range map[string]float64{
+		"syncer_agency_last_failed agency=broken error_class=auth job_name=mgid-balances": 1,
+		"syncer_agency_stale agency=broken job_name=mgid-spend":                           1,
+		"syncer_agency_stale agency=main job_name=mgid-balances":                          0,
+		"syncer_agency_last_failed agency=third error_class= job_name=mgid-spend":         0,
+	} {
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
+		}
 	}
 }
 
