@@ -344,3 +344,36 @@ func TestCatchUpClaimsTheScheduleTick(t *testing.T) {
 		})
 	}
 }
+
+// TestOneAgencyDatabaseFailureKeepsTheOthers: Postgres refuses one agency's
+// snapshot (a deadlock, raised by a trigger on that agency's row); its
+// transaction rolls back as class database and the others commit.
+func TestOneAgencyDatabaseFailureKeepsTheOthers(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := testutil.NewClock(t0)
+	agencies := []sim.Agency{sim.GeneratedAgency(0), sim.GeneratedAgency(1), sim.GeneratedAgency(2)}
+	_, url := startSim(t, sim.Options{Clients: 40, Agencies: agencies, Now: clk.Now}, nil)
+	ctx := context.Background()
+	if _, err := db.Exec(ctx, `
+		CREATE FUNCTION syncer.test_deadlock() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = 'deadlock_detected'; END $$;
+		CREATE TRIGGER test_deadlock BEFORE INSERT ON syncer.mgid_agency_balance
+		FOR EACH ROW WHEN (NEW.agency_id = 100002) EXECUTE FUNCTION syncer.test_deadlock()`); err != nil {
+		t.Fatal(err)
+	}
+	job := &jobs.MGIDBalances{DB: db, Now: clk.Now}
+	for _, c := range agencyClients(url, agencies, []string{"first", "second", "third"}, 5*time.Second) {
+		job.Agencies = append(job.Agencies, c)
+	}
+	res := newRunner(db, "a", clk.Now).Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: time.Minute})
+	if res.Status != jobs.StatusFailed || res.Rows != 2*41 || !strings.Contains(res.Err.Error(), "agency second (login agency-0002)") {
+		t.Fatalf("run: %+v, want failed naming second with the other two's 82 rows", res)
+	}
+	if n := count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE agency_name = 'second' AND error_class = 'database'`); n != 1 {
+		t.Errorf("second's outcome is not class database")
+	}
+	if n := count(t, db, `SELECT count(DISTINCT agency_id) FROM bi.mgid_client_balance_latest`); n != 2 {
+		t.Errorf("%d agencies landed, want 2", n)
+	}
+}
