@@ -221,7 +221,13 @@ func TestTickOverrunIsWarned(t *testing.T) {
 	runner := &jobs.Runner{Store: db, Log: testLogger(&logs), Replica: "a", Now: clk.Now}
 	ctx := context.Background()
 	tick1 := t0.Add(-15 * time.Minute)
-	// An earlier tick's run (another replica) holds agency-0002, unfinished.
+	// An earlier tick's run (another replica, alive: it holds the job's
+	// shared lock) holds agency-0002, unfinished.
+	lock, _, err := db.LockJobShared(ctx, job.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
 	refs := []store.AgencyRef{{Name: "agency-0001", Login: "agency-0001"}, {Name: "agency-0002", Login: "agency-0002"}}
 	if err := db.RegisterAgencies(ctx, job.Name(), refs); err != nil {
 		t.Fatal(err)

@@ -57,26 +57,28 @@ func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []Agenc
 }
 
 // ClaimAgency takes the next agency of c.Tick not yet taken for it: one whose
-// last tick is earlier and which is not in flight (its claim ended or its
-// lease ran out), or one taken for this very tick by a run whose lease ran
-// out before it finished. SKIP LOCKED lets replicas claim at once without
-// waiting on each other. ok is false when none is left.
+// last tick is earlier and which is not in flight, or one taken for this
+// very tick by a run that stopped before it finished. A claim is in flight
+// while it has not ended, its lease holds and its run is still running: a
+// run marked abandoned (its process was killed) frees its agencies at once,
+// without waiting out the lease. SKIP LOCKED lets replicas claim at once
+// without waiting on each other. ok is false when none is left.
 func (db *DB) ClaimAgency(ctx context.Context, c AgencyClaim) (login string, ok bool, err error) {
 	err = db.QueryRow(ctx, `
 		WITH next AS MATERIALIZED (
 		    SELECT job, login FROM syncer.agency_claims
 		    WHERE job = $1 AND login = ANY($2)
 		      AND (tick IS NULL OR tick < $3 OR NOT done)
-		      AND (done OR lease_until <= now())
+		      AND (done OR NOT `+claimLive+`)
 		      AND (tick IS DISTINCT FROM $3 OR NOT done)
 		    ORDER BY login
 		    LIMIT 1
 		    FOR UPDATE SKIP LOCKED
 		)
-		UPDATE syncer.agency_claims a
+		UPDATE syncer.agency_claims
 		SET tick = $3, run_id = $4, claimed_by = $5, lease_until = now() + $6::interval, done = false
-		FROM next WHERE a.job = next.job AND a.login = next.login
-		RETURNING a.login`,
+		FROM next WHERE agency_claims.job = next.job AND agency_claims.login = next.login
+		RETURNING agency_claims.login`,
 		c.Job, c.Logins, c.Tick, c.RunID, c.Replica, c.Lease).Scan(&login)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
@@ -87,13 +89,18 @@ func (db *DB) ClaimAgency(ctx context.Context, c AgencyClaim) (login string, ok 
 	return login, true, nil
 }
 
+// claimLive is true for a claim row (agency_claims) whose lease holds and
+// whose run is still running.
+const claimLive = `(agency_claims.lease_until > now()
+	AND EXISTS (SELECT 1 FROM syncer.runs r WHERE r.id = agency_claims.run_id AND r.status = 'running'))`
+
 // InFlightElsewhere counts the job's agencies among logins that an earlier
 // tick still holds: claimed, not finished, lease alive. A tick that finds
 // some could not take them: the earlier tick overran this one.
 func (db *DB) InFlightElsewhere(ctx context.Context, job string, logins []string, tick time.Time) (n int64, oldest *time.Time, err error) {
 	err = db.QueryRow(ctx, `
 		SELECT count(*), min(tick) FROM syncer.agency_claims
-		WHERE job = $1 AND login = ANY($2) AND tick < $3 AND NOT done AND lease_until > now()`,
+		WHERE job = $1 AND login = ANY($2) AND tick < $3 AND NOT done AND `+claimLive,
 		job, logins, tick).Scan(&n, &oldest)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s agencies still in flight: %w", job, err)
