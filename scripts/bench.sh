@@ -135,6 +135,10 @@ if [ -x scripts/bench-tracked.sh ]; then
   scripts/bench-tracked.sh "$admin" >>"$out"
 fi
 
+# Issue 14 part A: agencies per second on 1, 2 and 3 replicas.
+echo "== many agencies" >&2
+scripts/bench-agencies.sh "$admin" >>"$out"
+
 for d in syncer_bench_bal syncer_bench_bf; do psql "$admin" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null; done
 [ -n "$bi" ] && printf '\n%s\n' "$bi" >>"$out"
 [ -n "$history" ] && printf '\n%s\n' "$history" >>"$out"

@@ -68,7 +68,14 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, j.Enabled, j.Schedule, next, lastAt, outcome, rows,
 			lastData(freshness[n], j.Enabled), errText)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	agencies, err := a.db.AgencyStates(ctx)
+	if err != nil {
+		return err
+	}
+	return printAgencies(e.stdout, agencies, now)
 }
 
 // lastData is how long ago the job last read provider data in a live run

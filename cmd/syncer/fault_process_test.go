@@ -355,9 +355,10 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 	}
 }
 
-// Three `syncer run` replicas on one database, ticking every 2 s: every
-// tick runs once (one run row, one snapshot), none is left running, and no
-// replica logs an ERROR.
+// Three `syncer run` replicas on one database, ticking every 2 s: each
+// replica records its own run of a tick and they share its agencies, so the
+// agency is snapshotted once per tick; none is left running, and no replica
+// logs an ERROR.
 func TestThreeReplicasOneDatabase(t *testing.T) {
 	t.Parallel()
 	db, url := testdb.NewWithURL(t)
@@ -369,7 +370,7 @@ func TestThreeReplicasOneDatabase(t *testing.T) {
 		ps = append(ps, startProc(t, env, "run"))
 	}
 	waitFor(t, 30*time.Second, "three scheduled ticks", func() bool {
-		return testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE trigger = 'schedule' AND status = 'succeeded'`) >= 3
+		return testdb.Count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE trigger = 'schedule' AND status = 'succeeded'`) >= 3
 	})
 	for _, p := range ps {
 		p.signal(syscall.SIGTERM)
@@ -385,11 +386,15 @@ func TestThreeReplicasOneDatabase(t *testing.T) {
 	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs WHERE status <> 'succeeded'`); n != 0 {
 		t.Errorf("%d runs not succeeded (running, failed or cancelled)", n)
 	}
-	runs := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs`)
-	ticks := testdb.Count(t, db, `SELECT count(DISTINCT coalesce(scheduled_for::text, 'catchup')) FROM syncer.runs`)
+	done := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE status = 'succeeded'`)
+	ticks := testdb.Count(t, db, `SELECT count(DISTINCT tick) FROM bi.sync_run_agencies`)
 	snaps := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_agency_balance`)
-	if runs != ticks || snaps != runs {
-		t.Errorf("%d runs for %d ticks (plus the catch-up) and %d snapshots: a tick ran twice", runs, ticks, snaps)
+	if done != ticks || snaps != done || snaps < 3 {
+		t.Errorf("%d agency snapshots recorded for %d ticks and %d stored: a tick's agency ran twice", done, ticks, snaps)
+	}
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.runs r WHERE trigger = 'schedule'
+		AND r.scheduled_for IS NOT NULL`); n != 0 {
+		t.Errorf("%d runs of the split job claimed their tick in the runs table", n)
 	}
 	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history`); n != 200*snaps {
 		t.Errorf("%d client rows for %d snapshots", n, snaps)

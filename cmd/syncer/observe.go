@@ -64,6 +64,8 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 		&observe.OperatorCollector{Store: cached, Jobs: specs, Log: a.log})
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
+	a.agencies = observe.NewAgencyMetrics(o.metrics.Registry)
+	o.metrics.Registry.MustRegister(&observe.AgencyCollector{Store: a.db, Log: a.log})
 
 	want, err := store.BinaryMigrationVersion()
 	if err != nil {
@@ -83,6 +85,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 			}
 			return nil
 		},
+		Agencies: a.db,
 	}
 	if _, _, err := observe.Serve(ctx, a.cfg.HTTPAddr, observe.Handler(o.metrics, o.health, page), a.log); err != nil {
 		return nil, usagef("SYNCER_HTTP_ADDR %s: %v", a.cfg.HTTPAddr, err)

@@ -11,6 +11,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
+	"syncer/internal/observe"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
@@ -22,6 +23,9 @@ type app struct {
 	db     *store.DB
 	runner *jobs.Runner
 	mgid   []*mgid.Client
+	// agencies hears each agency's outcome and the ticks that overran (the
+	// metrics of `run`); nil elsewhere.
+	agencies *observe.AgencyMetrics
 }
 
 // loadAndOpen is loadConfig then openApp: what most commands start with.
@@ -57,6 +61,15 @@ func openAppForJobs(ctx context.Context, e env, cfg config.Config, n int) (*app,
 
 func (a *app) close() { a.db.Close() }
 
+// agencyObserver is a.agencies as a jobs.AgencyObserver: nil (not a nil
+// pointer in an interface) when no metrics are wired.
+func (a *app) agencyObserver() jobs.AgencyObserver {
+	if a.agencies == nil {
+		return nil
+	}
+	return a.agencies
+}
+
 // buildJobs constructs the named jobs (all enabled ones when names is empty).
 // Explicit wiring: every job and its dependencies are visible here.
 func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
@@ -71,13 +84,14 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 	for _, n := range names {
 		switch n {
 		case config.JobMGIDBalances:
-			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location}
+			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location, Parallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
 			for _, c := range a.mgidClients() {
 				j.Agencies = append(j.Agencies, c)
 			}
 			out[n] = j
 		case config.JobMGIDSpend:
-			j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays}
+			j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays,
+				AgencyParallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
 			for _, c := range a.mgidClients() {
 				j.Agencies = append(j.Agencies, c)
 			}
@@ -107,7 +121,7 @@ func (a *app) mgidClients() []*mgid.Client {
 		hc := &http.Client{Timeout: a.cfg.MGID.RequestTimeout}
 		for _, ag := range a.cfg.MGID.Agencies {
 			a.mgid = append(a.mgid, mgid.New(a.cfg.MGID.BaseURL, ag.Login, ag.Password.Value(),
-				mgid.WithHTTPClient(hc), mgid.WithLogger(a.log.With("agency", ag.Name))))
+				mgid.WithHTTPClient(hc), mgid.WithName(ag.Name), mgid.WithLogger(a.log.With("agency", ag.Name))))
 		}
 	}
 	return a.mgid

@@ -99,6 +99,10 @@ type MGID struct {
 	Location       *time.Location // Timezone, loaded by Validate
 	LookbackDays   int            // MGID_LOOKBACK_DAYS: days before today that mgid-spend re-reads (default 7)
 	RequestTimeout time.Duration  // MGID_REQUEST_TIMEOUT: per HTTP request (default 30s)
+	// AgencyConcurrency is MGID_AGENCY_CONCURRENCY: agencies a process
+	// works on at once in mgid-balances, mgid-spend and each backfill day
+	// (default 4, for a 2-core box: the work waits on MGID and on COPY).
+	AgencyConcurrency int
 	// Agencies: one from MGID_LOGIN/MGID_PASSWORD, or several from the YAML file.
 	Agencies []MGIDAgency
 }

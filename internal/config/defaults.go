@@ -35,6 +35,9 @@ func Defaults() Config {
 			Timezone:       "UTC",
 			LookbackDays:   7,
 			RequestTimeout: 30 * time.Second,
+			// Agencies wait on MGID and on COPY, not on the CPU:
+			// a few more than the 2 cores of a small box keep both busy.
+			AgencyConcurrency: 4,
 		},
 		Gmedia: Gmedia{
 			CheckMethod:    "POST",

@@ -70,6 +70,8 @@ type fileMGID struct {
 	LookbackDays   yaml.Node    `yaml:"lookback_days"`
 	RequestTimeout yaml.Node    `yaml:"request_timeout"`
 	Agencies       []fileAgency `yaml:"agencies"`
+
+	AgencyConcurrency yaml.Node `yaml:"agency_concurrency"`
 }
 
 type fileAgency struct {

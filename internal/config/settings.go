@@ -83,6 +83,7 @@ func settings(c *Config) []setting {
 		stringSetting("mgid.timezone", "MGID_TIMEZONE", ptr(&c.MGID.Timezone)),
 		intSetting("mgid.lookback_days", "MGID_LOOKBACK_DAYS", ptr(&c.MGID.LookbackDays)),
 		durationSetting("mgid.request_timeout", "MGID_REQUEST_TIMEOUT", ptr(&c.MGID.RequestTimeout)),
+		intSetting("mgid.agency_concurrency", "MGID_AGENCY_CONCURRENCY", ptr(&c.MGID.AgencyConcurrency)),
 
 		urlSetting("gmedia.token_url", "GMEDIA_TOKEN_URL", ptr(&c.Gmedia.TokenURL)),
 		urlSetting("gmedia.check_url", "GMEDIA_CHECK_URL", ptr(&c.Gmedia.CheckURL)),

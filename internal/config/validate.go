@@ -130,6 +130,9 @@ func (c *Config) validateMGID(p *problems) {
 	if m.RequestTimeout <= 0 {
 		p.add("MGID_REQUEST_TIMEOUT", "must be positive, got %s", m.RequestTimeout)
 	}
+	if m.AgencyConcurrency < 1 || m.AgencyConcurrency > 64 {
+		p.add("MGID_AGENCY_CONCURRENCY", "%d is outside 1..64", m.AgencyConcurrency)
+	}
 	var needed []string
 	for _, name := range []string{JobMGIDBalances, JobMGIDSpend, JobMGIDTopUp} {
 		if c.enabled(name) {

@@ -176,7 +176,9 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 	if err != nil {
 		return 0, false, dbStep(ctx, "record the run's start", err)
 	}
-	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(),
+	_, incremental := job.(Incremental)
+	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(), Tick: day,
+		timeout: b.DayTimeout, replica: b.Runner.Replica, incremental: incremental,
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}
 	// The day's provider calls log through the day's run logger.
 	dctx := providers.WithLogger(ctx, run.Log)
@@ -185,6 +187,7 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 		dctx, cancel = context.WithTimeoutCause(dctx, b.DayTimeout, fmt.Errorf("job timeout of %s: %w", b.DayTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
+	var partial error // some agencies failed, the others are to commit
 	err = b.Store.WithTx(dctx, func(tx *store.DB) error {
 		ctx := dctx
 		claim := tx.ClaimDay
@@ -200,10 +203,23 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 		}
 		claimed = true
 		if err := job.RunDay(ctx, run, tx, day); err != nil {
+			var some *AgencyFailures
+			if errors.As(err, &some) {
+				// The other agencies' days commit; the day is not
+				// checkpointed, so the next backfill (or --gaps) does it again.
+				partial = err
+				return nil
+			}
 			return err
 		}
 		return tx.MarkDayDone(ctx, job.Name(), day, run.ID, run.Rows())
 	})
+	if err != nil {
+		// The day's transaction rolled back: none of its agencies committed.
+		run.rows.Store(0)
+	} else {
+		err = partial
+	}
 	if err != nil && dctx.Err() != nil {
 		err = fmt.Errorf("%w (%v)", context.Cause(dctx), err)
 	}

@@ -44,7 +44,12 @@ type Run struct {
 	Job     string
 	Trigger string
 	Log     *slog.Logger
+	// Tick is the cron tick the run belongs to; for a manual or catch-up
+	// run, its start. Replicas running one tick share its agencies by it.
+	Tick time.Time
 
+	timeout     time.Duration // the job's timeout: an agency claim's lease
+	replica     string
 	started     time.Time // set by the runner, for the run's duration
 	incremental bool      // the job is Incremental: rows count even if the run fails
 	rows        atomic.Int64

@@ -7,12 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
 
 // MGIDWallets is what the balances job needs of an MGID agency client.
 type MGIDWallets interface {
+	MGIDAgency
 	Agency(ctx context.Context) (mgid.AgencyBalance, error)
 	Clients(ctx context.Context, restart func() error, fn func(mgid.ClientWallet) error) error
 }
@@ -22,57 +24,106 @@ type TxRunner interface {
 	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
 }
 
-// MGIDBalances snapshots every agency's wallets and every client's wallet.
+// BalancesStore is what the balances job needs of the database.
+type BalancesStore interface {
+	AgencyStore
+	EnsureWalletPartitions(ctx context.Context, at time.Time) error
+}
+
+// MGIDBalances snapshots every agency's wallets and every client's wallet,
+// each agency on its own (agencies.go).
 type MGIDBalances struct {
 	Agencies []MGIDWallets
-	DB       TxRunner
+	DB       BalancesStore
 	Now      func() time.Time
 	// Location is MGID_TIMEZONE (default UTC): the daily balance rows count
 	// days in it, so the job publishes it to the database on every run.
 	Location *time.Location
+	// Parallel is how many agencies a process snapshots at once
+	// (default DefaultAgencyParallel).
+	Parallel int
+	Observer AgencyObserver
 }
 
 func (j *MGIDBalances) Name() string { return "mgid-balances" }
 
-// Run writes one snapshot per agency, all stamped with one captured_at and
-// committed together: a failure anywhere leaves no partial snapshot.
+// CommitsAsItGoes: each agency commits alone, so a failed run keeps (and
+// counts) the agencies that succeeded.
+func (j *MGIDBalances) CommitsAsItGoes() {}
+
+// SplitsAcrossReplicas: replicas share a tick's agencies.
+func (j *MGIDBalances) SplitsAcrossReplicas() {}
+
+// PerAgency: see agencies.go.
+func (j *MGIDBalances) PerAgency() {}
+
+// Run writes one snapshot per agency, each in its own transaction with its
+// own captured_at: a failure leaves no partial snapshot of that agency and
+// touches no other.
 func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
-	// Postgres keeps microseconds; truncating keeps the key we write equal to the one we read.
-	capturedAt := j.now().UTC().Truncate(time.Microsecond)
 	zone := time.UTC
 	if j.Location != nil {
 		zone = j.Location
 	}
+	if err := j.DB.WithTx(ctx, func(tx *store.DB) error {
+		return tx.SetSetting(ctx, store.SettingMGIDTimezone, zone.String())
+	}); err != nil {
+		return err
+	}
+	// Agencies snapshot in parallel: the month's partition must exist first.
+	if err := j.DB.EnsureWalletPartitions(ctx, j.now().UTC()); err != nil {
+		return err
+	}
+	agencies := make([]MGIDAgency, len(j.Agencies))
+	for i, a := range j.Agencies {
+		agencies[i] = a
+	}
+	round := &agencyRound{job: j.Name(), db: j.DB, agencies: agencies, parallel: j.parallel(), observer: j.Observer,
+		work: func(ctx context.Context, i int, u *agencyUnit) error {
+			return j.snapshot(providers.WithLogger(ctx, u.log), j.Agencies[i], u)
+		}}
+	return round.do(ctx, run)
+}
+
+// snapshot is one agency's snapshot, in its own transaction.
+func (j *MGIDBalances) snapshot(ctx context.Context, a MGIDWallets, u *agencyUnit) error {
+	// Postgres keeps microseconds; truncating keeps the key we write equal to the one we read.
+	capturedAt := j.now().UTC().Truncate(time.Microsecond)
 	return j.DB.WithTx(ctx, func(tx *store.DB) error {
-		if err := tx.SetSetting(ctx, store.SettingMGIDTimezone, zone.String()); err != nil {
+		bal, err := a.Agency(ctx)
+		if err != nil {
 			return err
 		}
-		for _, a := range j.Agencies {
-			bal, err := a.Agency(ctx)
-			if err != nil {
-				return err
-			}
-			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{
-				AgencyID: bal.AgencyID, CapturedAt: capturedAt, RunID: run.ID,
-				Personal: bal.Personal, Bonus: bal.Bonus, ClientsBalance: bal.ClientsBalance,
-			}); err != nil {
-				return err
-			}
-			n, err := copyClients(ctx, tx, a, bal.AgencyID, capturedAt)
-			if err != nil {
-				return err
-			}
-			// The first snapshot of a day writes the daily rows of the day before.
-			days, err := tx.CloseBalanceDays(ctx, bal.AgencyID, capturedAt)
-			if err != nil {
-				return err
-			}
-			run.AddRows(n + 1)
-			run.MarkObserved()
-			run.Log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n, "days_closed", days)
+		u.agencyID = bal.AgencyID
+		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{
+			AgencyID: bal.AgencyID, CapturedAt: capturedAt, RunID: u.run.ID,
+			Personal: bal.Personal, Bonus: bal.Bonus, ClientsBalance: bal.ClientsBalance,
+		}); err != nil {
+			return err
 		}
+		n, err := copyClients(ctx, tx, a, bal.AgencyID, capturedAt)
+		if err != nil {
+			return err
+		}
+		// The first snapshot of a day writes the daily rows of the day before.
+		days, err := tx.CloseBalanceDays(ctx, bal.AgencyID, capturedAt)
+		if err != nil {
+			return err
+		}
+		u.rows, u.observed = n+1, true
+		if err := u.seal(ctx, tx); err != nil {
+			return err
+		}
+		u.log.Info("agency snapshot", "agency_id", bal.AgencyID, "clients", n, "days_closed", days)
 		return nil
 	})
+}
+
+func (j *MGIDBalances) parallel() int {
+	if j.Parallel > 0 {
+		return j.Parallel
+	}
+	return DefaultAgencyParallel
 }
 
 func (j *MGIDBalances) now() time.Time {

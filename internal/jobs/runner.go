@@ -62,6 +62,10 @@ type Options struct {
 	Timeout      time.Duration
 	ScheduledFor *time.Time    // the cron tick, so each tick runs once across replicas
 	FreshWithin  time.Duration // catch-up only: skip if the job succeeded within this
+	// ClaimTick is the tick a run that is not a scheduled one (catch-up)
+	// claims per-agency work for, so replicas catching up together share
+	// it; nil: ScheduledFor, else the run's start.
+	ClaimTick *time.Time
 }
 
 // Result is how an execution ended.
@@ -91,6 +95,13 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
 	step := StepTimeout(o.Timeout)
 	_, split := job.(SplitJob)
+	tick := r.now()
+	switch {
+	case o.ScheduledFor != nil:
+		tick = *o.ScheduledFor
+	case o.ClaimTick != nil:
+		tick = *o.ClaimTick
+	}
 	lock, status, err := r.lock(ctx, job.Name(), split, o, step, log)
 	if lock == nil {
 		if err != nil {
@@ -137,11 +148,12 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	}
 	r.outage.up(log)
 	_, incremental := job.(Incremental)
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental}
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental,
+		Tick: tick, timeout: o.Timeout, replica: r.Replica}
 
 	runCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
-	if !split {
+	if _, perAgency := job.(PerAgency); !split || perAgency {
 		// The run's writes commit only while it is still the job's
 		// live run, even if its lock is lost meanwhile.
 		runCtx = store.WithFence(runCtx, id)
@@ -179,6 +191,15 @@ var errLockLost = errors.New("the run's job lock was lost")
 type SplitJob interface {
 	Job
 	SplitsAcrossReplicas()
+}
+
+// PerAgency is a SplitJob whose unit of work is an MGID agency (agencies.go).
+// Unlike the tracked checks its runs are fenced (store.WithFence) as an
+// exclusive job's are: a run that lost its lock and was marked abandoned
+// commits no further agency.
+type PerAgency interface {
+	SplitJob
+	PerAgency()
 }
 
 // lock takes the job's advisory lock, exclusive or (SplitJob) shared, within

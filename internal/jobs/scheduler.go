@@ -123,8 +123,22 @@ func (s *Scheduler) CatchUp(ctx context.Context) {
 		if ok && s.runner.now().Sub(last) < period {
 			continue
 		}
-		s.execute(ctx, e, Options{Trigger: TriggerCatchUp, Timeout: e.Timeout, FreshWithin: period})
+		// Replicas starting together all catch up: the tick they share
+		// their agencies by is the schedule's latest, not each one's clock.
+		prev := prevTick(e.schedule, s.runner.now(), period)
+		s.execute(ctx, e, Options{Trigger: TriggerCatchUp, Timeout: e.Timeout, FreshWithin: period, ClaimTick: &prev})
 	}
+}
+
+// prevTick is the schedule's latest tick at or before now (now itself if
+// none is found within two periods), the same on every replica.
+func prevTick(sched cron.Schedule, now time.Time, period time.Duration) time.Time {
+	start := now.Add(-2*period - time.Minute)
+	prev := now
+	for t := sched.Next(start); !t.After(now); t = sched.Next(t) {
+		prev = t
+	}
+	return prev
 }
 
 // Next is the next time each job is due.

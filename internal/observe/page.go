@@ -44,6 +44,9 @@ type Page struct {
 	Version      string
 	Log          *slog.Logger
 	Now          func() time.Time
+
+	// Agencies, when set, adds the MGID agencies section (agencies.go).
+	Agencies AgencyStore
 }
 
 //go:embed page.html
@@ -98,6 +101,7 @@ type pageData struct {
 	Unknown     []transferRow
 	UnknownMore int // unknown transfers beyond those listed
 	Legend      []legendItem
+	Agencies    agencySection
 }
 
 // maxUnknownListed bounds the transfers the page lists; the count is exact.
@@ -165,6 +169,11 @@ func (p *Page) build(ctx context.Context) pageData {
 	p.warnUncheckedTargets(tracked, fresh, &d)
 	d.Coverage = buildCoverage(cov, from, days, &d)
 	d.Tracked = buildTracked(tracked, &d)
+	if p.Agencies != nil {
+		var states []store.AgencyState
+		read(func() (err error) { states, err = p.Agencies.AgencyStates(ctx); return })
+		d.Agencies = p.buildAgencies(now, states, &d)
+	}
 	for _, t := range unknown {
 		d.Unknown = append(d.Unknown, transferRow{
 			ID: t.ID, Agency: t.AgencyID, Client: t.ClientID, Amount: t.Amount.String(), Account: t.AccountType,

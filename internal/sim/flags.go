@@ -45,6 +45,15 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 	fs.IntVar(&o.Faults.DripBytes, "fault-drip-bytes", DefaultDripBytes, "bytes per piece under -fault drip")
 	fs.DurationVar(&o.Faults.DripEvery, "fault-drip-every", DefaultDripEvery, "pause between pieces under -fault drip")
 	fs.DurationVar(&o.Faults.RetryAfter, "fault-retry-after", DefaultRetryAfter, "what -fault 429 and 429-date ask the client to wait")
+	fs.Func("agencies", "add N generated MGID agencies (logins agency-0001.., passwords pw-<login>, ids 100001..)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return fmt.Errorf("want a count in 1..100000, got %q", v)
+		}
+		o.GenerateAgencies(n)
+		return nil
+	})
+	fs.Var(&agencyFaultFlag{o: o}, "agency-fault", "LOGIN=MODE: only that agency gets MODE, one of "+strings.Join(AgencyFaults, ", ")+" (repeatable)")
 	fs.Var(&agencyFlag{o: o}, "agency", "MGID agency as login:password:id (repeatable; default the demo agency "+DemoLogin+")")
 	return o
 }
@@ -104,9 +113,16 @@ func (o *Options) Validate() error {
 	if o.Faults.Burst < 0 || o.Faults.CutAfter < 0 || o.Faults.HugeField < 0 || o.Faults.DripBytes < 0 || o.Faults.DripEvery < 0 || o.Faults.RetryAfter < 0 {
 		errs = append(errs, errors.New("fault-burst, fault-cut-after, fault-huge-field, fault-drip-bytes, fault-drip-every and fault-retry-after cannot be negative"))
 	}
+	logins := map[string]bool{}
 	for _, a := range o.Agencies {
 		if a.Login == "" || a.ID <= 0 {
 			errs = append(errs, errors.New("agency with an empty login or a non-positive id"))
+		}
+		logins[a.Login] = true
+	}
+	for login := range o.AgencyFaults {
+		if len(o.Agencies) > 0 && !logins[login] {
+			errs = append(errs, fmt.Errorf("agency-fault for %q: no such agency", login))
 		}
 	}
 	return errors.Join(errs...)

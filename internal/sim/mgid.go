@@ -145,7 +145,7 @@ func (s *Server) mgidToken(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusUnauthorized, []byte(`{"errors":["Login does not exist"]}`))
 		return
 	}
-	if !secretEqual(p["password"], ag.Password) {
+	if !secretEqual(p["password"], ag.Password) || ag.Fault == AgencyWrongPassword {
 		writeRaw(w, http.StatusUnauthorized, []byte(`{"errors":"Incorrect password."}`))
 		return
 	}
@@ -167,6 +167,9 @@ func (s *Server) mgidAuth(w http.ResponseWriter, r *http.Request) (*agencyState,
 	ag := s.agencies[t.agency]
 	if id, err := strconv.ParseInt(r.PathValue("accountId"), 10, 64); err != nil || id != ag.ID {
 		writeRaw(w, http.StatusForbidden, errAccessDenied)
+		return nil, false
+	}
+	if s.agencyFault(ag, w, r) {
 		return nil, false
 	}
 	return ag, true

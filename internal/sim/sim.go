@@ -91,6 +91,10 @@ type Options struct {
 	Faults Faults
 	Now    func() time.Time // default time.Now; tests inject a clock
 
+	// AgencyFaults maps an agency's login to a fault of AgencyFaults that
+	// only that agency gets (added to Agency.Fault).
+	AgencyFaults map[string]string
+
 	flagErr error // a malformed -agency value, reported by Validate
 }
 
@@ -98,6 +102,7 @@ type Options struct {
 type Agency struct {
 	Login, Password string
 	ID              int64
+	Fault           string // one of AgencyFaults, or "" (see agencies.go)
 }
 
 // Faults are injected into every request except token requests. Which
@@ -180,6 +185,9 @@ func New(o Options) *Server {
 		stride *= 10
 	}
 	for k, a := range o.Agencies {
+		if f, ok := o.AgencyFaults[a.Login]; ok {
+			a.Fault = f
+		}
 		ag := newAgencyState(a, k, firstClientID+int64(k)*stride, int64(o.Clients), o.Seed)
 		s.agencies = append(s.agencies, ag)
 		if _, dup := s.byLogin[a.Login]; !dup {

@@ -43,6 +43,7 @@ const (
 type Client struct {
 	base     string
 	login    string
+	name     string // the configured name an operator knows the agency by
 	password string
 	hc       *http.Client
 	retry    providers.Retry
@@ -95,12 +96,23 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithName sets the agency's configured name (default its login): what
+// syncer reports the agency's outcome under.
+func WithName(name string) Option {
+	return func(c *Client) {
+		if name != "" {
+			c.name = name
+		}
+	}
+}
+
 // New returns a client for the agency with this login at baseURL (e.g.
 // https://api.mgid.com). It does not log in until the first call.
 func New(baseURL, login string, password string, opts ...Option) *Client {
 	c := &Client{
 		base:     strings.TrimRight(baseURL, "/"),
 		login:    login,
+		name:     login,
 		password: password,
 		hc:       &http.Client{Timeout: 30 * time.Second},
 		retry:    providers.DefaultRetry,
@@ -114,6 +126,12 @@ func New(baseURL, login string, password string, opts ...Option) *Client {
 
 // logger is the run's logger when ctx carries one, else the client's own.
 func (c *Client) logger(ctx context.Context) *slog.Logger { return providers.Logger(ctx, c.log) }
+
+// Login is the agency's login.
+func (c *Client) Login() string { return c.login }
+
+// Name is the agency's configured name (its login unless WithName).
+func (c *Client) Name() string { return c.name }
 
 // String keeps the password out of anything that formats the client.
 func (c *Client) String() string { return "mgid client for " + c.login }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"syncer/internal/store"
+)
+
+// printAgencies adds to `syncer jobs` the MGID agencies as units of work: a
+// line per job with how many agencies are fresh, then every agency that is
+// stale or whose latest unit failed, with its name, login and error, so the
+// one agency that keeps failing is visible among a thousand fresh ones.
+func printAgencies(w io.Writer, states []store.AgencyState, now time.Time) error {
+	if len(states) == 0 {
+		return nil
+	}
+	type tally struct{ all, fresh int }
+	var order []string
+	tallies := map[string]*tally{}
+	var bad []store.AgencyState
+	for _, s := range states {
+		t, ok := tallies[s.Job]
+		if !ok {
+			t = &tally{}
+			tallies[s.Job] = t
+			order = append(order, s.Job)
+		}
+		t.all++
+		if !s.Stale && s.LastStatus != "failed" {
+			t.fresh++
+			continue
+		}
+		bad = append(bad, s)
+	}
+	fmt.Fprintln(w)
+	for _, job := range order {
+		t := tallies[job]
+		fmt.Fprintf(w, "%s: %d of %d agencies fresh and succeeding\n", job, t.fresh, t.all)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tAGENCY\tLOGIN\tLAST OUTCOME\tFAILING SINCE\tLAST DATA\tERROR")
+	for _, s := range bad {
+		outcome, since, data, errText := "never run", "-", "never", ""
+		if s.LastStatus != "" {
+			outcome = s.LastStatus
+		}
+		if s.FailingSince != nil {
+			since = s.FailingSince.Local().Format(time.DateTime)
+		}
+		if s.LastSuccessAt != nil {
+			data = now.Sub(*s.LastSuccessAt).Round(time.Second).String() + " ago"
+		}
+		if s.Stale {
+			data += " STALE"
+		}
+		if s.LastErrorClass != "" {
+			errText = s.LastErrorClass + ": " + truncate(s.LastError, 60)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Job, s.Name, s.Login, outcome, since, data, errText)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,4 @@
+package jobs
+
+// PrevTick exposes prevTick to the external tests.
+var PrevTick = prevTick
