@@ -114,19 +114,19 @@ func TestOneAgencyFailingKeepsTheOthers(t *testing.T) {
 				`SELECT count(*) FROM bi.mgid_agency_balance_history WHERE agency_id = $1`,
 				`SELECT count(*) FROM bi.coverage WHERE source = 'mgid-spend' AND state <> 'missing' AND agency_id = $1`,
 			} {
-				if count(t, db, q, first) == 0 || count(t, db, q, third) == 0 {
+				if testdb.Count(t, db, q, first) == 0 || testdb.Count(t, db, q, third) == 0 {
 					t.Errorf("%s: nothing for the healthy agencies", q)
 				}
-				if n := count(t, db, q, second); n != 0 {
+				if n := testdb.Count(t, db, q, second); n != 0 {
 					t.Errorf("%s: %d rows for the failing agency", q, n)
 				}
 			}
 			// Freshness per agency: the failing one is stale and failing, the others fresh.
-			if n := count(t, db, `SELECT count(*) FROM bi.agency_freshness
+			if n := testdb.Count(t, db, `SELECT count(*) FROM bi.agency_freshness
 				WHERE agency_name = 'second' AND stale AND last_status = 'failed' AND last_error_class = $1 AND failing_since IS NOT NULL`, tc.class); n != 2 {
 				t.Errorf("second agency: %d jobs show it stale and failing, want 2", n)
 			}
-			if n := count(t, db, `SELECT count(*) FROM bi.agency_freshness
+			if n := testdb.Count(t, db, `SELECT count(*) FROM bi.agency_freshness
 				WHERE agency_name IN ('first', 'third') AND NOT stale AND last_status = 'succeeded'`); n != 4 {
 				t.Errorf("healthy agencies: %d (job, agency) fresh, want 4", n)
 			}
@@ -137,7 +137,7 @@ func TestOneAgencyFailingKeepsTheOthers(t *testing.T) {
 			if strings.Contains(log, agencies[1].Password) {
 				t.Error("the log holds the agency's password")
 			}
-			if n := count(t, db, `SELECT count(*) FROM syncer.agency_runs WHERE error_message LIKE '%' || $1 || '%'`, agencies[1].Password); n != 0 {
+			if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.agency_runs WHERE error_message LIKE '%' || $1 || '%'`, agencies[1].Password); n != 0 {
 				t.Error("a stored error holds the agency's password")
 			}
 		})
@@ -165,20 +165,20 @@ func TestBackfillDayKeepsHealthyAgencies(t *testing.T) {
 		t.Fatalf("backfill: %+v %v, want the day failed naming agency-0002", res, err)
 	}
 	for _, a := range []sim.Agency{agencies[0], agencies[2]} {
-		if n := count(t, db, `SELECT count(*) FROM syncer.mgid_spend_fetches WHERE agency_id = $1 AND spend_date = $2`, a.ID, day); n != 1 {
+		if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_spend_fetches WHERE agency_id = $1 AND spend_date = $2`, a.ID, day); n != 1 {
 			t.Errorf("agency %s: %d fetches of the day, want 1", a.Login, n)
 		}
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.mgid_spend_fetches WHERE agency_id = $1`, agencies[1].ID); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_spend_fetches WHERE agency_id = $1`, agencies[1].ID); n != 0 {
 		t.Errorf("failing agency: %d fetches stored", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != 0 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.backfill_days`); n != 0 {
 		t.Errorf("a day with a failed agency was checkpointed")
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE window_date = $1 AND status = 'failed' AND error_class = 'retryable'`, day); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE window_date = $1 AND status = 'failed' AND error_class = 'retryable'`, day); n != 1 {
 		t.Errorf("%d failed agency outcomes for the day, want 1", n)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND rows_written > 0`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_runs WHERE trigger = 'backfill' AND status = 'failed' AND rows_written > 0`); n != 1 {
 		t.Errorf("the day's run is not recorded failed with the healthy agencies' rows")
 	}
 }
@@ -309,17 +309,17 @@ func TestReplicasShareAgenciesOncePerTick(t *testing.T) {
 	if want := int64(n * (clients + 1)); total != want {
 		t.Errorf("rows %d, want %d", total, want)
 	}
-	if got := count(t, db, `SELECT count(*) FROM bi.mgid_agency_balance_history`); got != n {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_agency_balance_history`); got != n {
 		t.Errorf("%d agency snapshots, want %d", got, n)
 	}
-	if got := count(t, db, `SELECT count(*) FROM (SELECT agency_login FROM bi.sync_run_agencies
+	if got := testdb.Count(t, db, `SELECT count(*) FROM (SELECT agency_login FROM bi.sync_run_agencies
 		WHERE status = 'succeeded' GROUP BY agency_login HAVING count(*) = 1) o`); got != n {
 		t.Errorf("%d agencies done exactly once, want %d", got, n)
 	}
-	if got := count(t, db, `SELECT count(*) FROM bi.sync_run_agencies`); got != n {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_run_agencies`); got != n {
 		t.Errorf("%d agency outcomes, want %d", got, n)
 	}
-	if got := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_latest`); got != int64(n*clients) {
+	if got := testdb.Count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_latest`); got != int64(n*clients) {
 		t.Errorf("%d clients in the latest snapshots, want %d", got, n*clients)
 	}
 }
@@ -376,10 +376,10 @@ func TestOneAgencyDatabaseFailureKeepsTheOthers(t *testing.T) {
 	if res.Status != jobs.StatusFailed || res.Rows != 2*41 || !strings.Contains(res.Err.Error(), "agency second (login agency-0002)") {
 		t.Fatalf("run: %+v, want failed naming second with the other two's 82 rows", res)
 	}
-	if n := count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE agency_name = 'second' AND error_class = 'database'`); n != 1 {
+	if n := testdb.Count(t, db, `SELECT count(*) FROM bi.sync_run_agencies WHERE agency_name = 'second' AND error_class = 'database'`); n != 1 {
 		t.Errorf("second's outcome is not class database")
 	}
-	if n := count(t, db, `SELECT count(DISTINCT agency_id) FROM bi.mgid_client_balance_latest`); n != 2 {
+	if n := testdb.Count(t, db, `SELECT count(DISTINCT agency_id) FROM bi.mgid_client_balance_latest`); n != 2 {
 		t.Errorf("%d agencies landed, want 2", n)
 	}
 }
