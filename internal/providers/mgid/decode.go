@@ -432,3 +432,29 @@ func (s *idSet) add(id int64) bool {
 }
 
 func (s *idSet) reset() { *s = idSet{ids: s.ids[:0]} }
+
+// idOrder finds a client met twice in a list that comes in ascending id
+// order (as MGID sends it), holding nothing but the last id: the clients
+// list may run to millions of entries, and a set of them all (idSet) grew
+// with it. Once an id comes out of order, a repeat can no longer be told by
+// a comparison and the list's consumer checks instead (the store refuses a
+// snapshot that lists a client twice).
+type idOrder struct {
+	last      int64
+	started   bool
+	unordered bool
+}
+
+// add reports whether id repeats the id before it in an ascending list.
+func (o *idOrder) add(id int64) bool {
+	switch {
+	case o.unordered:
+	case !o.started || id > o.last:
+		o.started, o.last = true, id
+	case id == o.last:
+		return false
+	default:
+		o.unordered = true
+	}
+	return true
+}
