@@ -108,7 +108,8 @@ func (j *MGIDBalances) now() time.Time {
 //
 // An email Postgres cannot store (a NUL, invalid UTF-8) is stored with
 // U+FFFD in place of each bad character: counted in the run's detail
-// (replaced_characters) and logged at WARN once per run.
+// (replaced_characters) and logged at WARN once per run. Invalid UTF-8 was
+// replaced by the MGID client's decoder already, which counts it.
 func copyClients(ctx context.Context, run *Run, tx *store.DB, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -199,6 +200,7 @@ func (s *walletStream) produce(ctx context.Context, a MGIDWallets) {
 	}
 	err := a.Clients(ctx, restart, func(c mgid.ClientWallet) error {
 		email, bad := store.StorableText(c.Email)
+		bad += c.InvalidUTF8 // replaced while decoding
 		if bad > 0 {
 			s.firstReplaced.CompareAndSwap(0, c.ID)
 			s.replaced.Add(int64(bad))

@@ -40,7 +40,7 @@ func badEmails(next http.Handler) http.Handler {
 }
 
 // A provider string Postgres cannot store costs its bad characters, not
-// the snapshot: they are stored as U+FFFD, the run succeeds with the NULs
+// the snapshot: they are stored as U+FFFD, the run succeeds with them
 // counted in its detail and one WARN line, never `internal`.
 func TestBalancesStoreUnstorableEmailCharactersAsReplacement(t *testing.T) {
 	t.Parallel()
@@ -61,8 +61,8 @@ func TestBalancesStoreUnstorableEmailCharactersAsReplacement(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM bi.mgid_client_balance_history WHERE email LIKE 'bad' || chr(65533) || 'byte%'`); n != 1 {
 		t.Errorf("%d clients with the invalid byte stored as U+FFFD, want 1", n)
 	}
-	if n := count(t, db, `SELECT (detail->>'replaced_characters')::int FROM bi.sync_runs WHERE run_id = $1`, res.RunID); n != 2 {
-		t.Errorf("replaced_characters in the run's detail = %d, want 2 (the NULs)", n)
+	if n := count(t, db, `SELECT (detail->>'replaced_characters')::int FROM bi.sync_runs WHERE run_id = $1`, res.RunID); n != 3 {
+		t.Errorf("replaced_characters in the run's detail = %d, want 3 (two NULs, one invalid byte)", n)
 	}
 	if n := strings.Count(log.String(), "level=WARN msg=\"client emails held characters"); n != 1 {
 		t.Errorf("%d WARN lines about replaced characters, want 1:\n%s", n, log.String())

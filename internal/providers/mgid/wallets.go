@@ -27,11 +27,14 @@ func (b AgencyBalance) Account(account AccountType) money.Amount {
 
 // ClientWallet is one client's MGID wallet, in the agency's currency.
 type ClientWallet struct {
-	ID      int64
-	Email   string
-	Balance money.Amount
-	Credit  *money.Amount // overdraft allowed; nil when MGID did not send it
-	Income  money.Amount  // total replenished
+	ID    int64
+	Email string
+	// InvalidUTF8 counts the bytes of the email as sent that were not UTF-8:
+	// Email holds U+FFFD in their place.
+	InvalidUTF8 int
+	Balance     money.Amount
+	Credit      *money.Amount // overdraft allowed; nil when MGID did not send it
+	Income      money.Amount  // total replenished
 }
 
 // Agency reads the agency's balances.
@@ -73,7 +76,8 @@ func (c *Client) Agency(ctx context.Context) (AgencyBalance, error) {
 // Malformed; in an answer out of id order, a client listed twice is left to
 // fn's consumer to find (nothing here grows with the list). The email comes
 // as MGID sent it: invalid UTF-8 already replaced by U+FFFD by the JSON
-// decoder, and a \u0000 escape as a NUL byte, which the store replaces.
+// decoder (counted in InvalidUTF8), and a \u0000 escape as a NUL byte,
+// which the store replaces.
 func (c *Client) Clients(ctx context.Context, restart func() error, fn func(ClientWallet) error) error {
 	id, err := c.AccountID(ctx)
 	if err != nil {
