@@ -51,6 +51,7 @@ rawspend=$(rate 'BenchmarkWriteRawCopySpend' 200000)
 append=$(rate 'BenchmarkWriteSnapshotAppend/quarter-changed' 200000)
 append_same=$(rate 'BenchmarkWriteSnapshotAppend/unchanged' 200000)
 append_all=$(rate 'BenchmarkWriteSnapshotAppend/all-changed' 200000)
+first=$(rate 'BenchmarkWriteSnapshotFirst' 200000)
 new=$(rate 'BenchmarkWriteSpendUpsert/new' 200000)
 same=$(rate 'BenchmarkWriteSpendUpsert/unchanged' 200000)
 restated=$(rate 'BenchmarkWriteSpendUpsert/restated' 200000)
@@ -70,6 +71,7 @@ echo "| raw COPY, index-free heap, pgx stock numeric encoding | $stock | scaled-
 echo "| **snapshot append**, a quarter of wallets changed, the simulator's rate (mgid-balances: agency row, staging COPY, diff against open periods) | $append | **$(r "$append" "$raw")** of baseline (target 0.7); $(r "$append" "$heap") of the heap |"
 echo "| snapshot append, no wallet changed | $append_same | $(r "$append_same" "$raw") of baseline |"
 echo "| snapshot append, every wallet changed (a period closed and opened per client) | $append_all | $(r "$append_all" "$raw") of baseline |"
+echo "| **snapshot, an agency's first** (every client new: COPY into the clients table, then their emails) | $first | **$(r "$first" "$raw")** of baseline |"
 echo "| raw COPY, empty table of the spend table's shape | $rawspend | spend baseline |"
 echo "| **spend, new days** (direct COPY path) | $new | **$(r "$new" "$rawspend")** of spend baseline (target 0.35) |"
 echo "| spend, stored days unchanged (read back and compared; nothing staged; rows written: $written) | $same | $(r "$same" "$rawspend") of spend baseline |"
@@ -138,6 +140,9 @@ fi
 # Issue 14 part A: agencies per second on 1, 2 and 3 replicas.
 echo "== many agencies" >&2
 scripts/bench-agencies.sh "$admin" >>"$out"
+
+echo "== wallet snapshot against curl and a script" >&2
+scripts/bench-snapshot.sh "$admin" >>"$out"
 
 for d in syncer_bench_bal syncer_bench_bf; do psql "$admin" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null; done
 [ -n "$bi" ] && printf '\n%s\n' "$bi" >>"$out"

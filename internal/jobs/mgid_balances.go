@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"syncer/internal/providers"
@@ -25,9 +26,9 @@ type TxRunner interface {
 }
 
 // BalancesStore is what the balances job needs of the database.
+// (the month's partitions are made in a transaction of its own, via WithTx).
 type BalancesStore interface {
 	AgencyStore
-	EnsureWalletPartitions(ctx context.Context, at time.Time) error
 }
 
 // MGIDBalances snapshots every agency's wallets and every client's wallet,
@@ -70,9 +71,19 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	}); err != nil {
 		return err
 	}
-	// Agencies snapshot in parallel: the month's partition must exist first.
-	if err := j.DB.EnsureWalletPartitions(ctx, j.now().UTC()); err != nil {
+	// The month's partition (and the next ones) before any agency's snapshot,
+	// in a transaction of its own: a snapshot runs no DDL, so it never holds a
+	// lock a dashboard's SELECT waits for, and agencies in parallel never race
+	// to create it. Normally a catalog lookup; made at migrate, months ahead,
+	// so a failure here is a warning, not the run's.
+	if err := j.DB.WithTx(ctx, func(tx *store.DB) error {
+		made, err := tx.EnsureWalletPartitions(ctx, j.now().UTC())
+		if len(made) > 0 {
+			run.Log.Info("wallet partitions created", "partitions", made)
+		}
 		return err
+	}); err != nil {
+		run.Log.Warn("wallet partitions ahead not created", "err", err)
 	}
 	agencies := make([]MGIDAgency, len(j.Agencies))
 	for i, a := range j.Agencies {
@@ -101,7 +112,7 @@ func (j *MGIDBalances) snapshot(ctx context.Context, a MGIDWallets, u *agencyUni
 		}); err != nil {
 			return err
 		}
-		n, err := copyClients(ctx, tx, a, bal.AgencyID, capturedAt)
+		n, err := copyClients(ctx, u.run, tx, a, bal.AgencyID, capturedAt)
 		if err != nil {
 			return err
 		}
@@ -141,7 +152,12 @@ func (j *MGIDBalances) now() time.Time {
 // its retry budget and restarts the stream: the COPY under way is abandoned,
 // rolled back to a savepoint, and a new COPY takes the list from its start,
 // so no client is written twice.
-func copyClients(ctx context.Context, tx *store.DB, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
+//
+// An email Postgres cannot store (a NUL, invalid UTF-8) is stored with
+// U+FFFD in place of each bad character: counted in the run's detail
+// (replaced_characters) and logged at WARN once per run. Invalid UTF-8 was
+// replaced by the MGID client's decoder already, which counts it.
+func copyClients(ctx context.Context, run *Run, tx *store.DB, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := &walletStream{batches: make(chan []store.ClientBalance, 4), done: make(chan struct{})}
@@ -161,6 +177,10 @@ func copyClients(ctx context.Context, tx *store.DB, a MGIDWallets, agencyID int6
 		if restart {
 			continue
 		}
+		if errors.Is(err, store.ErrClientListedTwice) {
+			// The provider's answer is at fault, not the database.
+			return n, &providers.Error{Provider: "mgid", Op: fmt.Sprintf("clients of agency %d", agencyID), Kind: providers.Malformed, Err: err}
+		}
 		if err != nil {
 			if perr := rows.Err(); perr != nil {
 				return n, perr // the provider's failure is the cause, COPY's error only its echo
@@ -172,9 +192,20 @@ func copyClients(ctx context.Context, tx *store.DB, a MGIDWallets, agencyID int6
 			}
 			return n, err
 		}
+		if r := rows.replaced.Load(); r > 0 {
+			if run.Counts()[replacedKey] == 0 {
+				run.Log.Warn("client emails held characters Postgres cannot store; stored as U+FFFD",
+					"agency_id", agencyID, "characters", r, "first_client_id", rows.firstReplaced.Load())
+			}
+			run.Count(replacedKey, r)
+		}
 		return n, nil
 	}
 }
+
+// replacedKey counts, in a run's detail, the characters of provider strings
+// stored as U+FFFD.
+const replacedKey = "replaced_characters"
 
 const walletBatch = 1024
 
@@ -189,6 +220,9 @@ type walletStream struct {
 	cur        []store.ClientBalance
 	i          int
 	restarting bool // Next met the restart mark; COPY ends with errRestart
+
+	replaced      atomic.Int64 // characters of this list's emails replaced by U+FFFD
+	firstReplaced atomic.Int64 // the first client with one, for the log
 }
 
 var errRestart = errors.New("the clients list starts over")
@@ -207,11 +241,19 @@ func (s *walletStream) produce(ctx context.Context, a MGIDWallets) {
 	}
 	restart := func() error {
 		batch = make([]store.ClientBalance, 0, walletBatch)
+		s.replaced.Store(0)
+		s.firstReplaced.Store(0)
 		return send(nil)
 	}
 	err := a.Clients(ctx, restart, func(c mgid.ClientWallet) error {
+		email, bad := store.StorableText(c.Email)
+		bad += c.InvalidUTF8 // replaced while decoding
+		if bad > 0 {
+			s.firstReplaced.CompareAndSwap(0, c.ID)
+			s.replaced.Add(int64(bad))
+		}
 		batch = append(batch, store.ClientBalance{
-			ClientID: c.ID, Email: c.Email, Balance: c.Balance, Credit: c.Credit, Income: c.Income,
+			ClientID: c.ID, Email: email, Balance: c.Balance, Credit: c.Credit, Income: c.Income,
 		})
 		if len(batch) == walletBatch {
 			err := send(batch)

@@ -199,25 +199,3 @@ func (db *DB) AgencyStates(ctx context.Context) ([]AgencyState, error) {
 	}
 	return out, nil
 }
-
-// EnsureWalletPartitions creates the wallet history partition of at's month
-// in a short transaction of its own, before a tick's agencies snapshot in
-// parallel: created inside concurrent snapshot transactions, the month's
-// first snapshots raced each other to create it and all but one failed
-// ("already exists"). An advisory lock serialises the replicas doing the
-// same. (Only this month: retention counts the partitions it leaves.)
-func (db *DB) EnsureWalletPartitions(ctx context.Context, at time.Time) error {
-	for _, month := range []time.Time{at} {
-		err := db.WithTx(ctx, func(tx *DB) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, LockKey("wallet-partitions")); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `SELECT syncer.mgid_wallet_partition($1)`, month)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("wallet partition for %s: %w", month.Format("2006-01"), err)
-		}
-	}
-	return nil
-}

@@ -135,6 +135,7 @@ func TestLatestViewShowsEachAgencysNewestSnapshot(t *testing.T) {
 	t1 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	t2 := t1.Add(15 * time.Minute)
 	snap := func(at time.Time, clients ...store.ClientBalance) {
+		ensureWalletMonths(t, db, at)
 		err := db.WithTx(ctx, func(tx *store.DB) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 7, CapturedAt: at, RunID: 1}); err != nil {
 				return err

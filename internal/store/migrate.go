@@ -50,6 +50,29 @@ func (m *Migrations) Up(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
+	return m.walletMonthsAhead(ctx)
+}
+
+// walletMonthsAhead makes the partitions of closed wallet periods of this
+// month and the WalletMonthsAhead after it, at every migrate (00015 made
+// them once): mgid-balances also does before each run, and a snapshot itself
+// never runs DDL.
+func (m *Migrations) walletMonthsAhead(ctx context.Context) error {
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("wallet partitions ahead: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+		return fmt.Errorf("wallet partitions ahead: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		SELECT syncer.mgid_wallet_partition(now() + n * interval '1 month') FROM generate_series(0, $1::int) n`, WalletMonthsAhead); err != nil {
+		return fmt.Errorf("wallet partitions ahead: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("wallet partitions ahead: %w", err)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -83,6 +84,7 @@ func wallet(id int64, email, balance, credit string) store.ClientBalance {
 func writeSnapshot(t *testing.T, db *store.DB, agency int64, at time.Time, clients ...store.ClientBalance) {
 	t.Helper()
 	ctx := context.Background()
+	ensureWalletMonths(t, db, at)
 	err := db.WithTx(ctx, func(tx *store.DB) error {
 		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: agency, CapturedAt: at, RunID: 1}); err != nil {
 			return err
@@ -282,7 +284,7 @@ func TestDropWalletDetailKeepsDailyRows(t *testing.T) {
 		writeSnapshot(t, db, 1, s, wallet(10, "a@x", fmt.Sprint(i+1), "0"))
 	}
 	partitions := `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass ORDER BY 1`
+		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass AND c.relname <= 'mgid_client_wallet_202603' ORDER BY 1`
 	if got := walletLines(t, db, partitions); got != "mgid_client_wallet_202601\nmgid_client_wallet_202602\nmgid_client_wallet_202603" {
 		t.Fatalf("partitions: %s", got)
 	}
@@ -333,7 +335,7 @@ func TestSnapshotListingAClientTwiceIsRefused(t *testing.T) {
 			wallet(10, "a@x", "90", ""), wallet(11, "b@x", "10", "5"), wallet(10, "a@x", "80", "")}})
 		return err
 	})
-	if err == nil || !strings.Contains(err.Error(), "client 10 is listed twice") {
+	if !errors.Is(err, store.ErrClientListedTwice) || !strings.Contains(err.Error(), "client 10") {
 		t.Fatalf("err = %v, want client 10 listed twice", err)
 	}
 	got := walletLines(t, db, `SELECT client_id, captured_at, balance FROM bi.mgid_client_balance_history ORDER BY 1, 2`)
@@ -342,31 +344,62 @@ func TestSnapshotListingAClientTwiceIsRefused(t *testing.T) {
 	}
 }
 
-// The open periods are read before the snapshot is written; a writer that
-// changes one in between (the job lock should make that impossible) fails
-// the snapshot instead of having its period overwritten unrecorded.
+// The diff reads the open periods and writes the changes in one statement;
+// a writer that changes a period while that statement waits for its row
+// (the job lock should make that impossible) fails the snapshot instead of
+// having its period overwritten unrecorded.
 func TestSnapshotFailsWhenAnOpenPeriodChangedUnderIt(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	at := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
 	writeSnapshot(t, db, 1, at, wallet(10, "a@x", "100", ""), wallet(11, "b@x", "10", "5"))
-	ctx := context.Background()
-	rows := &intrudingRows{sliceRows: sliceRows{rows: []store.ClientBalance{wallet(10, "a@x", "90", ""), wallet(11, "b@x", "10", "5")}},
-		intrude: func() error {
-			// Another connection, committed at once.
-			_, err := db.Exec(ctx, `UPDATE syncer.mgid_client SET since = since + interval '1 second' WHERE client_id = 10`)
-			return err
-		}}
-	err := db.WithTx(ctx, func(tx *store.DB) error {
-		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
-			return err
-		}
-		_, err := tx.CopyClientBalances(ctx, 1, at.Add(time.Hour), rows)
-		return err
-	})
-	if rows.err != nil {
-		t.Fatal(rows.err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The intruder changes client 10's open period and holds its row lock.
+	intruder, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer intruder.Release()
+	itx, err := intruder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = itx.Rollback(context.Background()) }()
+	if _, err := itx.Exec(ctx, `UPDATE syncer.mgid_client SET since = since + interval '1 second' WHERE client_id = 10`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- db.WithTx(ctx, func(tx *store.DB) error {
+			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
+				return err
+			}
+			_, err := tx.CopyClientBalances(ctx, 1, at.Add(time.Hour), &sliceRows{rows: []store.ClientBalance{
+				wallet(10, "a@x", "90", ""), wallet(11, "b@x", "10", "5")}})
+			return err
+		})
+	}()
+	// Commit once the snapshot's statement waits for client 10's row.
+	for {
+		var waiting bool
+		if err := db.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the snapshot finished without waiting for the intruder: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := itx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
 	if err == nil || !strings.Contains(err.Error(), "changed by another writer") {
 		t.Fatalf("err = %v, want changed by another writer", err)
 	}
@@ -374,19 +407,4 @@ func TestSnapshotFailsWhenAnOpenPeriodChangedUnderIt(t *testing.T) {
 	if got != "0" {
 		t.Errorf("closed periods after the failed snapshot: %s, want 0", got)
 	}
-}
-
-// intrudingRows runs intrude before handing over its first row: after the
-// open periods were read, before anything is written.
-type intrudingRows struct {
-	sliceRows
-	intrude func() error
-	err     error
-}
-
-func (r *intrudingRows) Next() bool {
-	if r.intrude != nil {
-		r.err, r.intrude = r.intrude(), nil
-	}
-	return r.sliceRows.Next()
 }

@@ -47,8 +47,41 @@ type wireWallet struct {
 
 type wireClient struct {
 	ID     flexID     `json:"id"`
-	Email  string     `json:"email"`
+	Email  wireText   `json:"email"`
 	Wallet wireWallet `json:"wallet"`
+}
+
+// wireText is a JSON string whose bytes that are not UTF-8 are counted:
+// encoding/json replaces each with U+FFFD without a word, and a replaced
+// character in a stored value is something an operator should hear of.
+type wireText struct {
+	s       string
+	invalid int // bytes of the raw string that were not UTF-8
+}
+
+func (t *wireText) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = wireText{}
+		return nil
+	}
+	invalid := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			invalid++
+		}
+		i += size
+	}
+	if invalid == 0 && len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		*t = wireText{s: string(b[1 : len(b)-1])} // nothing to unescape: most emails
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*t = wireText{s: s, invalid: invalid}
+	return nil
 }
 
 // wallet converts an entry; key is its key in the map form ("" in an array).
@@ -57,7 +90,8 @@ func (w *wireClient) wallet(key string) (ClientWallet, error) {
 	if err != nil {
 		return ClientWallet{}, err
 	}
-	return ClientWallet{ID: id, Email: w.Email, Balance: w.Wallet.Balance, Credit: w.Wallet.Credit, Income: w.Wallet.Income}, nil
+	return ClientWallet{ID: id, Email: w.Email.s, InvalidUTF8: w.Email.invalid,
+		Balance: w.Wallet.Balance, Credit: w.Wallet.Credit, Income: w.Wallet.Income}, nil
 }
 
 // entryID is a list entry's client id: its own id field wins over the key
@@ -432,3 +466,29 @@ func (s *idSet) add(id int64) bool {
 }
 
 func (s *idSet) reset() { *s = idSet{ids: s.ids[:0]} }
+
+// idOrder finds a client met twice in a list that comes in ascending id
+// order (as MGID sends it), holding nothing but the last id: the clients
+// list may run to millions of entries, and a set of them all (idSet) grew
+// with it. Once an id comes out of order, a repeat can no longer be told by
+// a comparison and the list's consumer checks instead (the store refuses a
+// snapshot that lists a client twice).
+type idOrder struct {
+	last      int64
+	started   bool
+	unordered bool
+}
+
+// add reports whether id repeats the id before it in an ascending list.
+func (o *idOrder) add(id int64) bool {
+	switch {
+	case o.unordered:
+	case !o.started || id > o.last:
+		o.started, o.last = true, id
+	case id == o.last:
+		return false
+	default:
+		o.unordered = true
+	}
+	return true
+}

@@ -43,7 +43,7 @@ func TestListsRefuseImpossibleAnswers(t *testing.T) {
 		name, body, want string
 		spend            bool
 	}{
-		{"duplicate client", `{"clients":[` + twoClients + `,{"id":5001,"wallet":{}}]}`, "client 5001 is in the answer twice", false},
+		{"duplicate client", `{"clients":[` + twoClients + `,{"id":5002,"wallet":{}}]}`, "client 5002 is in the answer twice", false},
 		{"duplicate client in the map form", `{"clients":{"5001":{"wallet":{}},"5002":{"id":5001,"wallet":{}}}}`, "twice", false},
 		{"entry over 64 KiB", huge, "over the limit of 65536 bytes", false},
 		{"email over 1 KiB", long, "email of 1025 bytes", false},
@@ -145,5 +145,22 @@ func TestIDSet(t *testing.T) {
 				t.Errorf("%v: after reset the first id is a repeat", tc.ids)
 			}
 		})
+	}
+}
+
+// A list out of id order is passed on whole, a repeated client included:
+// finding it would take a set of every id, which grows with the list, so
+// the store refuses it instead (the jobs' FaultDupIDs case).
+func TestClientsOutOfOrderLeaveRepeatsToTheConsumer(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, nil)
+	f.handle("GET /v1/agencies/1001/clients", body(200, `{"clients":[`+twoClients+`,{"id":5001,"wallet":{}}]}`)(t))
+	var got []int64
+	err := f.client().Clients(context.Background(), nil, func(c ClientWallet) error {
+		got = append(got, c.ID)
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[5001 5002 5001]" {
+		t.Fatalf("err %v, clients %v; want [5001 5002 5001]", err, got)
 	}
 }

@@ -27,11 +27,14 @@ func (b AgencyBalance) Account(account AccountType) money.Amount {
 
 // ClientWallet is one client's MGID wallet, in the agency's currency.
 type ClientWallet struct {
-	ID      int64
-	Email   string
-	Balance money.Amount
-	Credit  *money.Amount // overdraft allowed; nil when MGID did not send it
-	Income  money.Amount  // total replenished
+	ID    int64
+	Email string
+	// InvalidUTF8 counts the bytes of the email as sent that were not UTF-8:
+	// Email holds U+FFFD in their place.
+	InvalidUTF8 int
+	Balance     money.Amount
+	Credit      *money.Amount // overdraft allowed; nil when MGID did not send it
+	Income      money.Amount  // total replenished
 }
 
 // Agency reads the agency's balances.
@@ -68,8 +71,13 @@ func (c *Client) Agency(ctx context.Context) (AgencyBalance, error) {
 // an HTML page) is asked for again within the retry budget; if fn had
 // already received clients, restart is called first and must drop them, so
 // fn sees the whole list from its start. With a nil restart such a break is
-// returned instead. A client twice in the answer, an email over MaxEmail or
-// an amount that is not a decimal of numeric(18,4) is Malformed.
+// returned instead. A client twice in an answer in ascending id order, an
+// email over MaxEmail or an amount that is not a decimal of numeric(18,4) is
+// Malformed; in an answer out of id order, a client listed twice is left to
+// fn's consumer to find (nothing here grows with the list). The email comes
+// as MGID sent it: invalid UTF-8 already replaced by U+FFFD by the JSON
+// decoder (counted in InvalidUTF8), and a \u0000 escape as a NUL byte,
+// which the store replaces.
 func (c *Client) Clients(ctx context.Context, restart func() error, fn func(ClientWallet) error) error {
 	id, err := c.AccountID(ctx)
 	if err != nil {
@@ -77,7 +85,7 @@ func (c *Client) Clients(ctx context.Context, restart func() error, fn func(Clie
 	}
 	op := fmt.Sprintf("clients of agency %d", id)
 	delivered := false
-	var seen idSet
+	var seen idOrder
 	canRetry := func() bool { return !delivered || restart != nil }
 	err = c.get(ctx, op, fmt.Sprintf("/v1/agencies/%d/clients", id), func() bool { return !delivered },
 		func(resp *http.Response) error {
@@ -87,7 +95,7 @@ func (c *Client) Clients(ctx context.Context, restart func() error, fn func(Clie
 				}
 				delivered = false
 			}
-			seen.reset()
+			seen = idOrder{}
 			return c.stream(op, resp, "clients", canRetry, func(dec *json.Decoder, br *bodyReader) error {
 				return eachEntry(dec, br, func(key string, w *wireClient) error {
 					cw, err := w.wallet(key)
