@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -235,6 +237,33 @@ func TestFailoverGuardHoldsTransferWhileStreamingIsCut(t *testing.T) {
 		if !strings.Contains(r.stderr+r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, r.stdout, r.stderr)
 		}
+	}
+
+	// A live top-up round: its first transfer is held back the same way,
+	// and the round fails as database, sending nothing.
+	policy := filepath.Join(t.TempDir(), "syncer.yaml")
+	if err := os.WriteFile(policy, []byte(`
+topup:
+  dry_run: false
+  max_per_transfer: 5.00
+  max_per_client_day: 5.00
+  max_per_agency_day: 50.00
+  default: {min: 100000000.00, target: 100000005.00}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := syncer(context.Background(), env, "once", "mgid-topup", "--config", policy); r.code != 1 {
+		t.Errorf("top-up round with streaming cut: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	if got := runsOf(t, primary, "mgid-topup", "manual"); len(got) != 1 || got[0] != (runRecord{"failed", "database"}) {
+		t.Errorf("top-up runs %+v, want one failed as database", got)
+	}
+	if n := countRows(t, primary, `SELECT count(*) FROM syncer.mgid_transfers WHERE origin = 'topup' AND status = 'not_applied'
+		AND starts_with(error, $1)`, store.NotReplicatedError); n != 1 {
+		t.Errorf("%d top-up transfers settled not_applied for want of a standby, want 1 (the round stops after it)", n)
+	}
+	if n := m.postCount(); n != 0 {
+		t.Fatalf("%d transfer POSTs from the top-up while no standby had the journal row, want 0", n)
 	}
 
 	p.Stream.Restore()
