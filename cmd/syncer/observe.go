@@ -39,6 +39,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
 	})
 	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: a.db, Pool: a.db.Stat, Log: a.log})
+	o.metrics.Registry.MustRegister(&observe.ReplicaGuardCollector{Store: a.db, Log: a.log})
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
 
@@ -58,7 +59,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	}
 	page := &observe.Page{
 		Store: a.db, Health: o.health, Jobs: specs, Location: a.cfg.MGID.Location,
-		Version: observe.Version(), Log: a.log,
+		Version: observe.Version(), Log: a.log, Replication: a.db,
 		Next: func(now time.Time) map[string]time.Time {
 			if s := o.sched.Load(); s != nil {
 				return s.Next(now)

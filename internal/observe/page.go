@@ -43,6 +43,8 @@ type Page struct {
 	Version      string
 	Log          *slog.Logger
 	Now          func() time.Time
+	// Replication: the transfers the replica guard held back; nil: not shown.
+	Replication ReplicationStore
 }
 
 //go:embed page.html
@@ -165,6 +167,9 @@ func (p *Page) build(ctx context.Context) pageData {
 		if n > len(unknown) {
 			d.UnknownMore = n - len(unknown)
 		}
+	}
+	if readErr == nil {
+		p.replicationNotes(ctx, now, &d)
 	}
 	if readErr != nil {
 		d.Problems = append([]string{"Could not read the database: " + readErr.Error() + "."}, d.Problems...)
