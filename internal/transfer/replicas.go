@@ -62,7 +62,7 @@ func (g ReplicaGuard) confirm(ctx context.Context, db ReplicaJournal, id int64) 
 	}
 	var seen store.StandbyFlush
 	var lastErr error
-	for pause := 2 * time.Millisecond; ; pause = min(2*pause, replicaPollMax) {
+	for pause := time.Millisecond; ; pause = min(pause*3/2, replicaPollMax) {
 		f, err := db.StandbysFlushedPast(wctx, lsn, id)
 		switch {
 		case err != nil:
