@@ -192,13 +192,16 @@ func (s *Sender) notReplicated(ctx context.Context, log *slog.Logger, t store.Tr
 	o := store.TransferOutcome{Status: store.TransferNotApplied, Error: reason, At: s.now()}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	msg := "transfer not sent: too few standbys hold its journal row"
+	if !errors.Is(why, ErrNotReplicated) {
+		msg = "transfer not sent: cancelled while waiting for standbys to hold its journal row"
+	}
 	if err := s.DB.SettleTransfer(sctx, t.ID, o); err != nil {
-		log.Error("transfer not sent: too few standbys hold its journal row; recording that failed too, reconcile will settle it",
-			"min_replicas", s.Replicas.Min, "reason", why, "err", err)
+		log.Error(msg+"; recording that failed too, reconcile will settle it",
+			"min_replicas", s.Replicas.Min, "err", why, "settle_err", err)
 	} else {
 		t.Status, t.Error, t.SettledAt = o.Status, o.Error, &o.At
-		log.Error("transfer not sent: too few standbys hold its journal row; settled not_applied",
-			"min_replicas", s.Replicas.Min, "reason", why)
+		log.Error(msg+"; settled not_applied", "min_replicas", s.Replicas.Min, "err", why)
 	}
 	if ctx.Err() != nil && !errors.Is(why, ErrNotReplicated) {
 		return t, fmt.Errorf("transfer %d not sent: %w", t.ID, why)
