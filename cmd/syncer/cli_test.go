@@ -63,6 +63,9 @@ func TestBadInputExitsTwoBeforeWriting(t *testing.T) {
 		{"unknown flag", mgidEnv(dbURL, simURL), []string{"once", "--bogus", "mgid-spend"}, "bogus"},
 		{"unknown command", mgidEnv(dbURL, simURL), []string{"frobnicate"}, "unknown command"},
 		{"no database", []string{"MGID_LOGIN=a", "MGID_PASSWORD=b"}, []string{"once", "mgid-spend"}, "DATABASE_URL"},
+		{"min replicas not a number", mgidEnv(dbURL, simURL, "SYNCER_TRANSFER_MIN_REPLICAS=two"),
+			[]string{"mgid", "transfer", "--agency", "1001", "--client", "1", "--amount", "1.00", "--from", "personal", "--yes"}, "SYNCER_TRANSFER_MIN_REPLICAS"},
+		{"min replicas negative", mgidEnv(dbURL, simURL, "SYNCER_TRANSFER_MIN_REPLICAS=-1"), []string{"run"}, "SYNCER_TRANSFER_MIN_REPLICAS"},
 	}
 	// The message of each case is in its golden file; want is what it
 	// must name, checked too so that -update cannot drop it unnoticed.

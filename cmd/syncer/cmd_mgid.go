@@ -24,7 +24,8 @@ import (
 // caps' days in MGID_TIMEZONE, and a snapshot older than two periods of
 // mgid-balances counted as too stale to plan from.
 func (a *app) buildTopUpJob() (jobs.Job, error) {
-	j := &jobs.MGIDTopUp{DB: a.db, Policy: a.cfg.TopUp, Location: a.cfg.MGID.Location, ReconcileGrace: a.transferGrace()}
+	j := &jobs.MGIDTopUp{DB: a.db, Policy: a.cfg.TopUp, Location: a.cfg.MGID.Location, ReconcileGrace: a.transferGrace(),
+		Replicas: a.replicaGuard()}
 	if sched, err := cron.ParseStandard(a.cfg.Jobs[config.JobMGIDBalances].Schedule); err == nil {
 		j.MaxSnapshotAge = 2 * jobs.Period(sched, time.Now())
 	}
@@ -37,6 +38,12 @@ func (a *app) buildTopUpJob() (jobs.Job, error) {
 // transferGrace: reconcile never calls a transfer not_applied until this
 // long after it was sent; by then any request of ours has timed out.
 func (a *app) transferGrace() time.Duration { return 2 * a.cfg.MGID.RequestTimeout }
+
+// replicaGuard: standbys that must hold a transfer's journal row before it
+// is sent (SYNCER_TRANSFER_MIN_REPLICAS, SYNCER_TRANSFER_REPLICA_TIMEOUT).
+func (a *app) replicaGuard() transfer.ReplicaGuard {
+	return transfer.ReplicaGuard{Min: a.cfg.Transfer.MinReplicas, Timeout: a.cfg.Transfer.ReplicaTimeout}
+}
 
 func cmdMGID(ctx context.Context, e env, args []string) error {
 	const use = "usage: syncer mgid transfer --agency ID --client ID --amount 150.00 --from personal|bonus [--yes]\n" +
@@ -121,7 +128,7 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 
-	desk := &transfer.Desk{DB: a.db, AgencyID: *agencyID, Grace: a.transferGrace(), Log: a.log}
+	desk := &transfer.Desk{DB: a.db, AgencyID: *agencyID, Grace: a.transferGrace(), Replicas: a.replicaGuard(), Log: a.log}
 	q, err := desk.Quote(ctx, *clientID)
 	switch {
 	case errors.Is(err, transfer.ErrNoSnapshot):
@@ -194,6 +201,9 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	case store.TransferRejected:
 		return fmt.Errorf("transfer #%d rejected by MGID: %s", t.ID, t.ProviderMessage)
 	case store.TransferUnknown, store.TransferInFlight:
+		if errors.Is(err, transfer.ErrNotReplicated) {
+			return fmt.Errorf("transfer #%d was not sent (%v); recording that failed, so `syncer mgid transfers reconcile` will settle it", t.ID, err)
+		}
 		return fmt.Errorf("transfer #%d: outcome unknown (%v). It will not be sent again; run `syncer mgid transfers reconcile` to settle it", t.ID, err)
 	}
 	return fmt.Errorf("transfer #%d was not sent: %v", t.ID, err)

@@ -65,7 +65,10 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	providers.SetObserver(o.metrics)
 	a.runner.Observer = o.metrics
 	a.agencies = observe.NewAgencyMetrics(o.metrics.Registry)
-	o.metrics.Registry.MustRegister(&observe.AgencyCollector{Store: a.db, Log: a.log})
+	// The agency and replica-guard readings go through the observer's pool
+	// too (not cached: each is one small query per scrape).
+	o.metrics.Registry.MustRegister(&observe.AgencyCollector{Store: obsDB, Log: a.log},
+		&observe.ReplicaGuardCollector{Store: obsDB, Log: a.log})
 
 	want, err := store.BinaryMigrationVersion()
 	if err != nil {
@@ -78,14 +81,14 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	}
 	page := &observe.Page{
 		Store: cached, Health: o.health, Jobs: specs, Location: a.cfg.MGID.Location,
-		Version: observe.Version(), Log: a.log,
+		Version: observe.Version(), Log: a.log, Replication: obsDB,
 		Next: func(now time.Time) map[string]time.Time {
 			if s := o.sched.Load(); s != nil {
 				return s.Next(now)
 			}
 			return nil
 		},
-		Agencies: a.db,
+		Agencies: obsDB,
 	}
 	if _, _, err := observe.Serve(ctx, a.cfg.HTTPAddr, observe.Handler(o.metrics, o.health, page), a.log); err != nil {
 		return nil, usagef("SYNCER_HTTP_ADDR %s: %v", a.cfg.HTTPAddr, err)

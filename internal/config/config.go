@@ -78,6 +78,7 @@ type Config struct {
 	Gmedia              Gmedia
 	Firstlight          Firstlight
 	TopUp               TopUp
+	Transfer            Transfer
 }
 
 // Job is one job's schedule.
@@ -148,6 +149,18 @@ type TrackedCheck struct {
 	RateLimit    float64       // <P>_RATE_LIMIT: requests per second, 0 = unlimited (default 10)
 	BatchSize    int           // <P>_BATCH_SIZE: targets claimed at once (default 100)
 	Lease        time.Duration // <P>_LEASE: how long a claim holds before another replica may take it (default 5m)
+}
+
+// Transfer guards every MGID transfer against a failover of the database.
+type Transfer struct {
+	// MinReplicas (SYNCER_TRANSFER_MIN_REPLICAS): before a transfer's
+	// request leaves, at least this many standbys must have flushed its
+	// journal row, so a failover cannot lose the record that money moved.
+	// 0 (default): no wait, as with a single Postgres.
+	MinReplicas int
+	// ReplicaTimeout (SYNCER_TRANSFER_REPLICA_TIMEOUT): how long a transfer
+	// waits for them (default 10s; never past the run's own deadline).
+	ReplicaTimeout time.Duration
 }
 
 // TopUp is the opt-in auto top-up policy (YAML only; see README).

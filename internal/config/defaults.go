@@ -52,5 +52,8 @@ func Defaults() Config {
 		// Dry run by default: money moves only after an operator has read
 		// the journal of what would have been sent and turned it off.
 		TopUp: TopUp{DryRun: true, AccountType: "personal"},
+		// A standby that streams normally confirms within milliseconds;
+		// ten seconds rides out a busy moment without holding a round long.
+		Transfer: Transfer{ReplicaTimeout: 10 * time.Second},
 	}
 }

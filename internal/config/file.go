@@ -37,6 +37,7 @@ type fileConfig struct {
 	Gmedia        fileGmedia     `yaml:"gmedia"`
 	Firstlight    fileFirstlight `yaml:"firstlight"`
 	TopUp         fileTopUp      `yaml:"topup"`
+	Transfer      fileTransfer   `yaml:"transfer"`
 }
 
 // fileJobs has one field per name in JobNames (a test keeps them in step),
@@ -58,6 +59,11 @@ type fileJob struct {
 
 type fileBackfill struct {
 	Concurrency yaml.Node `yaml:"concurrency"`
+}
+
+type fileTransfer struct {
+	MinReplicas    yaml.Node `yaml:"min_replicas"`
+	ReplicaTimeout yaml.Node `yaml:"replica_timeout"`
 }
 
 type fileRetention struct {
@@ -137,6 +143,7 @@ var sectionNames = map[reflect.Type]string{
 	reflect.TypeFor[fileFirstlight](): "firstlight",
 	reflect.TypeFor[fileTopUp]():      "topup",
 	reflect.TypeFor[fileRule]():       "a top-up rule",
+	reflect.TypeFor[fileTransfer]():   "transfer",
 }
 
 var unknownFieldRE = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)

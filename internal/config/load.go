@@ -104,7 +104,7 @@ func checkEnviron(environ []string) error {
 
 func unknownHint(k string) string {
 	if !strings.HasPrefix(k, "JOB_") {
-		return "SYNCER_ variables are SYNCER_AUTO_MIGRATE, SYNCER_SHUTDOWN_GRACE, SYNCER_LOG_LEVEL, SYNCER_LOG_FORMAT, SYNCER_HASH_KEY, " + EnvConfigFile
+		return "SYNCER_ variables are SYNCER_AUTO_MIGRATE, SYNCER_SHUTDOWN_GRACE, SYNCER_LOG_LEVEL, SYNCER_LOG_FORMAT, SYNCER_HASH_KEY, SYNCER_TRANSFER_MIN_REPLICAS, SYNCER_TRANSFER_REPLICA_TIMEOUT, " + EnvConfigFile
 	}
 	for _, name := range JobNames {
 		if strings.HasPrefix(k, JobEnvPrefix(name)) {

@@ -110,6 +110,8 @@ func settings(c *Config) []setting {
 		moneySetting("topup.max_per_transfer", ptr(&c.TopUp.MaxPerTransfer)),
 		moneySetting("topup.max_per_client_day", ptr(&c.TopUp.MaxPerClientDay)),
 		moneySetting("topup.max_per_agency_day", ptr(&c.TopUp.MaxPerAgencyDay)),
+		intSetting("transfer.min_replicas", "SYNCER_TRANSFER_MIN_REPLICAS", ptr(&c.Transfer.MinReplicas)),
+		durationSetting("transfer.replica_timeout", "SYNCER_TRANSFER_REPLICA_TIMEOUT", ptr(&c.Transfer.ReplicaTimeout)),
 	)
 }
 

@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	c.validateGmedia(&p)
 	c.validateFirstlight(&p)
 	c.validateTopUp(&p)
+	c.validateTransfer(&p)
 	return errors.Join(p...)
 }
 
@@ -338,4 +339,22 @@ func validateListenAddr(addr string) error {
 		return fmt.Errorf("port %q is not a number in 0..65535", port)
 	}
 	return nil
+}
+
+// MaxTransferMinReplicas bounds SYNCER_TRANSFER_MIN_REPLICAS: more than
+// Postgres's max_wal_senders could ever stream to is a typo.
+const MaxTransferMinReplicas = 32
+
+// MaxTransferReplicaTimeout bounds SYNCER_TRANSFER_REPLICA_TIMEOUT: a wait
+// longer than this is an outage, better failed and seen.
+const MaxTransferReplicaTimeout = 5 * time.Minute
+
+func (c *Config) validateTransfer(p *problems) {
+	t := c.Transfer
+	if t.MinReplicas < 0 || t.MinReplicas > MaxTransferMinReplicas {
+		p.add("SYNCER_TRANSFER_MIN_REPLICAS", "%d is outside 0..%d (0: no standby needed)", t.MinReplicas, MaxTransferMinReplicas)
+	}
+	if t.ReplicaTimeout <= 0 || t.ReplicaTimeout > MaxTransferReplicaTimeout {
+		p.add("SYNCER_TRANSFER_REPLICA_TIMEOUT", "%s is outside (0, %s]", t.ReplicaTimeout, MaxTransferReplicaTimeout)
+	}
 }

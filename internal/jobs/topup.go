@@ -32,7 +32,11 @@ type MGIDTopUp struct {
 	// (planning from stale balances could top up a client twice). 0: no limit.
 	MaxSnapshotAge time.Duration
 	ReconcileGrace time.Duration
-	Now            func() time.Time
+	// Replicas: standbys that must hold each transfer's journal row before
+	// it is sent (SYNCER_TRANSFER_MIN_REPLICAS); not confirmed, the round
+	// fails as database.
+	Replicas transfer.ReplicaGuard
+	Now      func() time.Time
 }
 
 func (j *MGIDTopUp) Name() string { return config.JobMGIDTopUp }
@@ -60,7 +64,7 @@ func (j *MGIDTopUp) agency(ctx context.Context, run *Run, a MGIDTopUpAgency) err
 	if err != nil {
 		return err
 	}
-	desk := &transfer.Desk{DB: j.DB, MGID: a, AgencyID: id, Grace: j.ReconcileGrace,
+	desk := &transfer.Desk{DB: j.DB, MGID: a, AgencyID: id, Grace: j.ReconcileGrace, Replicas: j.Replicas,
 		Log: run.Log.With("agency_id", id), Now: j.Now}
 	return desk.TopUp(ctx, transfer.TopUpRound{Policy: j.Policy, Location: j.Location,
 		MaxSnapshotAge: j.MaxSnapshotAge, RunID: run.ID, Tally: run})

@@ -47,6 +47,9 @@ type Page struct {
 
 	// Agencies, when set, adds the MGID agencies section (agencies.go).
 	Agencies AgencyStore
+
+	// Replication: the transfers the replica guard held back; nil: not shown.
+	Replication ReplicationStore
 }
 
 //go:embed page.html
@@ -185,6 +188,9 @@ func (p *Page) build(ctx context.Context) pageData {
 		if n > len(unknown) {
 			d.UnknownMore = n - len(unknown)
 		}
+	}
+	if readErr == nil {
+		p.replicationNotes(ctx, now, &d)
 	}
 	if readErr != nil {
 		d.Problems = append([]string{"Could not read the database: " + readErr.Error() + "."}, d.Problems...)

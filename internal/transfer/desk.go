@@ -37,8 +37,11 @@ type Desk struct {
 	// Grace: reconcile never calls a transfer not_applied until this long
 	// after it was sent (see Reconciler.Grace).
 	Grace time.Duration
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Replicas: standbys that must hold a transfer's journal row before it
+	// is sent (see ReplicaGuard); zero value: none.
+	Replicas ReplicaGuard
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Quote is what the journal and the latest snapshot say about a transfer
@@ -119,7 +122,7 @@ func (d *Desk) Reconcile(ctx context.Context) (ReconcileReport, error) {
 }
 
 func (d *Desk) sender() *Sender {
-	return &Sender{DB: d.DB, MGID: d.MGID, AgencyID: d.AgencyID, Log: d.Log, Now: d.Now}
+	return &Sender{DB: d.DB, MGID: d.MGID, AgencyID: d.AgencyID, Log: d.Log, Now: d.Now, Replicas: d.Replicas}
 }
 
 func (d *Desk) reconciler() *Reconciler {

@@ -40,6 +40,7 @@ const settleTimeout = 10 * time.Second
 type SendJournal interface {
 	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
 	SettleTransfer(ctx context.Context, id int64, o store.TransferOutcome) error
+	ReplicaJournal
 }
 
 // Request is one transfer to journal and send.
@@ -74,6 +75,9 @@ type Sender struct {
 	AgencyID int64
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Replicas: how many standbys must hold the journal row before the
+	// request leaves (SYNCER_TRANSFER_MIN_REPLICAS); zero value: none.
+	Replicas ReplicaGuard
 }
 
 // Send reads the before figures and then executes the transfer: see
@@ -159,6 +163,9 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 	t.ID = id
 	log := s.log().With("transfer_id", id, "agency_id", s.AgencyID, "client_id", req.ClientID,
 		"amount", req.Amount.String(), "account_type", string(req.Account))
+	if err := s.Replicas.confirm(ctx, s.DB, id); err != nil {
+		return s.notReplicated(ctx, log, t, err)
+	}
 	log.Info("transfer journaled in flight; sending it once")
 
 	res, sendErr := s.MGID.Transfer(ctx, req.ClientID, req.Account, req.Amount)
@@ -183,6 +190,37 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 		return t, fmt.Errorf("transfer %d %s: %w", id, o.Status, sendErr)
 	}
 	return t, nil
+}
+
+// notReplicated settles a transfer the replica guard held back: it was
+// never sent, so it is not_applied, with the reason. The error is a
+// *store.DatabaseError (class database): replication is for an operator to
+// fix, and the ERROR log, the journal row, the status page and
+// syncer_transfers_not_replicated_total all show it.
+func (s *Sender) notReplicated(ctx context.Context, log *slog.Logger, t store.Transfer, why error) (store.Transfer, error) {
+	reason := "not sent: " + why.Error()
+	if errors.Is(why, ErrNotReplicated) {
+		reason = store.NotReplicatedError + strings.TrimPrefix(why.Error(), ErrNotReplicated.Error())
+	}
+	o := store.TransferOutcome{Status: store.TransferNotApplied, Error: reason, At: s.now()}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	msg := "transfer not sent: too few standbys hold its journal row"
+	if !errors.Is(why, ErrNotReplicated) {
+		msg = "transfer not sent: cancelled while waiting for standbys to hold its journal row"
+	}
+	if err := s.DB.SettleTransfer(sctx, t.ID, o); err != nil {
+		log.Error(msg+"; recording that failed too, reconcile will settle it",
+			"min_replicas", s.Replicas.Min, "err", why, "settle_err", err)
+	} else {
+		t.Status, t.Error, t.SettledAt = o.Status, o.Error, &o.At
+		log.Error(msg+"; settled not_applied", "min_replicas", s.Replicas.Min, "err", why)
+	}
+	if ctx.Err() != nil && !errors.Is(why, ErrNotReplicated) {
+		return t, fmt.Errorf("transfer %d not sent: %w", t.ID, why)
+	}
+	return t, fmt.Errorf("transfer %d not sent: %w", t.ID,
+		&store.DatabaseError{Op: fmt.Sprintf("replicate the transfer journal to %d standbys", s.Replicas.Min), Err: why})
 }
 
 // transferOutcome classifies Transfer's result. It relies on DoOnce's
