@@ -67,7 +67,7 @@ func TestFailoverBIViewsReadOnStandby(t *testing.T) {
 	}
 	primary := testdb.Open(t, primaryURL)
 	for _, v := range []string{"mgid_client_balance_latest", "mgid_client_spend_daily", "sync_runs", "source_freshness"} {
-		want := countRows(t, primary, `SELECT count(*) FROM `+pgx.Identifier{"bi", v}.Sanitize())
+		want := testdb.Count(t, primary, `SELECT count(*) FROM `+pgx.Identifier{"bi", v}.Sanitize())
 		if want == 0 || counts[v] != want {
 			t.Errorf("bi.%s: %d rows on the standby, %d on the primary (want equal and more than 0)", v, counts[v], want)
 		}
@@ -94,8 +94,8 @@ func TestFailoverDaemonFollowsPromotion(t *testing.T) {
 	primary := testdb.Open(t, p.Primary.URL(testdb.PGDatabase))
 	snapshots := `SELECT count(*) FROM syncer.mgid_agency_balance`
 	waitFor(t, 60*time.Second, "two snapshots, then a run in flight", func() bool {
-		return countRows(t, primary, snapshots) >= 2 &&
-			countRows(t, primary, `SELECT count(*) FROM syncer.runs WHERE job = 'mgid-balances' AND status = 'running'`) == 1
+		return testdb.Count(t, primary, snapshots) >= 2 &&
+			testdb.Count(t, primary, `SELECT count(*) FROM syncer.runs WHERE job = 'mgid-balances' AND status = 'running'`) == 1
 	})
 	time.Sleep(500 * time.Millisecond) // into the run's snapshot
 	// What the standby holds now is committed and replicated: none of it may be lost.
@@ -107,12 +107,12 @@ func TestFailoverDaemonFollowsPromotion(t *testing.T) {
 	p.Standby.Promote()
 
 	promoted := testdb.Open(t, p.Standby.URL(testdb.PGDatabase))
-	base := countRows(t, promoted, snapshots)
+	base := testdb.Count(t, promoted, snapshots)
 	waitFor(t, 60*time.Second, "two snapshots on the promoted standby", func() bool {
-		return countRows(t, promoted, snapshots) >= base+2
+		return testdb.Count(t, promoted, snapshots) >= base+2
 	})
 	cut := `SELECT count(*) FROM syncer.runs WHERE job = 'mgid-balances' AND status = 'failed' AND error_class = 'database'`
-	for end := time.Now().Add(30 * time.Second); countRows(t, promoted, cut) == 0; time.Sleep(50 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); testdb.Count(t, promoted, cut) == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("the run cut by the failover is not recorded failed as database:\n%s\n%s", runsTable(t, promoted), d.out.String())
 		}
@@ -126,7 +126,7 @@ func TestFailoverDaemonFollowsPromotion(t *testing.T) {
 	if d.wait(0) != -1 {
 		t.Fatalf("the daemon exited during the failover:\n%s", d.out.String())
 	}
-	if n := countRows(t, promoted, `SELECT count(*) FROM syncer.runs WHERE status = 'running'
+	if n := testdb.Count(t, promoted, `SELECT count(*) FROM syncer.runs WHERE status = 'running'
 		AND started_at < now() - interval '30 seconds'`); n != 0 {
 		t.Errorf("%d runs left running", n)
 	}
@@ -258,7 +258,7 @@ topup:
 	if got := runsOf(t, primary, "mgid-topup", "manual"); len(got) != 1 || got[0] != (runRecord{"failed", "database"}) {
 		t.Errorf("top-up runs %+v, want one failed as database", got)
 	}
-	if n := countRows(t, primary, `SELECT count(*) FROM syncer.mgid_transfers WHERE origin = 'topup' AND status = 'not_applied'
+	if n := testdb.Count(t, primary, `SELECT count(*) FROM syncer.mgid_transfers WHERE origin = 'topup' AND status = 'not_applied'
 		AND starts_with(error, $1)`, store.NotReplicatedError); n != 1 {
 		t.Errorf("%d top-up transfers settled not_applied for want of a standby, want 1 (the round stops after it)", n)
 	}
@@ -277,7 +277,7 @@ topup:
 	}
 	p.WaitReplayed(t, 30*time.Second)
 	standby := testdb.Open(t, p.Standby.URL(testdb.PGDatabase))
-	if n := countRows(t, standby, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'succeeded'`); n != 1 {
+	if n := testdb.Count(t, standby, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'succeeded'`); n != 1 {
 		t.Errorf("%d succeeded transfers on the standby, want 1", n)
 	}
 }
@@ -318,7 +318,7 @@ func TestFailoverRightAfterPOSTReconcileSettles(t *testing.T) {
 	m.mu.Unlock()
 
 	promoted := testdb.Open(t, p.Standby.URL(testdb.PGDatabase))
-	if n := countRows(t, promoted, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'in_flight' AND client_id = $1`, first); n != 1 {
+	if n := testdb.Count(t, promoted, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'in_flight' AND client_id = $1`, first); n != 1 {
 		t.Fatalf("%d in_flight rows for the client on the promoted standby, want 1 (the guard let the POST go before the standby had it)", n)
 	}
 	// Until reconcile settles it, the client gets nothing more.

@@ -9,6 +9,7 @@ import (
 
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/testdb"
 	"syncer/internal/transfer"
 )
 
@@ -20,7 +21,7 @@ func TestReplicaGuardWithoutStandbyDoesNotSend(t *testing.T) {
 	t.Parallel()
 	e := newXferEnv(t, sim.Options{Clients: 20})
 	ctx := context.Background()
-	if n := count(t, e.db, `SELECT count(*) FROM pg_stat_replication`); n != 0 {
+	if n := testdb.Count(t, e.db, `SELECT count(*) FROM pg_stat_replication`); n != 0 {
 		t.Fatalf("the test server streams to %d standbys; this test needs one that streams to none", n)
 	}
 	l := e.lock()
