@@ -175,5 +175,7 @@ cat <<EOF
 3. Connect a BI tool (Metabase, Grafana) as a login in the read-only role syncer_bi:
      psql '$DATABASE_URL' -c "CREATE ROLE metabase LOGIN PASSWORD 'choose-a-password'"
      psql '$DATABASE_URL' -c "GRANT syncer_bi TO metabase"
-   then point the tool at database $db_name, schema bi, user metabase.
+     psql '$DATABASE_URL' -c "ALTER ROLE metabase SET search_path = bi"
+   then point the tool at database $db_name, schema bi, user metabase
+   (README: "Which view for which question").
 EOF
