@@ -493,3 +493,45 @@ func TestErrorClassTellsTheDatabaseApart(t *testing.T) {
 		})
 	}
 }
+
+// Two jobs run at once when the database starts swallowing packets: both
+// fail as database, and the outage is still one ERROR (the first run's
+// end); the other run's failure is a WARN.
+func TestOutageCuttingTwoRunsIsOneError(t *testing.T) {
+	t.Parallel()
+	_, via, p := proxiedDB(t, 0)
+	logs := &testutil.LockedBuffer{}
+	r := &jobs.Runner{Store: via, Log: testLogger(logs), Replica: "a"}
+	var busy sync.WaitGroup
+	busy.Add(2)
+	stalls := func(name string) jobs.Job {
+		return fnJob{name, func(ctx context.Context, run *jobs.Run) error {
+			busy.Done()
+			for {
+				if _, err := via.Exec(ctx, `SELECT pg_sleep(0.05)`); err != nil {
+					return err
+				}
+			}
+		}}
+	}
+	go func() { busy.Wait(); p.Blackhole() }()
+	results := make(chan jobs.Result, 2)
+	for _, name := range []string{"stalls-a", "stalls-b"} {
+		go func() {
+			results <- r.Execute(context.Background(), stalls(name), jobs.Options{Trigger: jobs.TriggerManual, Timeout: 8 * time.Second})
+		}()
+	}
+	for range 2 {
+		if res := <-results; res.Status != jobs.StatusFailed || jobs.ErrorClass(res.Err) != jobs.ClassDatabase {
+			t.Errorf("stalled run: %+v (class %s)", res, jobs.ErrorClass(res.Err))
+		}
+	}
+	p.Restore()
+	out := logs.String()
+	if logLines(out, "ERROR", "") != 1 || logLines(out, "ERROR", "run failed: database unreachable") != 1 {
+		t.Errorf("want one ERROR for the outage, the first failed run's:\n%s", out)
+	}
+	if logLines(out, "WARN", "run failed: the database is still unreachable") != 1 {
+		t.Errorf("want the second failed run at WARN:\n%s", out)
+	}
+}
