@@ -13,9 +13,12 @@ import (
 
 // stopBound is how long `run` waits, after the grace period, for cancelled
 // runs to record their end before it exits anyway: SIGTERM always ends the
-// process within SYNCER_SHUTDOWN_GRACE plus about this (plus closing the
-// pool, itself bounded by closeBound). A run cut off here stays 'running'
-// and the next process marks it abandoned.
+// process within SYNCER_SHUTDOWN_GRACE plus this plus closeBound, the wait
+// for the pool to close. When the runs did not end within stopBound the
+// database is not answering, and closing its connections politely would
+// wait on it again: the pool is not waited for, so a silent database ends
+// the process within the grace plus stopBound. A run cut off here stays
+// 'running' and the next process marks it abandoned.
 const (
 	stopBound  = 2500 * time.Millisecond
 	closeBound = time.Second
@@ -97,6 +100,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	a.log.Info("stopping: no new runs; waiting for running ones", "grace", a.cfg.ShutdownGrace)
 	stopped := sched.Stop()
 	stopReconcile()
+	silent := false
 	select {
 	case <-stopped.Done():
 	case <-time.After(a.cfg.ShutdownGrace):
@@ -105,19 +109,25 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		select {
 		case <-stopped.Done():
 		case <-time.After(stopBound):
+			silent = true
 			a.log.Error("runs did not end after cancellation (the database may not be answering); exiting anyway: the next start marks them abandoned",
 				"waited", stopBound)
 		}
 	}
 	// pgxpool.Close waits for connections in use: bounded, so that a
-	// connection stuck on a silent network cannot hold the exit.
+	// connection stuck on a silent network cannot hold the exit; not
+	// waited for at all when the runs already found the database silent.
 	closed = true
 	done := make(chan struct{})
 	go func() { a.close(); close(done) }()
+	wait := closeBound
+	if silent {
+		wait = 0
+	}
 	select {
 	case <-done:
-	case <-time.After(closeBound):
-		a.log.Warn("database connections did not close in time; exiting anyway")
+	case <-time.After(wait):
+		a.log.Warn("database connections did not close in time; exiting anyway", "waited", wait)
 	}
 	a.log.Info("stopped")
 	return nil

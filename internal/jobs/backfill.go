@@ -223,6 +223,6 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 	if err != nil && dctx.Err() != nil {
 		err = fmt.Errorf("%w (%v)", context.Cause(dctx), err)
 	}
-	res := b.Runner.finish(ctx, run, err, step)
+	res := b.Runner.finish(ctx, run, err, time.Now().Add(step))
 	return res.Rows, claimed, res.Err
 }

@@ -50,13 +50,23 @@ func (r *Runner) stepFailed(ctx context.Context, log *slog.Logger, step string, 
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		log.Info("not run: shutting down", "step", step)
 	case store.IsDatabaseError(err):
-		if !r.outage.down(log, err) {
+		if r.outage.down() {
+			log.Error(outageStarts, "step", step, "err", err)
+		} else {
 			log.Warn("skipped: the database is unreachable", "step", step, "err", err)
 		}
 	default:
 		log.Error("could not "+step, "err", err)
 	}
 }
+
+// outageStarts is the ERROR that opens an outage when a step around a run
+// finds the database gone; a run that the outage fails says it in its own
+// "run failed" line instead (runOutageStarts), so one outage is one ERROR.
+const (
+	outageStarts    = "database unreachable: runs fail or are skipped until it returns"
+	runOutageStarts = "run failed: database unreachable; runs fail or are skipped until it returns"
+)
 
 // outage remembers whether the database is down, so that it is reported at
 // ERROR once when it goes and at INFO once when it returns, not per tick.
@@ -65,16 +75,15 @@ type outage struct {
 	since time.Time // zero while the database answers
 }
 
-// down records that the database failed; it logs and returns true only for
-// the first failure of an outage.
-func (o *outage) down(log *slog.Logger, err error) bool {
+// down records that the database failed; it returns true only for the
+// first failure of an outage, whose caller logs the outage's one ERROR.
+func (o *outage) down() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.since.IsZero() {
 		return false
 	}
 	o.since = time.Now()
-	log.Error("database unreachable: runs fail or are skipped until it returns", "err", err)
 	return true
 }
 

@@ -130,6 +130,9 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 			return Result{Status: StatusSkipped}
 		}
 	}
+	// The database vouched for itself no earlier than this: a stall begins
+	// after it, so a deadline counted from it holds counted from the stall.
+	answered := time.Now()
 	sctx, cancel := context.WithTimeout(ctx, step)
 	id, err := r.Store.StartRun(sctx, store.RunStart{
 		Job: job.Name(), Trigger: o.Trigger, ScheduledFor: o.ScheduledFor, Replica: r.Replica,
@@ -159,19 +162,20 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 		runCtx = store.WithFence(runCtx, id)
 	}
 	hb := LockCheckEvery(o.Timeout)
-	stop := r.heartbeat(runCtx, lock, hb, lost, run.Log)
+	stop := r.heartbeat(runCtx, lock, hb, lost, run.Log, answered)
 	err = r.invoke(runCtx, job, run, o.Timeout)
-	stop()
-	finishStep := step
-	if errors.Is(context.Cause(runCtx), errLockLost) {
-		// The database just failed a ping: the end is recorded within what
-		// is left of the step deadline once the loss is noticed (at least a
-		// quarter second), not a whole step more, so a stalled database
-		// fails the run within about one step deadline; an end it cannot
-		// take now is recorded later.
-		finishStep = max(step-3*hb/4, 250*time.Millisecond)
+	lastAnswer := stop()
+	finishBy := time.Now().Add(step)
+	if errors.Is(context.Cause(runCtx), errLockLost) || ErrorClass(err) == ClassDatabase {
+		// The database stopped answering (or cut the run) after it last
+		// answered a ping: the end is recorded within the step deadline
+		// counted from that answer, not a whole step after the loss was
+		// noticed, so a stalled database fails the run within one step
+		// deadline of the stall. An end it cannot take by then is kept and
+		// recorded later.
+		finishBy = lastAnswer.Add(step)
 	}
-	return r.finish(ctx, run, err, finishStep)
+	return r.finish(ctx, run, err, finishBy)
 }
 
 // LockCheckEvery is how soon a run notices that its job lock is lost (its
@@ -265,8 +269,12 @@ func (r *Runner) logBusy(ctx context.Context, job string, o Options, log *slog.L
 // When a ping fails (the session was terminated or cut, or the database does
 // not answer within half of every) the lock can no longer be vouched for: the run is
 // cancelled with a database error as its cause.
-func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.Duration, lost context.CancelCauseFunc, log *slog.Logger) (stop func()) {
+//
+// stop returns when the database last answered: the start of the last ping
+// that succeeded, or answered when none did.
+func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.Duration, lost context.CancelCauseFunc, log *slog.Logger, answered time.Time) (stop func() time.Time) {
 	done := make(chan struct{})
+	last := answered // written by the goroutine, read after wg.Wait
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -283,19 +291,23 @@ func (r *Runner) heartbeat(ctx context.Context, lock *store.JobLock, every time.
 				return
 			case <-t.C:
 			}
+			sent := time.Now()
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every/2)
 			err := lock.Ping(pctx)
 			cancel()
+			if err == nil {
+				last = sent
+			}
 			if err != nil {
-				// WARN: the run's end (ERROR) and the outage (one ERROR
-				// however many runs it cuts) report the failure.
+				// WARN: the run's end reports the failure (the outage's
+				// one ERROR, or a WARN once the outage is known).
 				log.Warn("lost the job's lock (database heartbeat failed): cancelling the run", "err", err)
 				lost(fmt.Errorf("%w: %w", errLockLost, err))
 				return
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	return func() time.Time { close(done); wg.Wait(); return last }
 }
 
 // invoke calls job.Run with the timeout and turns a panic into an error, so
@@ -325,12 +337,14 @@ func (r *Runner) invoke(ctx context.Context, job Job, run *Run, timeout time.Dur
 	return err
 }
 
-// finish records how the run ended, within step and without the run's
-// cancellation, and logs it: INFO when it succeeded, WARN when cancelled,
-// ERROR when it failed. An end the database cannot take now is kept and
-// recorded by a later run's lock step, so a run cut off by an outage still
-// ends up failed with class database rather than abandoned.
-func (r *Runner) finish(ctx context.Context, run *Run, err error, step time.Duration) Result {
+// finish records how the run ended, by the deadline by and without the
+// run's cancellation, and logs it: INFO when it succeeded, WARN when
+// cancelled, ERROR when it failed. A run failed by the database is the
+// outage's one ERROR when it is its first failure, a WARN after that. An end
+// the database cannot take now is kept and recorded by a later run's lock
+// step, so a run cut off by an outage still ends up failed with class
+// database rather than abandoned.
+func (r *Runner) finish(ctx context.Context, run *Run, err error, by time.Time) Result {
 	f := store.RunFinish{Status: StatusSucceeded, RowsWritten: run.Rows(), Detail: run.Counts(), Observed: run.ObservedData()}
 	if err != nil {
 		f.Status = StatusFailed
@@ -344,16 +358,22 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error, step time.Dura
 			f.RowsWritten = 0
 		}
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), step)
+	failedByDB := f.Status == StatusFailed && f.ErrorClass == ClassDatabase
+	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), by)
 	ferr := r.Store.FinishRun(fctx, run.ID, f)
 	cancel()
+	attrs := []any{"status", f.Status, "rows", f.RowsWritten}
 	if ferr != nil {
 		r.mu.Lock()
 		r.pending = append(r.pending, pendingFinish{id: run.ID, f: f})
 		r.mu.Unlock()
-		r.stepFailed(context.WithoutCancel(ctx), run.Log, "record the end of the run (kept to record later)", dbStep(fctx, "finish", ferr))
+		if failedByDB {
+			// The same outage: said once, in the run's own line below.
+			attrs = append(attrs, "end_recorded", "later (the database did not take it)")
+		} else {
+			r.stepFailed(context.WithoutCancel(ctx), run.Log, "record the end of the run (kept to record later)", dbStep(fctx, "finish", ferr))
+		}
 	}
-	attrs := []any{"status", f.Status, "rows", f.RowsWritten}
 	if !run.started.IsZero() {
 		attrs = append(attrs, "took", r.now().Sub(run.started).Round(time.Millisecond))
 	}
@@ -362,10 +382,13 @@ func (r *Runner) finish(ctx context.Context, run *Run, err error, step time.Dura
 		run.Log.Info("run ended", attrs...)
 	case f.Status == StatusCancelled:
 		run.Log.Warn("run cancelled", append(attrs, "err", err)...)
+	case failedByDB && !r.outage.down():
+		// An outage already reported at ERROR: this run is one more of
+		// its casualties, as a skipped tick is.
+		run.Log.Warn("run failed: the database is still unreachable", append(attrs, "error_class", f.ErrorClass, "err", err)...)
+	case failedByDB:
+		run.Log.Error(runOutageStarts, append(attrs, "error_class", f.ErrorClass, "err", err)...)
 	default:
-		if f.ErrorClass == ClassDatabase {
-			r.outage.down(run.Log, err)
-		}
 		run.Log.Error("run failed", append(attrs, "error_class", f.ErrorClass, "err", err)...)
 	}
 	r.observe(run, f)
