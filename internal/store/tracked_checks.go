@@ -189,7 +189,12 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			UPDATE syncer.tracked_targets t
 			SET last_checked_at = greatest(t.last_checked_at, c.checked_at),
 			    lease_until = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.lease_until END,
-			    leased_by = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.leased_by END
+			    leased_by = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.leased_by END,
+			    -- A found answer is the licence bi shows from now on (the
+			    -- period below continues or opens with this detail): its
+			    -- expiry is kept here so an expiry filter is an index range.
+			    license_expiry = CASE WHEN t.kind = 'mawthoq' AND t.active AND c.outcome = 'found'
+			        THEN syncer.iso_date(c.detail::jsonb ->> 'expiryDate') ELSE t.license_expiry END
 			FROM `+input+`
 			WHERE t.id = c.target_id`, append(args, replica)...)
 		// One statement continues or closes each open period, found by
@@ -224,9 +229,10 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			    WHERE h.id IS NULL OR h.valid_to IS NOT NULL
 			    ON CONFLICT (target_id) WHERE valid_to IS NULL
 			    DO UPDATE SET last_checked_at = greatest(x.last_checked_at, excluded.last_checked_at)
-			    RETURNING x.id, x.target_id, (x.xmax = 0) AS inserted
+			    RETURNING x.id, x.target_id, x.outcome, (x.xmax = 0) AS inserted
 			)
-			UPDATE syncer.tracked_targets t SET current_history_id = opened.id
+			UPDATE syncer.tracked_targets t SET current_history_id = opened.id,
+			    found_history_id = CASE WHEN opened.outcome = 'found' THEN opened.id ELSE t.found_history_id END
 			FROM opened WHERE t.id = opened.target_id
 			RETURNING opened.inserted`, append(args, runID)...)
 		br := tx.SendBatch(ctx, b)
