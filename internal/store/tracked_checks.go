@@ -186,9 +186,9 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at)`
 	args := []any{ids, outcomes, statuses, codes, messages, https, details, at}
 	// The targets' update also reads each found answer's expiryDate ($10):
-	// taken out in Go, syncer.iso_date gets a plain column and is inlined;
-	// given the JSON path it ran as a function call per row (twice the
-	// time of the whole batch, measured).
+	// taken out in Go, so SQL does not parse each detail as jsonb once more
+	// for syncer.iso_date (the write path's cost before and after is in
+	// BENCHMARKS.md, issue 15's Mawthoq section).
 	const inputExpiry = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[], $10::text[])
 		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at, expiry)`
 
