@@ -20,7 +20,8 @@ import (
 // BENCH_BI_CLIENTS clients (10,000) over BENCH_BI_DAYS days (30) at 96
 // snapshots a day, and a year of daily spend, through the store functions
 // the jobs call, with simulated capture times and the simulator's own wallet
-// figures; then it measures storage and times the dashboard questions.
+// figures; then it measures storage and times the dashboard questions, and
+// the Mawthoq licence question on 100,000 tracked targets (mawthoqReport).
 // The markdown report goes to BENCH_BI_OUT (default stdout). With
 // BENCH_BI_DSN and BENCH_BI_QUERIES_ONLY it only times the questions again on
 // a history an earlier BENCH_BI_DSN run left. Run with
@@ -54,6 +55,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 				count64(b, db, `SELECT count(*) FROM syncer.mgid_client_wallet`), count64(b, db, `SELECT count(*) FROM syncer.mgid_client_spend_daily`))
 			queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 			analystReport(b, db, dsn, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
+			mawthoqReport(b, db, dsn, &rep, end)
 			break
 		}
 		rows := make([]store.ClientBalance, clients)
@@ -116,6 +118,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 		storageReport(b, db, &rep, int64(clients), int64(snapshots))
 		queryReport(b, db, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
 		analystReport(b, db, dsn, &rep, sim.DemoAgencyID, first+int64(clients/2), end)
+		mawthoqReport(b, db, dsn, &rep, end)
 	}
 	b.StopTimer()
 	if out := os.Getenv("BENCH_BI_OUT"); out != "" {

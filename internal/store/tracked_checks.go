@@ -167,6 +167,7 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 	https := make([]*int32, n)
 	details := make([]*string, n)
 	at := make([]time.Time, n)
+	expiries := make([]*string, n)
 	for i, c := range checks {
 		ids[i], at[i] = c.TargetID, c.CheckedAt
 		outcomes[i], statuses[i], codes[i], messages[i] = pgText(c.Outcome), pgText(c.Status), pgText(c.Code), pgText(c.Message)
@@ -177,10 +178,19 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 		if d := pgJSON(c.Detail); d != nil {
 			details[i] = d
 		}
+		if c.Outcome == "found" {
+			expiries[i] = licenceExpiry(c.Detail)
+		}
 	}
 	const input = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
 		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at)`
 	args := []any{ids, outcomes, statuses, codes, messages, https, details, at}
+	// The targets' update also reads each found answer's expiryDate ($10):
+	// taken out in Go, so SQL does not parse each detail as jsonb once more
+	// for syncer.iso_date (the write path's cost before and after is in
+	// BENCHMARKS.md, issue 15's Mawthoq section).
+	const inputExpiry = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[], $10::text[])
+		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at, expiry)`
 
 	var res RecordResult
 	err := db.WithTx(ctx, func(tx *DB) error {
@@ -189,9 +199,14 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			UPDATE syncer.tracked_targets t
 			SET last_checked_at = greatest(t.last_checked_at, c.checked_at),
 			    lease_until = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.lease_until END,
-			    leased_by = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.leased_by END
-			FROM `+input+`
-			WHERE t.id = c.target_id`, append(args, replica)...)
+			    leased_by = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.leased_by END,
+			    -- A found answer is the licence bi shows from now on (the
+			    -- period below continues or opens with this detail): its
+			    -- expiry is kept here so an expiry filter is an index range.
+			    license_expiry = CASE WHEN t.kind = 'mawthoq' AND t.active AND c.outcome = 'found'
+			        THEN syncer.iso_date(c.expiry) ELSE t.license_expiry END
+			FROM `+inputExpiry+`
+			WHERE t.id = c.target_id`, append(args[:len(args):len(args)], replica, expiries)...)
 		// One statement continues or closes each open period, found by
 		// primary key through the target: no plan here depends on how many
 		// periods the planner thinks are open.
@@ -224,9 +239,10 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			    WHERE h.id IS NULL OR h.valid_to IS NOT NULL
 			    ON CONFLICT (target_id) WHERE valid_to IS NULL
 			    DO UPDATE SET last_checked_at = greatest(x.last_checked_at, excluded.last_checked_at)
-			    RETURNING x.id, x.target_id, (x.xmax = 0) AS inserted
+			    RETURNING x.id, x.target_id, x.outcome, (x.xmax = 0) AS inserted
 			)
-			UPDATE syncer.tracked_targets t SET current_history_id = opened.id
+			UPDATE syncer.tracked_targets t SET current_history_id = opened.id,
+			    found_history_id = CASE WHEN opened.outcome = 'found' THEN opened.id ELSE t.found_history_id END
 			FROM opened WHERE t.id = opened.target_id
 			RETURNING opened.inserted`, append(args, runID)...)
 		br := tx.SendBatch(ctx, b)
@@ -343,4 +359,17 @@ func latestPerTarget(checks []CheckResult) []CheckResult {
 	}
 	slices.SortFunc(out, func(a, b CheckResult) int { return a.CheckedAt.Compare(b.CheckedAt) })
 	return out
+}
+
+// licenceExpiry is a found Mawthoq answer's expiryDate as the bi views read
+// it (detail ->> 'expiryDate'), or nil: absent, or not a string (which
+// syncer.iso_date would not read as a date either).
+func licenceExpiry(detail json.RawMessage) *string {
+	var d struct {
+		ExpiryDate *string `json:"expiryDate"`
+	}
+	if len(detail) == 0 || json.Unmarshal(detail, &d) != nil {
+		return nil
+	}
+	return d.ExpiryDate
 }
