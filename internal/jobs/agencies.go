@@ -231,11 +231,16 @@ func (r *agencyRound) do(ctx context.Context, run *Run) error {
 
 // failed records an agency's failure after its transaction rolled back, and
 // frees it for the next tick; it logs the failure at ERROR, naming the agency.
+// A database failure is logged at WARN: agencies in parallel all fail with
+// one outage, and the run's own line carries that outage's one ERROR.
 func (r *agencyRound) failed(ctx context.Context, u *agencyUnit, err error) {
 	o := u.outcome(err)
-	if o.Status == StatusCancelled {
+	switch {
+	case o.Status == StatusCancelled:
 		u.log.Warn("agency cancelled", "err", err)
-	} else {
+	case o.ErrorClass == ClassDatabase:
+		u.log.Warn("agency failed", "error_class", o.ErrorClass, "err", err)
+	default:
 		u.log.Error("agency failed", "error_class", o.ErrorClass, "err", err)
 	}
 	// The run's own cancellation must not keep the outcome from being recorded.

@@ -372,7 +372,14 @@ func TestOneAgencyDatabaseFailureKeepsTheOthers(t *testing.T) {
 	for _, c := range agencyClients(url, agencies, []string{"first", "second", "third"}, 5*time.Second) {
 		job.Agencies = append(job.Agencies, c)
 	}
-	res := newRunner(db, "a", clk.Now).Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: time.Minute})
+	var logs testutil.LockedBuffer
+	runner := &jobs.Runner{Store: db, Log: testLogger(&logs), Replica: "a", Now: clk.Now}
+	res := runner.Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: time.Minute})
+	// One ERROR for the database's refusal: the run's line. The agency's own
+	// line is a WARN, so agencies failing together in an outage stay one ERROR.
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), `level=WARN msg="agency failed"`) {
+		t.Errorf("%d ERROR lines, want 1 (the run's), and the agency's failure at WARN:\n%s", n, logs.String())
+	}
 	if res.Status != jobs.StatusFailed || res.Rows != 2*41 || !strings.Contains(res.Err.Error(), "agency second (login agency-0002)") {
 		t.Fatalf("run: %+v, want failed naming second with the other two's 82 rows", res)
 	}
