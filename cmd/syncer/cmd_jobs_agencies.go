@@ -29,7 +29,7 @@ func printAgencies(w io.Writer, states []store.AgencyState, now time.Time) error
 			order = append(order, s.Job)
 		}
 		t.all++
-		if !s.Stale && s.LastStatus != "failed" {
+		if s.Healthy() {
 			t.fresh++
 			continue
 		}

@@ -95,7 +95,7 @@ func (c *AgencyCollector) Collect(ch chan<- prometheus.Metric) {
 		if s.LastSuccessAt != nil {
 			gauge(ch, descAgencyLastSuccess, float64(s.LastSuccessAt.UnixMilli())/1e3, s.Job, s.Name)
 		}
-		gauge(ch, descAgencyFailing, b2f(s.LastStatus == "failed"), s.Job, s.Name, s.LastErrorClass)
+		gauge(ch, descAgencyFailing, b2f(s.Failing()), s.Job, s.Name, s.LastErrorClass)
 	}
 }
 
@@ -135,11 +135,11 @@ func (p *Page) buildAgencies(now time.Time, states []store.AgencyState, d *pageD
 			order = append(order, s.Job)
 		}
 		t.all++
-		if !s.Stale && s.LastStatus != "failed" {
+		if s.Healthy() {
 			t.fresh++
 			continue
 		}
-		if s.LastStatus == "failed" {
+		if s.Failing() {
 			t.failing = append(t.failing, s.Name)
 		}
 		if len(sec.Rows) == maxAgenciesListed {

@@ -178,6 +178,13 @@ type AgencyState struct {
 	FailingSince   *time.Time
 }
 
+// Failing is whether the agency's latest unit failed.
+func (s AgencyState) Failing() bool { return s.LastStatus == "failed" }
+
+// Healthy is the rule `syncer jobs` and the status page count "fresh" by:
+// not stale and not failing.
+func (s AgencyState) Healthy() bool { return !s.Stale && !s.Failing() }
+
 // AgencyStates reads bi.agency_freshness, by job and agency name.
 func (db *DB) AgencyStates(ctx context.Context) ([]AgencyState, error) {
 	rows, err := db.Query(ctx, `

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,7 +323,6 @@ type dashQuery struct {
 // queryReport times each dashboard question client-side (query sent, every
 // row read): the median of 7 runs after one warm-up.
 func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, client int64, end time.Time) {
-	ctx := context.Background()
 	today := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
 	qs := []dashQuery{
 		{"one client's balance over 30 days", "20 ms", `SELECT captured_at, balance FROM bi.mgid_client_balance_history
@@ -357,28 +355,7 @@ func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, clien
 	fmt.Fprintf(rep, "Client-side time (pgx: query sent, every row read), median of 7 runs after a warm-up, on the history above.\n\n")
 	fmt.Fprintf(rep, "| question | rows | median | target | |\n|---|---:|---:|---:|---|\n")
 	for _, q := range qs {
-		var times []time.Duration
-		var n int
-		for i := 0; i < 8; i++ {
-			t0 := time.Now()
-			rows, err := db.Query(ctx, q.sql, q.args...)
-			if err != nil {
-				b.Fatalf("%s: %v", q.name, err)
-			}
-			n = 0
-			for rows.Next() {
-				n++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				b.Fatalf("%s: %v", q.name, err)
-			}
-			if i > 0 {
-				times = append(times, time.Since(t0))
-			}
-		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		med := times[len(times)/2]
+		med, n := medianQuery(b, db, 7, q.name, q.sql, q.args...)
 		verdict := "met"
 		if med > q.limit {
 			verdict = fmt.Sprintf("**missed by %.1f ms**", float64(med-q.limit)/1e6)
