@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 	"syncer/internal/transfer"
@@ -146,7 +144,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 	text := fmt.Sprintf("resolved by %s: %s", requestedBy(e), strings.TrimSpace(*note))
 	t, err := a.db.ResolveTransfer(ctx, *id, *as, text, time.Now())
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, store.ErrNotFound):
 		return usagef("transfer %d does not exist", *id)
 	case errors.Is(err, store.ErrNotUnknown) && t.Status == store.TransferInFlight:
 		return usagef("transfer %d is in flight: run `syncer mgid transfers reconcile` first", *id)

@@ -22,7 +22,7 @@ func TestMGIDTransferConfirmsLiveFigures(t *testing.T) {
 	t.Parallel()
 	c := newXferCLI(t)
 	c.snapshot()
-	snap, _, err := c.db.LatestAgencyBalance(context.Background(), 1001)
+	snap, err := c.db.LatestAgencyBalance(context.Background(), 1001)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"syncer/internal/store"
@@ -27,8 +26,8 @@ type ScrapeStore interface {
 // and nothing goes stale between runs.
 type DBCollector struct {
 	Store   ScrapeStore
-	Pool    func() *pgxpool.Stat // nil: no pool metrics
-	Timeout time.Duration        // per scrape; default 2s
+	Pool    func() store.PoolStat // nil: no pool metrics
+	Timeout time.Duration         // per scrape; default 2s
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -63,11 +62,11 @@ func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.Pool != nil {
 		s := c.Pool()
-		gauge(ch, descPoolInUse, float64(s.AcquiredConns()))
-		gauge(ch, descPoolIdle, float64(s.IdleConns()))
-		gauge(ch, descPoolMax, float64(s.MaxConns()))
-		ch <- prometheus.MustNewConstMetric(descPoolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-		ch <- prometheus.MustNewConstMetric(descPoolWaitSeconds, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
+		gauge(ch, descPoolInUse, float64(s.Acquired))
+		gauge(ch, descPoolIdle, float64(s.Idle))
+		gauge(ch, descPoolMax, float64(s.Max))
+		ch <- prometheus.MustNewConstMetric(descPoolWaits, prometheus.CounterValue, float64(s.EmptyAcquires))
+		ch <- prometheus.MustNewConstMetric(descPoolWaitSeconds, prometheus.CounterValue, s.EmptyAcquireWait.Seconds())
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {

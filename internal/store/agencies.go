@@ -80,7 +80,7 @@ func (db *DB) ClaimAgency(ctx context.Context, c AgencyClaim) (login string, ok 
 		FROM next WHERE agency_claims.job = next.job AND agency_claims.login = next.login
 		RETURNING agency_claims.login`,
 		c.Job, c.Logins, c.Tick, c.RunID, c.Replica, c.Lease).Scan(&login)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return "", false, nil
 	}
 	if err != nil {

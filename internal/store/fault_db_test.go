@@ -67,7 +67,7 @@ func TestWithTxCancelledRollsBack(t *testing.T) {
 	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM syncer.runs`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows committed by a cancelled transaction (%v)", n, err)
 	}
-	if s := db.Stat(); s.AcquiredConns() != 0 {
-		t.Errorf("%d connections still acquired", s.AcquiredConns())
+	if s := db.Stat(); s.Acquired != 0 {
+		t.Errorf("%d connections still acquired", s.Acquired)
 	}
 }

@@ -2,10 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"syncer/internal/money"
 )
@@ -81,7 +80,7 @@ func (db *DB) LatestClientBalance(ctx context.Context, agencyID, clientID int64)
 		SELECT client_id, email, balance, credit, income, captured_at
 		FROM bi.mgid_client_balance_latest WHERE agency_id = $1 AND client_id = $2`,
 		agencyID, clientID).Scan(&c.ClientID, &c.Email, &c.Balance, &c.Credit, &c.Income, &at)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, ErrNotFound) {
 		return ClientBalance{}, time.Time{}, false, nil
 	}
 	if err != nil {

@@ -44,7 +44,7 @@ func (db *DB) StartRun(ctx context.Context, r RunStart) (int64, error) {
 		ON CONFLICT (job, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
 		RETURNING id`,
 		r.Job, r.Trigger, r.ScheduledFor, dateArg(r.WindowDate), r.Replica).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return 0, ErrTickTaken
 	}
 	if err != nil {
@@ -165,7 +165,7 @@ func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, fou
 		SELECT scheduled_for FROM syncer.runs
 		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'
 		ORDER BY id DESC LIMIT 1`, job).Scan(&tick)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {

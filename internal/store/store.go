@@ -57,8 +57,31 @@ func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, err
 }
 
 func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return db.q.QueryRow(ctx, sql, args...)
+	return notFoundRow{db.q.QueryRow(ctx, sql, args...)}
 }
+
+// ErrNotFound: the row asked for does not exist. It is the one way the
+// store says so: pgx.ErrNoRows is translated to it here, once (every
+// single-row read scans through notFoundRow), so no caller needs pgx to
+// tell "absent" from "failed". ErrNotTracked is an ErrNotFound too.
+var ErrNotFound = errors.New("not found")
+
+// notFoundRow is a pgx.Row whose Scan says ErrNotFound for no row.
+type notFoundRow struct{ pgx.Row }
+
+func (r notFoundRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// notFound is an ErrNotFound with its own wording (ErrNotTracked).
+type notFound struct{ msg string }
+
+func (e *notFound) Error() string        { return e.msg }
+func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 
 func (db *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	return db.q.CopyFrom(ctx, table, columns, src)
@@ -68,8 +91,20 @@ func (db *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return db.q.SendBatch(ctx, b)
 }
 
+// PoolStat is what the metrics show of the pool: pgx's figures in the
+// store's own type, so a reader of them needs no pgx.
+type PoolStat struct {
+	Acquired, Idle, Max int32
+	EmptyAcquires       int64         // acquires that had to wait for a connection
+	EmptyAcquireWait    time.Duration // the time they waited, in all
+}
+
 // Stat is the pool's statistics (for metrics).
-func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
+func (db *DB) Stat() PoolStat {
+	s := db.pool.Stat()
+	return PoolStat{Acquired: s.AcquiredConns(), Idle: s.IdleConns(), Max: s.MaxConns(),
+		EmptyAcquires: s.EmptyAcquireCount(), EmptyAcquireWait: s.EmptyAcquireWaitTime()}
+}
 
 // MaxConns is the pool's size.
 func (db *DB) MaxConns() int32 { return db.pool.Config().MaxConns }

@@ -86,8 +86,9 @@ func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetIn
 	return res, nil
 }
 
-// ErrNotTracked: no active target has that key.
-var ErrNotTracked = errors.New("not tracked")
+// ErrNotTracked: no active target has that key. It is an ErrNotFound, with
+// wording the tracked commands show as it is.
+var ErrNotTracked error = &notFound{"not tracked"}
 
 // RemoveTarget stops tracking a target. Its history stays; its open status
 // period is closed now, since nobody will check it any more.
@@ -99,7 +100,7 @@ func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
 			SET active = false, removed_at = now(), updated_at = now(), lease_until = NULL, leased_by = NULL
 			WHERE kind = $1 AND natural_key = $2 AND active
 			RETURNING id`, kind, key).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, ErrNotFound) {
 			return ErrNotTracked
 		}
 		if err != nil {

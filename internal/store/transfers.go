@@ -220,7 +220,7 @@ func (db *DB) ResolveTransfer(ctx context.Context, id int64, status, note string
 		SET status = $2, reconcile_note = $3, reconciled_at = $4, settled_at = $4
 		WHERE id = $1 AND status = 'unknown'
 		RETURNING `+transferColumns, id, status, note, at))
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		// Not unknown, or no such transfer (GetTransfer says which).
 		if t, err = db.GetTransfer(ctx, id); err != nil {
 			return t, err
@@ -250,17 +250,15 @@ func (db *DB) CountOpenTransfers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// OpenTransferOf returns the client's open transfer, if any.
-func (db *DB) OpenTransferOf(ctx context.Context, agencyID, clientID int64) (Transfer, bool, error) {
+// OpenTransferOf returns the client's open transfer; ErrNotFound when it
+// has none.
+func (db *DB) OpenTransferOf(ctx context.Context, agencyID, clientID int64) (Transfer, error) {
 	t, err := scanTransfer(db.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND client_id = $2 AND status IN ('in_flight', 'unknown')`, agencyID, clientID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Transfer{}, false, nil
-	}
 	if err != nil {
-		return Transfer{}, false, fmt.Errorf("open transfer of client %d: %w", clientID, err)
+		return Transfer{}, fmt.Errorf("open transfer of client %d: %w", clientID, err)
 	}
-	return t, true, nil
+	return t, nil
 }
 
 // TransfersNotSettledBefore lists the agency's sent transfers that were not

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"syncer/internal/money"
 )
@@ -14,22 +11,19 @@ import (
 // to validate a client id, to show and record the before figures when the
 // provider cannot be read, and to plan top-ups.
 
-// LatestAgencyBalance returns the agency's most recent snapshot row; ok is
-// false when the agency was never snapshotted.
-func (db *DB) LatestAgencyBalance(ctx context.Context, agencyID int64) (AgencyBalance, bool, error) {
+// LatestAgencyBalance returns the agency's most recent snapshot row;
+// ErrNotFound when the agency was never snapshotted.
+func (db *DB) LatestAgencyBalance(ctx context.Context, agencyID int64) (AgencyBalance, error) {
 	var b AgencyBalance
 	err := db.QueryRow(ctx, `
 		SELECT agency_id, captured_at, run_id, personal_account, bonus_account, clients_balance
 		FROM syncer.mgid_agency_balance WHERE agency_id = $1
 		ORDER BY captured_at DESC LIMIT 1`, agencyID).
 		Scan(&b.AgencyID, &b.CapturedAt, &b.RunID, &b.Personal, &b.Bonus, &b.ClientsBalance)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return AgencyBalance{}, false, nil
-	}
 	if err != nil {
-		return AgencyBalance{}, false, fmt.Errorf("latest balance of agency %d: %w", agencyID, err)
+		return AgencyBalance{}, fmt.Errorf("latest balance of agency %d: %w", agencyID, err)
 	}
-	return b, true, nil
+	return b, nil
 }
 
 // LatestClientsBelow returns the clients of the agency's latest snapshot

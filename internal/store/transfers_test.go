@@ -40,9 +40,9 @@ func TestTransferJournalLifecycle(t *testing.T) {
 	if _, err := db.InsertTransfer(ctx, inFlight(5002, "2.00", xferT0)); err != nil {
 		t.Fatalf("another client: %v", err)
 	}
-	open, ok, err := db.OpenTransferOf(ctx, 1001, 5001)
-	if err != nil || !ok || open.ID != id || open.Before == nil || open.Before.ClientIncome != money.MustParse("100") {
-		t.Fatalf("open transfer: %+v %v %v", open, ok, err)
+	open, err := db.OpenTransferOf(ctx, 1001, 5001)
+	if err != nil || open.ID != id || open.Before == nil || open.Before.ClientIncome != money.MustParse("100") {
+		t.Fatalf("open transfer: %+v %v", open, err)
 	}
 
 	after := money.MustParse("151.50")
@@ -151,5 +151,27 @@ func TestTransferDaySums(t *testing.T) {
 	}
 	if dry.Total != money.MustParse("20") || dry.PerClient[2] != money.MustParse("4") {
 		t.Errorf("dry-run sums: %+v", dry)
+	}
+}
+
+// "Not found" is one error whichever read says it: a missing transfer, a
+// client with no open transfer, an agency never snapshotted, a target not
+// tracked. None of them is pgx's.
+func TestNotFoundIsOneError(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	if _, err := db.GetTransfer(ctx, 424242); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetTransfer of no transfer: %v, want ErrNotFound", err)
+	}
+	if _, err := db.OpenTransferOf(ctx, 1001, 5001); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("OpenTransferOf with none open: %v, want ErrNotFound", err)
+	}
+	if _, err := db.LatestAgencyBalance(ctx, 1001); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LatestAgencyBalance never snapshotted: %v, want ErrNotFound", err)
+	}
+	err := db.RemoveTarget(ctx, "tiktok", "nobody")
+	if !errors.Is(err, store.ErrNotTracked) || !errors.Is(err, store.ErrNotFound) || err.Error() != "not tracked" {
+		t.Errorf("RemoveTarget of no target: %v, want ErrNotTracked, an ErrNotFound", err)
 	}
 }

@@ -75,7 +75,7 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 		if err == nil {
 			return n, fmt.Errorf("client balances of agency %d: client %d: %w", agencyID, dup, ErrClientListedTwice)
 		}
-		if err != pgx.ErrNoRows {
+		if !errors.Is(err, ErrNotFound) {
 			return n, fmt.Errorf("client balances of agency %d: %w", agencyID, err)
 		}
 	}

@@ -61,22 +61,26 @@ type Quote struct {
 // ErrNoSnapshot or ErrNotInSnapshot when there is nothing to quote from.
 func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 	var q Quote
-	var inSnap, agencyOK bool
+	var inSnap bool
 	var err error
 	q.Wallet, q.WalletAt, inSnap, err = d.DB.LatestClientBalance(ctx, d.AgencyID, clientID)
 	if err != nil {
 		return q, err
 	}
-	q.Agency, agencyOK, err = d.DB.LatestAgencyBalance(ctx, d.AgencyID)
+	q.Agency, err = d.DB.LatestAgencyBalance(ctx, d.AgencyID)
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return q, fmt.Errorf("agency %d: %w", d.AgencyID, ErrNoSnapshot)
 	case err != nil:
 		return q, err
-	case !agencyOK:
-		return q, fmt.Errorf("agency %d: %w", d.AgencyID, ErrNoSnapshot)
 	case !inSnap:
 		return q, fmt.Errorf("client %d of agency %d: %w", clientID, d.AgencyID, ErrNotInSnapshot)
 	}
-	q.Open, q.HasOpen, err = d.DB.OpenTransferOf(ctx, d.AgencyID, clientID)
+	q.Open, err = d.DB.OpenTransferOf(ctx, d.AgencyID, clientID)
+	q.HasOpen = err == nil
+	if errors.Is(err, store.ErrNotFound) {
+		return q, nil
+	}
 	return q, err
 }
 

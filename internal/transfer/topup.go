@@ -68,14 +68,14 @@ func (d *Desk) TopUp(ctx context.Context, r TopUpRound) error {
 	}
 
 	now := journalTime(d.Now)
-	snap, ok, err := d.DB.LatestAgencyBalance(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	snap, err := d.DB.LatestAgencyBalance(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		log.Warn("skipping the round: the agency has no balances snapshot yet (run mgid-balances)")
 		run.Count("skipped_no_snapshot", 1)
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	if age := now.Sub(snap.CapturedAt); r.MaxSnapshotAge > 0 && age > r.MaxSnapshotAge {
 		log.Warn("skipping the round: the latest balances snapshot is too old to plan from",

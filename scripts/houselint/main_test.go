@@ -114,8 +114,9 @@ func Log(ctx context.Context, log *slog.Logger, err error) {
 	}
 }
 
-// A job that imports pgx itself runs a query outside the store; one that
-// reaches pgx only through the store, or only in its tests, is fine.
+// A job, a command or observe importing pgx itself works with the database
+// outside the store; one that reaches pgx only through the store, or only in
+// its tests, is fine, and so is testdb.
 func TestQueriesOnlyInTheStore(t *testing.T) {
 	t.Parallel()
 	dir := writeModule(t, map[string]string{
@@ -125,6 +126,10 @@ func TestQueriesOnlyInTheStore(t *testing.T) {
 		"internal/jobs/good.go":      "package jobs\n\nimport \"m/internal/store\"\n\nconst Name = store.Name\n",
 		"internal/jobs/good_test.go": "package jobs\n\nimport (\n\t\"testing\"\n\n\t\"github.com/jackc/pgx/v5\"\n)\n\nfunc TestX(t *testing.T) { _ = pgx.Name }\n",
 		"internal/transfer/bad.go":   "package transfer\n\nimport \"github.com/jackc/pgx/v5\"\n\nconst Name = pgx.Name\n",
+		"internal/observe/bad.go":    "package observe\n\nimport \"github.com/jackc/pgx/v5/pgxpool\"\n\nconst Name = pgxpool.Name\n",
+		"cmd/syncer/main.go":         "package main\n\nimport \"github.com/jackc/pgx/v5\"\n\nfunc main() { _ = pgx.Name }\n",
+		"internal/testdb/testdb.go":  "package testdb\n\nimport \"github.com/jackc/pgx/v5\"\n\nconst Name = pgx.Name\n",
+		"pgx/pgxpool/pgxpool.go":     "package pgxpool\n\nconst Name = \"pgxpool\"\n",
 	})
 	mod := filepath.Join(dir, "go.mod")
 	if err := os.WriteFile(mod, []byte("module m\n\ngo 1.26\n\nrequire github.com/jackc/pgx/v5 v5.0.0\n\nreplace github.com/jackc/pgx/v5 => ./pgx\n"), 0o644); err != nil {
@@ -134,7 +139,17 @@ func TestQueriesOnlyInTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 1 || !strings.HasPrefix(problems[0], "m/internal/transfer: imports github.com/jackc/pgx/v5:") {
-		t.Errorf("problems %q, want only m/internal/transfer importing pgx", problems)
+	want := []string{
+		"m/cmd/syncer: imports github.com/jackc/pgx/v5:",
+		"m/internal/observe: imports github.com/jackc/pgx/v5/pgxpool:",
+		"m/internal/transfer: imports github.com/jackc/pgx/v5:",
+	}
+	if len(problems) != len(want) {
+		t.Fatalf("problems %q, want cmd, observe and transfer importing pgx", problems)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(problems[i], w) {
+			t.Errorf("problem %d = %q, want %s...", i, problems[i], w)
+		}
 	}
 }
