@@ -100,7 +100,7 @@ type agencyUnit struct {
 // seal, on the agency's transaction just before it commits, records the
 // agency's success and (for a claimed unit) ends its claim, which fails if
 // the claim was lost: the commit then rolls back.
-func (u *agencyUnit) seal(ctx context.Context, tx *store.DB) error {
+func (u *agencyUnit) seal(ctx context.Context, tx *store.Tx) error {
 	if u.claimed {
 		if err := tx.EndAgencyClaim(ctx, u.job, u.ref.Login, u.run.ID); err != nil {
 			return err
@@ -246,7 +246,7 @@ func (r *agencyRound) failed(ctx context.Context, u *agencyUnit, err error) {
 	// The run's own cancellation must not keep the outcome from being recorded.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StepTimeout(u.run.timeout))
 	defer cancel()
-	rerr := r.db.WithTx(rctx, func(tx *store.DB) error {
+	rerr := r.db.WithTx(rctx, func(tx *store.Tx) error {
 		if u.claimed {
 			// A lost claim is fine here: whoever took it over records its own.
 			if err := tx.EndAgencyClaim(rctx, r.job, u.ref.Login, u.run.ID); err != nil && !errors.Is(err, store.ErrClaimLost) {

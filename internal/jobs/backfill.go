@@ -15,7 +15,7 @@ import (
 // the backfill owns, so the day's data and its checkpoint commit together.
 type DayJob interface {
 	Job
-	RunDay(ctx context.Context, run *Run, tx *store.DB, day time.Time) error
+	RunDay(ctx context.Context, run *Run, tx *store.Tx, day time.Time) error
 }
 
 // BackfillStore is what a backfill needs of the database.
@@ -188,7 +188,7 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 		defer cancel()
 	}
 	var partial error // some agencies failed, the others are to commit
-	err = b.Store.WithTx(dctx, func(tx *store.DB) error {
+	err = b.Store.WithTx(dctx, func(tx *store.Tx) error {
 		ctx := dctx
 		claim := tx.ClaimDay
 		if redo {

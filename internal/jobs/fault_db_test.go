@@ -106,7 +106,7 @@ func runRowFull(t *testing.T, db *store.DB, id int64) (status, class, msg string
 // as long as it runs.
 func writeJob(db *store.DB, name string, hold time.Duration) fnJob {
 	return fnJob{name, func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx *store.DB) error {
+		return db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: run.ID, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
@@ -213,7 +213,7 @@ func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 	r := &jobs.Runner{Store: via, Log: testLogger(logs), Replica: "a"}
 	inTx := make(chan struct{})
 	job := fnJob{"stalls", func(ctx context.Context, run *jobs.Run) error {
-		return via.WithTx(ctx, func(tx *store.DB) error {
+		return via.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 7, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
@@ -382,7 +382,7 @@ func TestLockHolderTerminatedRunIsFenced(t *testing.T) {
 	release := func() { once.Do(func() { close(goOn) }) }
 	defer release()
 	first := fnJob{"fenced", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx *store.DB) error {
+		return db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
@@ -436,7 +436,7 @@ func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	r := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
 	pid := make(chan int32, 1)
 	job := fnJob{"worker", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx *store.DB) error {
+		return db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}

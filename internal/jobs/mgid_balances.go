@@ -22,7 +22,7 @@ type MGIDWallets interface {
 
 // TxRunner opens transactions.
 type TxRunner interface {
-	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
+	WithTx(ctx context.Context, fn func(tx *store.Tx) error) error
 }
 
 // BalancesStore is what the balances job needs of the database.
@@ -66,7 +66,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	if j.Location != nil {
 		zone = j.Location
 	}
-	if err := j.DB.WithTx(ctx, func(tx *store.DB) error {
+	if err := j.DB.WithTx(ctx, func(tx *store.Tx) error {
 		return tx.SetSetting(ctx, store.SettingMGIDTimezone, zone.String())
 	}); err != nil {
 		return err
@@ -76,7 +76,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	// lock a dashboard's SELECT waits for, and agencies in parallel never race
 	// to create it. Normally a catalog lookup; made at migrate, months ahead,
 	// so a failure here is a warning, not the run's.
-	if err := j.DB.WithTx(ctx, func(tx *store.DB) error {
+	if err := j.DB.WithTx(ctx, func(tx *store.Tx) error {
 		made, err := tx.EnsureWalletPartitions(ctx, j.now().UTC())
 		if len(made) > 0 {
 			run.Log.Info("wallet partitions created", "partitions", made)
@@ -100,7 +100,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 func (j *MGIDBalances) snapshot(ctx context.Context, a MGIDWallets, u *agencyUnit) error {
 	// Postgres keeps microseconds; truncating keeps the key we write equal to the one we read.
 	capturedAt := j.now().UTC().Truncate(time.Microsecond)
-	return j.DB.WithTx(ctx, func(tx *store.DB) error {
+	return j.DB.WithTx(ctx, func(tx *store.Tx) error {
 		bal, err := a.Agency(ctx)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (j *MGIDBalances) now() time.Time {
 // U+FFFD in place of each bad character: counted in the run's detail
 // (replaced_characters) and logged at WARN once per run. Invalid UTF-8 was
 // replaced by the MGID client's decoder already, which counts it.
-func copyClients(ctx context.Context, run *Run, tx *store.DB, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
+func copyClients(ctx context.Context, run *Run, tx *store.Tx, a MGIDWallets, agencyID int64, capturedAt time.Time) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows := &walletStream{batches: make(chan []store.ClientBalance, 4), done: make(chan struct{})}
@@ -169,7 +169,7 @@ func copyClients(ctx context.Context, run *Run, tx *store.DB, a MGIDWallets, age
 	for {
 		var n int64
 		restart := false
-		err := tx.WithTx(ctx, func(sp *store.DB) (err error) { // a savepoint
+		err := tx.WithTx(ctx, func(sp *store.Tx) (err error) { // a savepoint
 			n, err = sp.CopyClientBalances(ctx, agencyID, capturedAt, rows)
 			restart = err != nil && rows.restarted()
 			return err

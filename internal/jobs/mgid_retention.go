@@ -29,7 +29,7 @@ func (j *MGIDRetention) Run(ctx context.Context, run *Run) error {
 		now = j.Now
 	}
 	before := now().Add(-time.Duration(j.DetailDays) * 24 * time.Hour)
-	return j.DB.WithTx(ctx, func(tx *store.DB) error {
+	return j.DB.WithTx(ctx, func(tx *store.Tx) error {
 		dropped, err := tx.DropWalletDetail(ctx, before)
 		if err != nil {
 			return err

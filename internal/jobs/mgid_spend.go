@@ -68,7 +68,7 @@ func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {
 			if err != nil {
 				return err
 			}
-			return j.DB.WithTx(ctx, func(tx *store.DB) error {
+			return j.DB.WithTx(ctx, func(tx *store.Tx) error {
 				if err := j.write(ctx, tx, u, now, rows, fetched); err != nil {
 					return err
 				}
@@ -82,7 +82,7 @@ func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {
 // write in a savepoint of the day's transaction, so one agency's failure
 // leaves the others' days to commit. A day with a failed agency returns
 // *AgencyFailures: the backfill commits the rest but does not checkpoint it.
-func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.DB, day time.Time) error {
+func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.Tx, day time.Time) error {
 	type fetchedAgency struct {
 		rows    []store.SpendDay
 		fetched []store.SpendFetch
@@ -115,7 +115,7 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.DB, day time
 	for _, r := range results {
 		u, err := r.u, r.err
 		if err == nil {
-			err = tx.WithTx(ctx, func(sp *store.DB) error { // a savepoint
+			err = tx.WithTx(ctx, func(sp *store.Tx) error { // a savepoint
 				if err := j.write(ctx, sp, u, j.now(), r.rows, r.fetched); err != nil {
 					return err
 				}
@@ -145,7 +145,7 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.DB, day time
 
 // write stores one agency's spend rows and marks every day it read, with or
 // without rows, in the same transaction: coverage counts only committed days.
-func (j *MGIDSpend) write(ctx context.Context, tx *store.DB, u *agencyUnit, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
+func (j *MGIDSpend) write(ctx context.Context, tx *store.Tx, u *agencyUnit, now time.Time, rows []store.SpendDay, fetched []store.SpendFetch) error {
 	at := now.UTC().Truncate(time.Microsecond)
 	res, err := tx.UpsertSpend(ctx, u.run.ID, at, j.loc(), rows)
 	if err != nil {

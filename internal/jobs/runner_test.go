@@ -82,7 +82,7 @@ func TestCancelledRunRollsBack(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	job := fnJob{"writer", func(ctx context.Context, run *jobs.Run) error {
-		return db.WithTx(ctx, func(tx *store.DB) error {
+		return db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}

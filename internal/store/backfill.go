@@ -30,7 +30,7 @@ func (db *DB) DoneDays(ctx context.Context, job string, from, to time.Time) (map
 // ClaimDay takes a transaction-scoped lock on (job, day) so two backfills
 // never work the same day, and reports whether the day is still to do. It
 // returns false when another backfill holds the day or it is already done.
-func (db *DB) ClaimDay(ctx context.Context, job string, day time.Time) (bool, error) {
+func (db *Tx) ClaimDay(ctx context.Context, job string, day time.Time) (bool, error) {
 	if locked, err := db.LockDay(ctx, job, day); err != nil || !locked {
 		return false, err
 	}
@@ -46,10 +46,8 @@ func (db *DB) ClaimDay(ctx context.Context, job string, day time.Time) (bool, er
 
 // LockDay is ClaimDay without the checkpoint check, for a day to be done
 // again: false only when another backfill holds the day.
-func (db *DB) LockDay(ctx context.Context, job string, day time.Time) (bool, error) {
-	if err := db.inTx("lock a backfill day"); err != nil {
-		return false, err // a transaction lock outside a transaction ends at once
-	}
+// A transaction lock outside a transaction would end at once: a Tx method.
+func (db *Tx) LockDay(ctx context.Context, job string, day time.Time) (bool, error) {
 	var locked bool
 	if err := db.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
 		LockKey("backfill:"+job+":"+pgDate(day))).Scan(&locked); err != nil {

@@ -77,7 +77,7 @@ func BenchmarkBIDashboards(b *testing.B) {
 				sum = sum.Add(w.Balance)
 			}
 			t0 := time.Now()
-			err := db.WithTx(ctx, func(tx *store.DB) error {
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
 				if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: sim.DemoAgencyID, CapturedAt: at, RunID: 1,
 					Personal: money.FromUnits(1e10 - int64(k)*1e4), Bonus: money.FromUnits(5e8), ClientsBalance: sum}); err != nil {
 					return err
@@ -168,7 +168,7 @@ func genSpend(b *testing.B, db *store.DB, first int64, clients int, end time.Tim
 		return money.FromUnits(int64(uint64(client*2654435761+d.Unix()/86400*40503)%5_000_000) * 100)
 	}
 	write := func(at time.Time, rows []store.SpendDay) {
-		err := db.WithTx(ctx, func(tx *store.DB) error {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows)
 			return err
 		})

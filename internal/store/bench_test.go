@@ -212,7 +212,7 @@ func checkpoint(b *testing.B, db *store.DB) {
 func appendSnapshot(b *testing.B, db *store.DB, at time.Time, rows []store.ClientBalance, agency int64) {
 	ctx := context.Background()
 	ensureWalletMonths(b, db, at)
-	err := db.WithTx(ctx, func(tx *store.DB) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: agency, CapturedAt: at, RunID: 1}); err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func BenchmarkWriteSpendUpsert(b *testing.B) {
 	day := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	upsert := func(days []store.SpendDay) store.SpendResult {
 		var res store.SpendResult
-		if err := db.WithTx(ctx, func(tx *store.DB) error {
+		if err := db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
 			res, err = tx.UpsertSpend(ctx, 1, time.Now(), time.UTC, days)
 			return err

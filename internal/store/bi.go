@@ -119,7 +119,7 @@ func (db *DB) planRows(ctx context.Context, view string) (int64, float64, error)
 // session as it was.
 func (db *DB) countWithin(ctx context.Context, sql string, limit time.Duration) (int64, error) {
 	var c int64
-	err := db.WithTx(ctx, func(tx *DB) error {
+	err := db.WithTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`,
 			fmt.Sprint(limit.Milliseconds())); err != nil {
 			return err

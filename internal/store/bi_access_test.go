@@ -220,7 +220,7 @@ func TestBIRoleCreationIsRaceSafe(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			errs <- db.WithTx(ctx, func(tx *store.DB) error {
+			errs <- db.WithTx(ctx, func(tx *store.Tx) error {
 				if _, err := tx.Exec(ctx, block); err != nil {
 					return err
 				}

@@ -171,7 +171,7 @@ func TestDailyOpenDayMatchesTheRollupFunction(t *testing.T) {
 		if i == 1 {
 			clients = clients[:1]
 		}
-		err := db.WithTx(context.Background(), func(tx *store.DB) error {
+		err := db.WithTx(context.Background(), func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(context.Background(), store.AgencyBalance{AgencyID: 2, CapturedAt: at, RunID: 1}); err != nil {
 				return err
 			}

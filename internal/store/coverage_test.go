@@ -37,7 +37,7 @@ func TestCoverageStatesAndGaps(t *testing.T) {
 	fetch := func(agency int64, day time.Time, at time.Time, spent string) {
 		t.Helper()
 		runID++
-		err := db.WithTx(ctx, func(tx *store.DB) error {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
 			var rows []store.SpendDay
 			if spent != "" {
 				rows = []store.SpendDay{{AgencyID: agency, ClientID: 7, Day: day, Spent: money.MustParse(spent)}}

@@ -27,7 +27,7 @@ func TestWithTxPanicReleasesTheConnection(t *testing.T) {
 				t.Error("the panic did not come through WithTx")
 			}
 		}()
-		_ = db.WithTx(ctx, func(tx *store.DB) error {
+		_ = db.WithTx(ctx, func(tx *store.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO syncer.runs (job, trigger, replica) VALUES ('x', 'manual', 'test')`); err != nil {
 				t.Errorf("insert: %v", err)
 			}
@@ -53,7 +53,7 @@ func TestWithTxCancelledRollsBack(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	err := db.WithTx(ctx, func(tx *store.DB) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO syncer.runs (job, trigger, replica) VALUES ('x', 'manual', 'test')`); err != nil {
 			return err
 		}

@@ -44,7 +44,7 @@ func (db *DB) ClaimHashKey(ctx context.Context, fp string) error {
 // returns how many targets it rehashed.
 func (db *DB) RehashTargets(ctx context.Context, kind, fp string, hash func(params json.RawMessage) string) (int64, error) {
 	var n int64
-	err := db.WithTx(ctx, func(tx *DB) error {
+	err := db.WithTx(ctx, func(tx *Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, params FROM syncer.tracked_targets WHERE kind = $1 ORDER BY id FOR UPDATE`, kind)
 		if err != nil {
 			return err

@@ -43,10 +43,9 @@ func (r SpendResult) Written() int64 { return r.Inserted + r.Revised }
 // one day are serialised by the job lock and the backfill day lock; should
 // another writer slip in anyway, the COPY fails on the primary key and the
 // run is rolled back and retried on the next tick, never half-written.
-func (db *DB) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *time.Location, days []SpendDay) (SpendResult, error) {
-	if err := db.inTx("upsert spend"); err != nil {
-		return SpendResult{}, err // its staging table lives until the commit
-	}
+//
+// A Tx method: its staging table lives until the commit.
+func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *time.Location, days []SpendDay) (SpendResult, error) {
 	if len(days) == 0 {
 		return SpendResult{}, nil
 	}

@@ -21,7 +21,7 @@ func day(s string) time.Time {
 func upsert(t *testing.T, db *store.DB, at time.Time, days []store.SpendDay) store.SpendResult {
 	t.Helper()
 	var res store.SpendResult
-	err := db.WithTx(context.Background(), func(tx *store.DB) error {
+	err := db.WithTx(context.Background(), func(tx *store.Tx) error {
 		var err error
 		res, err = tx.UpsertSpend(context.Background(), 1, at, time.UTC, days)
 		return err
@@ -136,7 +136,7 @@ func TestLatestViewShowsEachAgencysNewestSnapshot(t *testing.T) {
 	t2 := t1.Add(15 * time.Minute)
 	snap := func(at time.Time, clients ...store.ClientBalance) {
 		ensureWalletMonths(t, db, at)
-		err := db.WithTx(ctx, func(tx *store.DB) error {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 7, CapturedAt: at, RunID: 1}); err != nil {
 				return err
 			}

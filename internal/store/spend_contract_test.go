@@ -24,7 +24,7 @@ var moscow = func() *time.Location {
 func upsertIn(t *testing.T, db *store.DB, at time.Time, zone *time.Location, days []store.SpendDay) store.SpendResult {
 	t.Helper()
 	var res store.SpendResult
-	err := db.WithTx(context.Background(), func(tx *store.DB) error {
+	err := db.WithTx(context.Background(), func(tx *store.Tx) error {
 		var err error
 		res, err = tx.UpsertSpend(context.Background(), 1, at, zone, days)
 		return err
@@ -127,7 +127,7 @@ func TestSpendRevisionsTellIntradayFromRestatement(t *testing.T) {
 		// With a handful of rows a seq scan may win; force the choice
 		// off and ask again: the index must at least be usable.
 		var forced []string
-		err := db.WithTx(context.Background(), func(tx *store.DB) error {
+		err := db.WithTx(context.Background(), func(tx *store.Tx) error {
 			if _, err := tx.Exec(context.Background(), `SET LOCAL enable_seqscan = off`); err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func TestSpendRevisionsTellIntradayFromRestatement(t *testing.T) {
 func TestUpsertSpendNeedsZone(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	err := db.WithTx(context.Background(), func(tx *store.DB) error {
+	err := db.WithTx(context.Background(), func(tx *store.Tx) error {
 		_, err := tx.UpsertSpend(context.Background(), 1, time.Now(), nil,
 			[]store.SpendDay{{AgencyID: 1, ClientID: 1, Day: day("2026-11-01"), Spent: money.MustParse("1")}})
 		return err

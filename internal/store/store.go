@@ -34,7 +34,6 @@ type DBTX interface {
 type DB struct {
 	q    querier       // the pool, or the transaction of WithTx
 	pool *pgxpool.Pool // the pool either way
-	tx   pgx.Tx        // nil on the pool
 
 	lockConfig *pgx.ConnConfig
 }
@@ -109,18 +108,19 @@ func (db *DB) Stat() PoolStat {
 // MaxConns is the pool's size.
 func (db *DB) MaxConns() int32 { return db.pool.Config().MaxConns }
 
+// Tx is the store inside one transaction, the one WithTx hands its
+// function: every DB method runs in it, and the methods that only mean
+// something inside a transaction (a temporary table dropped at commit, a
+// lock held until commit: UpsertSpend, ClaimDay, LockDay) are Tx's alone,
+// so calling one outside WithTx does not compile.
+type Tx struct {
+	*DB
+	tx pgx.Tx
+}
+
 // ConnClosed reports whether the transaction's connection has closed (was
 // cut): an error then is the database's, whatever it says.
-func (db *DB) ConnClosed() bool { return db.tx != nil && db.tx.Conn().IsClosed() }
-
-// inTx refuses a statement that only means something inside a transaction
-// (a temporary table dropped at commit, a row lock held until commit).
-func (db *DB) inTx(op string) error {
-	if db.tx == nil {
-		return fmt.Errorf("%s must run inside WithTx", op)
-	}
-	return nil
-}
+func (tx *Tx) ConnClosed() bool { return tx.tx.Conn().IsClosed() }
 
 // ErrInvalidURL: DATABASE_URL does not parse. It never quotes the URL, which
 // may hold a password.
@@ -205,7 +205,7 @@ const rollbackTimeout = 5 * time.Second
 // When ctx carries a run's fence (WithFence), the commit happens only if no
 // other run of the job has started since: see CheckFence. Called on a DB
 // that is already in a transaction, it runs fn in a savepoint.
-func (db *DB) WithTx(ctx context.Context, fn func(tx *DB) error) error {
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	tx, err := db.q.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -215,7 +215,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *DB) error) error {
 		defer cancel()
 		_ = tx.Rollback(rctx)
 	}()
-	if err := fn(&DB{q: tx, pool: db.pool, tx: tx, lockConfig: db.lockConfig}); err != nil {
+	if err := fn(&Tx{DB: &DB{q: tx, pool: db.pool, lockConfig: db.lockConfig}, tx: tx}); err != nil {
 		return err
 	}
 	if err := CheckFence(ctx, tx); err != nil {

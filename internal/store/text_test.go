@@ -37,7 +37,7 @@ func TestStorableText(t *testing.T) {
 func ensureWalletMonths(tb testing.TB, db *store.DB, at time.Time) {
 	tb.Helper()
 	ctx := context.Background()
-	if err := db.WithTx(ctx, func(tx *store.DB) error {
+	if err := db.WithTx(ctx, func(tx *store.Tx) error {
 		_, err := tx.EnsureWalletPartitions(ctx, at)
 		return err
 	}); err != nil {

@@ -39,7 +39,7 @@ type UpsertResult struct {
 // alone (an add without --label). Keys must be unique within targets.
 func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetInput, keepLabels bool) (UpsertResult, error) {
 	var res UpsertResult
-	err := db.WithTx(ctx, func(tx *DB) error {
+	err := db.WithTx(ctx, func(tx *Tx) error {
 		// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 		// connection, so the next import skips the catalog work.
 		if _, err := tx.Exec(ctx, `
@@ -93,7 +93,7 @@ var ErrNotTracked error = &notFound{"not tracked"}
 // RemoveTarget stops tracking a target. Its history stays; its open status
 // period is closed now, since nobody will check it any more.
 func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
-	return db.WithTx(ctx, func(tx *DB) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
 			UPDATE syncer.tracked_targets

@@ -193,7 +193,7 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at, expiry)`
 
 	var res RecordResult
-	err := db.WithTx(ctx, func(tx *DB) error {
+	err := db.WithTx(ctx, func(tx *Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`
 			UPDATE syncer.tracked_targets t

@@ -85,7 +85,7 @@ func writeSnapshot(t *testing.T, db *store.DB, agency int64, at time.Time, clien
 	t.Helper()
 	ctx := context.Background()
 	ensureWalletMonths(t, db, at)
-	err := db.WithTx(ctx, func(tx *store.DB) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: agency, CapturedAt: at, RunID: 1}); err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func TestDropWalletDetailKeepsDailyRows(t *testing.T) {
 	}
 	drop := func(before time.Time) string {
 		var dropped []string
-		err := db.WithTx(ctx, func(tx *store.DB) error {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
 			dropped, err = tx.DropWalletDetail(ctx, before)
 			return err
@@ -327,7 +327,7 @@ func TestSnapshotListingAClientTwiceIsRefused(t *testing.T) {
 	at := time.Date(2026, 3, 1, 20, 0, 0, 0, time.UTC)
 	writeSnapshot(t, db, 1, at, wallet(10, "a@x", "100", ""), wallet(11, "b@x", "10", "5"))
 	ctx := context.Background()
-	err := db.WithTx(ctx, func(tx *store.DB) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
 			return err
 		}
@@ -371,7 +371,7 @@ func TestSnapshotFailsWhenAnOpenPeriodChangedUnderIt(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- db.WithTx(ctx, func(tx *store.DB) error {
+		done <- db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: at.Add(time.Hour), RunID: 1}); err != nil {
 				return err
 			}

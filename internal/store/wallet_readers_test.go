@@ -62,7 +62,7 @@ func TestSnapshotNeverBlocksABIReader(t *testing.T) {
 	done := make(chan error, 1)
 	ctx := context.Background()
 	go func() {
-		done <- db.WithTx(ctx, func(tx *store.DB) error {
+		done <- db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.SetSetting(ctx, store.SettingMGIDTimezone, "UTC"); err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func TestReadViewTimesOutBehindAnExclusiveLock(t *testing.T) {
 	locked, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- db.WithTx(ctx, func(tx *store.DB) error {
+		done <- db.WithTx(ctx, func(tx *store.Tx) error {
 			if _, err := tx.Exec(ctx, `LOCK TABLE syncer.mgid_client_wallet IN ACCESS EXCLUSIVE MODE`); err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ const settleTimeout = 10 * time.Second
 // SendJournal is what a send needs of the database: the transaction its
 // in_flight row commits in (under the run's fence), and the outcome's record.
 type SendJournal interface {
-	WithTx(ctx context.Context, fn func(tx *store.DB) error) error
+	WithTx(ctx context.Context, fn func(tx *store.Tx) error) error
 	SettleTransfer(ctx context.Context, id int64, o store.TransferOutcome) error
 	ReplicaJournal
 }
@@ -153,7 +153,7 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 	// top-up round that lost its lock sends nothing more once another
 	// round has started, so two rounds never plan from the same caps.
 	var id int64
-	err := s.DB.WithTx(ctx, func(tx *store.DB) (err error) {
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) (err error) {
 		id, err = tx.InsertTransfer(ctx, t)
 		return err
 	})

@@ -197,7 +197,7 @@ func (d *Desk) sendPlanned(ctx context.Context, r TopUpRound, log *slog.Logger, 
 // journalPlan records a dry run's plan as planned rows, all or none.
 func (d *Desk) journalPlan(ctx context.Context, r TopUpRound, plan TopUpPlan, account mgid.AccountType,
 	before func(PlannedTopUp) *store.TransferBefore, now time.Time) error {
-	err := d.DB.WithTx(ctx, func(tx *store.DB) error {
+	err := d.DB.WithTx(ctx, func(tx *store.Tx) error {
 		for _, p := range plan.Transfers {
 			if _, err := tx.InsertTransfer(ctx, store.Transfer{
 				AgencyID: d.AgencyID, ClientID: p.ClientID, ClientEmail: p.Email, Amount: p.Amount,
