@@ -72,11 +72,9 @@ func TestCheckExitsOneWithTheFix(t *testing.T) {
 	if r := syncer(context.Background(), environ, "backfill", "mgid-spend", "--from", day, "--to", day); r.code != exitOK {
 		t.Fatalf("backfill: %d %s", r.code, r.stderr)
 	}
-	if _, err := db.Exec(context.Background(), `
+	testdb.Exec(t, db, `
 		INSERT INTO syncer.mgid_transfers (agency_id, client_id, amount, account_type, origin, requested_by, status, created_at, sent_at, error)
-		VALUES (1001, 5001, 10, 'personal', 'manual', 'test', 'unknown', now(), now(), 'timeout after sending')`); err != nil {
-		t.Fatal(err)
-	}
+		VALUES (1001, 5001, 10, 'personal', 'manual', 'test', 'unknown', now(), now(), 'timeout after sending')`)
 	d, r := checkJSON(t, []string{"DATABASE_URL=" + dbURL})
 	k := kinds(d)
 	if r.code != exitFailed || d.OK {

@@ -119,7 +119,7 @@ func TestOnceRecordsProviderFailureWithoutSecrets(t *testing.T) {
 		t.Fatalf("exit %d, want 1: %s %s", r.code, r.stdout, r.stderr)
 	}
 	var status, class, msg string
-	if err := db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs`).Scan(&status, &class, &msg); err != nil {
+	if err := testdb.QueryRow(t, db, `SELECT status, error_class, error FROM bi.sync_runs`).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
 	if status != "failed" || class != "auth" {
@@ -170,7 +170,7 @@ func TestRunFillsViewsAndStopsOnSignal(t *testing.T) {
 	}
 	// The daemon recorded every job's schedule for bi.source_freshness.
 	var sched string
-	if err := db.QueryRow(context.Background(), `
+	if err := testdb.QueryRow(t, db, `
 		SELECT string_agg(job || ' ' || enabled || ' ' || expected_interval::text, ', ' ORDER BY job)
 		FROM syncer.job_schedules`).Scan(&sched); err != nil {
 		t.Fatal(err)

@@ -226,7 +226,7 @@ func TestFailoverGuardHoldsTransferWhileStreamingIsCut(t *testing.T) {
 		t.Fatalf("%d transfer POSTs while no standby had the journal row, want 0", n)
 	}
 	var status, reason string
-	if err := primary.QueryRow(context.Background(), `SELECT status, coalesce(error, '') FROM syncer.mgid_transfers ORDER BY id DESC LIMIT 1`).
+	if err := testdb.QueryRow(t, primary, `SELECT status, coalesce(error, '') FROM syncer.mgid_transfers ORDER BY id DESC LIMIT 1`).
 		Scan(&status, &reason); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestFailoverRightAfterPOSTReconcileSettles(t *testing.T) {
 		t.Fatalf("reconcile on the new primary: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	var status string
-	if err := promoted.QueryRow(context.Background(), `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, first).Scan(&status); err != nil {
+	if err := testdb.QueryRow(t, promoted, `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, first).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
 	if status != store.TransferSucceeded {
@@ -344,7 +344,7 @@ func TestFailoverRightAfterPOSTReconcileSettles(t *testing.T) {
 func runsTable(t *testing.T, db *store.DB) string {
 	t.Helper()
 	var s string
-	if err := db.QueryRow(context.Background(), `SELECT string_agg(concat_ws(' ', id, job, trigger, status, started_at, finished_at, error_class, error_message), E'\n' ORDER BY id)
+	if err := testdb.QueryRow(t, db, `SELECT string_agg(concat_ws(' ', id, job, trigger, status, started_at, finished_at, error_class, error_message), E'\n' ORDER BY id)
 		FROM syncer.runs`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}

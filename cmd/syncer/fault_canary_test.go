@@ -115,9 +115,7 @@ topup:
 	// due makes every tracked target due, so the next round checks them.
 	due := func() {
 		t.Helper()
-		if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
-			t.Fatal(err)
-		}
+		testdb.Exec(t, db, `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`)
 	}
 	step := func(env []string, wantOK bool, args ...string) {
 		t.Helper()
@@ -191,7 +189,7 @@ topup:
 	step(withCC, ok, "jobs")
 
 	// Every table and view, as text.
-	rows, err := db.Query(context.Background(), `SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+	rows, err := testdb.Query(t, db, `SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
 		WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +206,7 @@ topup:
 	dumped := 0
 	for _, rel := range relations {
 		var text string
-		if err := db.QueryRow(context.Background(), `SELECT coalesce(string_agg(v::text, E'\n'), '') FROM `+rel+` v`).Scan(&text); err != nil {
+		if err := testdb.QueryRow(t, db, `SELECT coalesce(string_agg(v::text, E'\n'), '') FROM `+rel+` v`).Scan(&text); err != nil {
 			t.Fatalf("%s: %v", rel, err)
 		}
 		if text != "" {

@@ -63,7 +63,7 @@ func TestMigrateDownGuardsData(t *testing.T) {
 	ctx := context.Background()
 	version := func() int64 {
 		var v int64
-		if err := db.QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
+		if err := testdb.QueryRow(t, db, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
 		return v

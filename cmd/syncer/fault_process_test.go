@@ -144,7 +144,7 @@ type runRecord struct{ status, class string }
 
 func runsOf(t *testing.T, db *store.DB, job, trigger string) []runRecord {
 	t.Helper()
-	rows, err := db.Query(context.Background(), `
+	rows, err := testdb.Query(t, db, `
 		SELECT status, coalesce(error_class, '') FROM syncer.runs WHERE job = $1 AND trigger = $2 ORDER BY id`, job, trigger)
 	if err != nil {
 		t.Fatal(err)
@@ -357,10 +357,10 @@ func TestSIGKILLMidBackfillThenResume(t *testing.T) {
 	const digest = `SELECT count(*) || ':' || coalesce(md5(string_agg(agency_id || '/' || spend_date || '/' || client_id || '/' || spent, ',' ORDER BY agency_id, spend_date, client_id)), '')
 		FROM syncer.mgid_client_spend_daily`
 	var got, want string
-	if err := db.QueryRow(context.Background(), digest).Scan(&got); err != nil {
+	if err := testdb.QueryRow(t, db, digest).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if err := ref.QueryRow(context.Background(), digest).Scan(&want); err != nil {
+	if err := testdb.QueryRow(t, ref, digest).Scan(&want); err != nil {
 		t.Fatal(err)
 	}
 	if got != want || strings.HasPrefix(got, "0:") {
@@ -469,7 +469,7 @@ topup:
 
 func runsSummary(t *testing.T, db *store.DB) string {
 	var s string
-	_ = db.QueryRow(context.Background(), `SELECT coalesce(string_agg(job || ' ' || trigger || ' ' || status || ' ' || coalesce(error_class, ''), E'\n' ORDER BY id), '')
+	_ = testdb.QueryRow(t, db, `SELECT coalesce(string_agg(job || ' ' || trigger || ' ' || status || ' ' || coalesce(error_class, ''), E'\n' ORDER BY id), '')
 		FROM syncer.runs`).Scan(&s)
 	return s
 }
@@ -538,7 +538,7 @@ func TestKillBetweenJournalAndPOST(t *testing.T) {
 	}
 	status := func(client int64) string {
 		var st string
-		if err := db.QueryRow(context.Background(), `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, client).Scan(&st); err != nil {
+		if err := testdb.QueryRow(t, db, `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, client).Scan(&st); err != nil {
 			t.Fatal(err)
 		}
 		return st

@@ -49,11 +49,9 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 	must("backfill", "mgid-spend", "--from", ds(-12), "--to", ds(-9))
 	must("once", "mgid-spend") // today and yesterday
 	// A day of the old backfill is lost; its checkpoint stays.
-	if _, err := db.Exec(ctx, `
+	testdb.Exec(t, db, `
 		WITH f AS (DELETE FROM syncer.mgid_spend_fetches WHERE spend_date = $1)
-		DELETE FROM syncer.mgid_client_spend_daily WHERE spend_date = $1`, ds(-11)); err != nil {
-		t.Fatal(err)
-	}
+		DELETE FROM syncer.mgid_client_spend_daily WHERE spend_date = $1`, ds(-11))
 
 	r := must("gaps")
 	want := []string{
@@ -72,11 +70,11 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 	}
 
 	var before int64
-	if err := db.QueryRow(ctx, `SELECT max(id) FROM syncer.runs`).Scan(&before); err != nil {
+	if err := testdb.QueryRow(t, db, `SELECT max(id) FROM syncer.runs`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	must("backfill", "mgid-spend", "--gaps")
-	rows, err := db.Query(ctx, `
+	rows, err := testdb.Query(t, db, `
 		SELECT window_date::text || ' ' || status FROM syncer.runs
 		WHERE id > $1 ORDER BY window_date`, before)
 	if err != nil {
@@ -100,7 +98,7 @@ func TestGapsAndBackfillGapsFillExactlyTheMissingDays(t *testing.T) {
 		t.Errorf("a second backfill --gaps: %s", r.stdout)
 	}
 	var states string
-	if err := db.QueryRow(ctx, `
+	if err := testdb.QueryRow(t, db, `
 		SELECT string_agg(DISTINCT state, ',' ORDER BY state) FROM bi.coverage
 		WHERE source = 'mgid-spend' AND day < $1`, ds(-1)).Scan(&states); err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestHashKeyFingerprintRefusesAnotherKey(t *testing.T) {
 		t.Fatalf("add under key A: exit %d %s", r.code, r.stderr)
 	}
 	var fp string
-	if err := db.QueryRow(context.Background(), `SELECT value FROM syncer.settings WHERE key = 'hash_key_fingerprint'`).Scan(&fp); err != nil {
+	if err := testdb.QueryRow(t, db, `SELECT value FROM syncer.settings WHERE key = 'hash_key_fingerprint'`).Scan(&fp); err != nil {
 		t.Fatal(err)
 	}
 	if fp != tracked.HashKeyFingerprint([]byte(keyA)) || strings.Contains(fp, "canary") {
@@ -44,7 +44,7 @@ func TestHashKeyFingerprintRefusesAnotherKey(t *testing.T) {
 		t.Fatalf("rehash: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	var h string
-	if err := db.QueryRow(context.Background(), `SELECT account_hash FROM bi.mawthoq_status_current`).Scan(&h); err != nil {
+	if err := testdb.QueryRow(t, db, `SELECT account_hash FROM bi.mawthoq_status_current`).Scan(&h); err != nil {
 		t.Fatal(err)
 	}
 	if h != tracked.AccountHash([]byte(keyB), "1000000008") {

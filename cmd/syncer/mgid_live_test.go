@@ -13,6 +13,7 @@ import (
 	"syncer/internal/providers/mgid"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/testdb"
 )
 
 // The confirmation shows MGID's live figures, the ones the journal will
@@ -70,11 +71,9 @@ func TestMGIDReconcileCountsUnknownWhenMGIDIsDown(t *testing.T) {
 	c := newXferCLI(t)
 	c.snapshot()
 	sent := time.Now().Add(-time.Hour)
-	if _, err := c.db.Exec(context.Background(), `
+	testdb.Exec(t, c.db, `
 		INSERT INTO syncer.mgid_transfers (agency_id, client_id, amount, account_type, origin, requested_by, status, created_at, sent_at, error)
-		VALUES (1001, $1, 10, 'personal', 'manual', 'alice', 'unknown', $2, $2, 'timeout after sending')`, c.first, sent); err != nil {
-		t.Fatal(err)
-	}
+		VALUES (1001, $1, 10, 'personal', 'manual', 'alice', 'unknown', $2, $2, 'timeout after sending')`, c.first, sent)
 	c.env = append(c.env, "MGID_BASE_URL=http://127.0.0.1:1", "MGID_REQUEST_TIMEOUT=2s")
 	r := c.run("", "mgid", "transfers", "reconcile")
 	if r.code != exitFailed || !strings.Contains(r.stdout, "0 settled, 1 still unknown.") {

@@ -105,12 +105,12 @@ func (c *xferCLI) journal() []store.Transfer {
 func (c *xferCLI) noSecretsStored() {
 	c.t.Helper()
 	var text string
-	if err := c.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '') FROM syncer.mgid_transfers t`).
+	if err := testdb.QueryRow(c.t, c.db, `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '') FROM syncer.mgid_transfers t`).
 		Scan(&text); err != nil {
 		c.t.Fatal(err)
 	}
 	var runs string
-	if err := c.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '') FROM syncer.runs r`).
+	if err := testdb.QueryRow(c.t, c.db, `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '') FROM syncer.runs r`).
 		Scan(&runs); err != nil {
 		c.t.Fatal(err)
 	}

@@ -202,7 +202,7 @@ func TestMawthoqTrackCommands(t *testing.T) {
 		t.Errorf("%d active targets, want 5", n)
 	}
 	var hash string
-	if err := c.db.QueryRow(context.Background(), `SELECT subject_hash FROM syncer.tracked_targets WHERE natural_key = 'tiktok:1000000008'`).Scan(&hash); err != nil {
+	if err := testdb.QueryRow(t, c.db, `SELECT subject_hash FROM syncer.tracked_targets WHERE natural_key = 'tiktok:1000000008'`).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
 	if hash != tracked.AccountHash([]byte(trackHashKey), "1000000008") {
@@ -227,7 +227,7 @@ func TestFirstlightTrackCommands(t *testing.T) {
 		t.Errorf("%d active targets, want 1", n)
 	}
 	var params string
-	if err := c.db.QueryRow(context.Background(), `SELECT string_agg(params::text, ' ') FROM syncer.tracked_targets`).Scan(&params); err != nil {
+	if err := testdb.QueryRow(t, c.db, `SELECT string_agg(params::text, ' ') FROM syncer.tracked_targets`).Scan(&params); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(params, "ut-") || !strings.Contains(params, `"user_token_ref": "VIEWER"`) {
@@ -260,7 +260,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	c.want(0, "views")
 	c.golden(simURL, "$SIM_URL")
 
-	rows, err := c.db.Query(context.Background(), `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
+	rows, err := testdb.Query(t, c.db, `SELECT account_masked, account_hash, last_check_outcome FROM bi.mawthoq_status_current ORDER BY target_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestTrackedJobsOnceFillViews(t *testing.T) {
 	}
 	var views, tables string
 	q := func(sql string, into *string) {
-		if err := c.db.QueryRow(context.Background(), sql).Scan(into); err != nil {
+		if err := testdb.QueryRow(t, c.db, sql).Scan(into); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -79,14 +79,14 @@ func TestOneAgencyFailingKeepsTheOthers(t *testing.T) {
 					t.Errorf("%s: rows %d, want the other agencies' rows counted", job.Name(), res.Rows)
 				}
 				var status, class, stored string
-				if err := db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
+				if err := testdb.QueryRow(t, db, `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
 					res.RunID).Scan(&status, &class, &stored); err != nil {
 					t.Fatal(err)
 				}
 				if status != "failed" || class != tc.class || !strings.Contains(stored, "agency second (login agency-0002)") {
 					t.Errorf("%s: sync_runs %s/%s %q, want failed/%s naming the agency", job.Name(), status, class, stored, tc.class)
 				}
-				rows, err := db.Query(context.Background(), `SELECT agency_name, status, coalesce(error_class, ''), rows_written
+				rows, err := testdb.Query(t, db, `SELECT agency_name, status, coalesce(error_class, ''), rows_written
 					FROM bi.sync_run_agencies WHERE run_id = $1 ORDER BY agency_name`, res.RunID)
 				if err != nil {
 					t.Fatal(err)
@@ -361,13 +361,11 @@ func TestOneAgencyDatabaseFailureKeepsTheOthers(t *testing.T) {
 	agencies := []sim.Agency{sim.GeneratedAgency(0), sim.GeneratedAgency(1), sim.GeneratedAgency(2)}
 	_, url := startSim(t, sim.Options{Clients: 40, Agencies: agencies, Now: clk.Now}, nil)
 	ctx := context.Background()
-	if _, err := db.Exec(ctx, `
+	testdb.Exec(t, db, `
 		CREATE FUNCTION syncer.test_deadlock() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = 'deadlock_detected'; END $$;
 		CREATE TRIGGER test_deadlock BEFORE INSERT ON syncer.mgid_agency_balance
-		FOR EACH ROW WHEN (NEW.agency_id = 100002) EXECUTE FUNCTION syncer.test_deadlock()`); err != nil {
-		t.Fatal(err)
-	}
+		FOR EACH ROW WHEN (NEW.agency_id = 100002) EXECUTE FUNCTION syncer.test_deadlock()`)
 	job := &jobs.MGIDBalances{DB: db, Now: clk.Now}
 	for _, c := range agencyClients(url, agencies, []string{"first", "second", "third"}, 5*time.Second) {
 		job.Agencies = append(job.Agencies, c)

@@ -69,7 +69,7 @@ func logLines(logs, level, msg string) int {
 func lockHolder(t *testing.T, db *store.DB, name string) int32 {
 	t.Helper()
 	var pid int32
-	err := db.QueryRow(context.Background(), `
+	err := testdb.QueryRow(t, db, `
 		SELECT pid FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND objsubid = 1
 		  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -84,7 +84,7 @@ func lockHolder(t *testing.T, db *store.DB, name string) int32 {
 func terminate(t *testing.T, db *store.DB, pid int32) {
 	t.Helper()
 	var ok bool
-	if err := db.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+	if err := testdb.QueryRow(t, db, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
 	}
 }
@@ -92,7 +92,7 @@ func terminate(t *testing.T, db *store.DB, pid int32) {
 // runRowFull is a run's row: status, error class and message.
 func runRowFull(t *testing.T, db *store.DB, id int64) (status, class, msg string) {
 	t.Helper()
-	err := db.QueryRow(context.Background(), `
+	err := testdb.QueryRow(t, db, `
 		SELECT status, coalesce(error_class, ''), coalesce(error_message, '') FROM syncer.runs WHERE id = $1`, id).
 		Scan(&status, &class, &msg)
 	if err != nil {
@@ -219,9 +219,10 @@ func TestPacketsSwallowedFailRunAsDatabase(t *testing.T) {
 			}
 			close(inTx)
 			for { // keeps talking to the database, as a COPY would
-				if _, err := tx.Exec(ctx, `SELECT pg_sleep(0.05)`); err != nil {
+				if _, err := tx.CountOpenTransfers(ctx); err != nil {
 					return err
 				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		})
 	}}
@@ -434,22 +435,33 @@ func TestWorkerTerminatedFailsAsDatabase(t *testing.T) {
 	db := testdb.New(t)
 	logs := &testutil.LockedBuffer{}
 	r := &jobs.Runner{Store: db, Log: testLogger(logs), Replica: "a"}
-	pid := make(chan int32, 1)
+	wrote := make(chan struct{})
 	job := fnJob{"worker", func(ctx context.Context, run *jobs.Run) error {
 		return db.WithTx(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertAgencyBalance(ctx, store.AgencyBalance{AgencyID: 1, CapturedAt: time.Now(), RunID: run.ID}); err != nil {
 				return err
 			}
-			var p int32
-			if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&p); err != nil {
-				return err
+			close(wrote)
+			for { // the run's work goes on until its session is gone
+				if _, err := tx.CountOpenTransfers(ctx); err != nil {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			pid <- p
-			_, err := tx.Exec(ctx, `SELECT pg_sleep(30)`)
-			return err
 		})
 	}}
-	go func() { terminate(t, db, <-pid) }()
+	go func() {
+		<-wrote
+		// The session doing the work is the one whose transaction has
+		// written (has an xid); the runner's own sessions have not.
+		var pid int32
+		if err := testdb.QueryRow(t, db, `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()`).Scan(&pid); err != nil {
+			t.Errorf("the working session: %v", err)
+			return
+		}
+		terminate(t, db, pid)
+	}()
 	res := r.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: 20 * time.Second})
 	status, class, msg := runRowFull(t, db, res.RunID)
 	if res.Status != jobs.StatusFailed || status != "failed" || class != "database" {
@@ -508,9 +520,10 @@ func TestOutageCuttingTwoRunsIsOneError(t *testing.T) {
 		return fnJob{name, func(ctx context.Context, run *jobs.Run) error {
 			busy.Done()
 			for {
-				if _, err := via.Exec(ctx, `SELECT pg_sleep(0.05)`); err != nil {
+				if _, err := via.CountOpenTransfers(ctx); err != nil {
 					return err
 				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		}}
 	}

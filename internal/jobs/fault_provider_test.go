@@ -41,8 +41,7 @@ func fpFingerprint(t *testing.T, db *store.DB, tables ...string) string {
 	var b strings.Builder
 	for _, tb := range tables {
 		var s string
-		if err := db.QueryRow(context.Background(),
-			`SELECT coalesce(string_agg(v::text, E'\n' ORDER BY v::text), '') FROM `+tb+` v`).Scan(&s); err != nil {
+		if err := testdb.QueryRow(t, db, `SELECT coalesce(string_agg(v::text, E'\n' ORDER BY v::text), '') FROM `+tb+` v`).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		b.WriteString(tb + "\n" + s + "\n")
@@ -54,7 +53,7 @@ func fpFingerprint(t *testing.T, db *store.DB, tables ...string) string {
 func fpRunRecord(t *testing.T, db *store.DB, id int64) (status, class, msg string) {
 	t.Helper()
 	var c, m *string
-	if err := db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`, id).
+	if err := testdb.QueryRow(t, db, `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`, id).
 		Scan(&status, &c, &m); err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestFirstlightOutcomesStoredFromRecordedBodies(t *testing.T) {
 	for _, c := range cases {
 		var outcome, code, desc, trackingID string
 		var httpStatus *int
-		err := db.QueryRow(context.Background(), `
+		err := testdb.QueryRow(t, db, `
 			SELECT outcome, coalesce(error_code, ''), coalesce(description, ''), coalesce(tracking_id, ''), http_status
 			FROM bi.firstlight_redeem_history WHERE content_id = $1`, c.content).Scan(&outcome, &code, &desc, &trackingID, &httpStatus)
 		if err != nil {
@@ -219,9 +219,7 @@ func TestFirstlightSecretsNeverLeak(t *testing.T) {
 	wrong := firstlight.New(url+sim.PathFirstlightRedeem,
 		firstlight.Credentials{TokenURL: url + sim.PathFirstlightToken, ClientID: "sim-firstlight", ClientSecret: secretCanary + "x"},
 		firstlight.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}), firstlight.WithRetry(trTinyRetry))
-	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
-		t.Fatal(err)
-	}
+	testdb.Exec(t, db, `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`)
 	job.Firstlight = wrong
 	res := runner.Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
 	if res.Err == nil {

@@ -14,6 +14,7 @@ import (
 	"syncer/internal/jobs"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/testdb"
 )
 
 // bi.source_freshness counts only live runs that read provider data: a
@@ -90,7 +91,7 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 		Observed             bool
 		Runs                 int64
 	}
-	rows, err := db.Query(ctx, `
+	rows, err := testdb.Query(t, db, `
 		SELECT job, trigger, status, observed, count(*) FROM syncer.runs
 		GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
 	if err != nil {
@@ -117,7 +118,7 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 
 	finished := func(where string) *time.Time {
 		var at time.Time
-		if err := db.QueryRow(ctx, `SELECT finished_at FROM syncer.runs WHERE `+where).Scan(&at); err != nil {
+		if err := testdb.QueryRow(t, db, `SELECT finished_at FROM syncer.runs WHERE `+where).Scan(&at); err != nil {
 			t.Fatalf("%s: %v", where, err)
 		}
 		return &at
@@ -176,11 +177,9 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 		stale bool
 	}{{"1 hour 59 minutes", false}, {"2 hours 1 minute", true}} {
 		t.Run(c.ago, func(t *testing.T) {
-			if _, err := db.Exec(ctx, `UPDATE syncer.runs SET finished_at = now() - $2::interval WHERE id = $1`, live.RunID, c.ago); err != nil {
-				t.Fatal(err)
-			}
+			testdb.Exec(t, db, `UPDATE syncer.runs SET finished_at = now() - $2::interval WHERE id = $1`, live.RunID, c.ago)
 			var stale bool
-			if err := db.QueryRow(ctx, `SELECT stale FROM bi.source_freshness WHERE job = 'mgid-spend'`).Scan(&stale); err != nil {
+			if err := testdb.QueryRow(t, db, `SELECT stale FROM bi.source_freshness WHERE job = 'mgid-spend'`).Scan(&stale); err != nil {
 				t.Fatal(err)
 			}
 			if stale != c.stale {

@@ -25,8 +25,7 @@ import (
 func trViewText(t *testing.T, db *store.DB, relation string) string {
 	t.Helper()
 	var s string
-	if err := db.QueryRow(context.Background(),
-		`SELECT coalesce(string_agg(row_to_json(v)::text, E'\n'), '') FROM `+relation+` v`).Scan(&s); err != nil {
+	if err := testdb.QueryRow(t, db, `SELECT coalesce(string_agg(row_to_json(v)::text, E'\n'), '') FROM `+relation+` v`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -91,7 +90,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 	for i, c := range cases {
 		var outcome, lic, code, msg string
 		var httpStatus int
-		err := db.QueryRow(context.Background(), `
+		err := testdb.QueryRow(t, db, `
 			SELECT outcome, coalesce(status, '') || '/' || coalesce(license_number, ''), coalesce(error_code, ''),
 			       coalesce(message, ''), http_status
 			FROM bi.mawthoq_status_history WHERE target_id = $1`, ids[i]).Scan(&outcome, &lic, &code, &msg, &httpStatus)
@@ -109,7 +108,7 @@ func TestMawthoqOutcomesStoredFromRecordedBodies(t *testing.T) {
 	}
 	// The raw payload is kept internally; the bi views show no full number.
 	var payload string
-	if err := db.QueryRow(context.Background(), `SELECT detail::text FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&payload); err != nil || !strings.Contains(payload, `"licenseNumber": "M-123456"`) {
+	if err := testdb.QueryRow(t, db, `SELECT detail::text FROM syncer.tracked_status_history WHERE target_id = $1`, ids[0]).Scan(&payload); err != nil || !strings.Contains(payload, `"licenseNumber": "M-123456"`) {
 		t.Errorf("stored payload %q, %v", payload, err)
 	}
 	views := trViewText(t, db, "bi.mawthoq_status_current") + trViewText(t, db, "bi.mawthoq_status_history")
@@ -170,7 +169,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 		checks     int
 	}
 	history := func(i int) []period {
-		rows, err := db.Query(context.Background(), `
+		rows, err := testdb.Query(t, db, `
 			SELECT status, valid_from, valid_to, last_checked_at, checks FROM bi.mawthoq_status_history
 			WHERE label = $1 ORDER BY valid_from`, fmt.Sprint(i))
 		if err != nil {
@@ -215,7 +214,7 @@ func TestMawthoqHistoryPeriods(t *testing.T) {
 	}
 	var last time.Time
 	var hash, masked string
-	if err := db.QueryRow(context.Background(), `SELECT last_check_at, account_hash, account_masked
+	if err := testdb.QueryRow(t, db, `SELECT last_check_at, account_hash, account_masked
 		FROM bi.mawthoq_status_current WHERE label = $1`, fmt.Sprint(steady)).Scan(&last, &hash, &masked); err != nil {
 		t.Fatal(err)
 	}
@@ -241,9 +240,7 @@ func TestMawthoqSecretNeverLeaks(t *testing.T) {
 	}
 	// A secret one character off is refused; the refusal must not quote it.
 	bad := &jobs.MawthoqRecheck{Gmedia: trGmedia(url, canary+"x"), DB: db, Settings: trSettings(), Replica: "r"}
-	if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`); err != nil {
-		t.Fatal(err)
-	}
+	testdb.Exec(t, db, `UPDATE syncer.tracked_targets SET last_checked_at = '-infinity'`)
 	res := runner.Execute(context.Background(), bad, jobs.Options{Trigger: jobs.TriggerManual})
 	if res.Err == nil {
 		t.Fatal("a wrong secret was accepted")

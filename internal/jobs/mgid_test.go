@@ -38,7 +38,7 @@ func TestBalancesSnapshotMatchesSimulator(t *testing.T) {
 		var bal, income money.Amount
 		var credit *money.Amount
 		var email string
-		if err := db.QueryRow(context.Background(), `SELECT balance, credit, income, email
+		if err := testdb.QueryRow(t, db, `SELECT balance, credit, income, email
 			FROM bi.mgid_client_balance_latest WHERE client_id = $1`, id).Scan(&bal, &credit, &income, &email); err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func TestFailedSnapshotLeavesPreviousDataIntact(t *testing.T) {
 	}
 	var class, msg string
 	var rows int64
-	if err := db.QueryRow(context.Background(), `SELECT error_class, error, rows_written FROM bi.sync_runs WHERE run_id = $1`,
+	if err := testdb.QueryRow(t, db, `SELECT error_class, error, rows_written FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&class, &msg, &rows); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestSpendRestatementsAreKeptAsRevisions(t *testing.T) {
 	first5001, _, _ := s.ClientRange(sim.DemoAgencyID)
 	var spent money.Amount
 	yesterday := time.Date(t0.Year(), t0.Month(), t0.Day()-1, 0, 0, 0, 0, time.UTC)
-	err := db.QueryRow(ctx, `SELECT spent FROM bi.mgid_client_spend_daily WHERE client_id = $1 AND spend_date = $2`,
+	err := testdb.QueryRow(t, db, `SELECT spent FROM bi.mgid_client_spend_daily WHERE client_id = $1 AND spend_date = $2`,
 		first5001+1, yesterday.Format(time.DateOnly)).Scan(&spent)
 	want, _ := s.SpendAt(first5001+1, yesterday, clk.Now())
 	if err == nil && spent != want {

@@ -170,7 +170,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Fatalf("run: %+v", res)
 	}
 	var status, class, msg string
-	if err := e.db.QueryRow(context.Background(), `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
+	if err := testdb.QueryRow(t, e.db, `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 	}
 	var total money.Amount
 	var maxClient money.Amount
-	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
+	if err := testdb.QueryRow(t, e.db, `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
 		(SELECT client_id, sum(amount) AS s, sum(amount) AS amount FROM bi.mgid_transfers
 		 WHERE status = 'planned' AND dry_run AND before_source = 'snapshot' AND sent_at IS NULL GROUP BY client_id) c`).
 		Scan(&total, &maxClient); err != nil {
@@ -313,7 +313,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 	}
 	// Per calendar day, each cap holds exactly.
 	var worstAgency, worstClient money.Amount
-	if err := e.db.QueryRow(context.Background(), `
+	if err := testdb.QueryRow(t, e.db, `
 		SELECT coalesce(max(a), 0), coalesce(max(c), 0) FROM (
 		    SELECT (created_at AT TIME ZONE 'UTC')::date AS d, sum(amount) AS a, 0 AS c FROM syncer.mgid_transfers WHERE status = 'succeeded' GROUP BY 1
 		    UNION ALL

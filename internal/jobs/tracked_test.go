@@ -76,8 +76,7 @@ func trSeedMawthoq(t testing.TB, db *store.DB, platform string, n int) []int64 {
 	if _, err := db.UpsertTargets(context.Background(), store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ := db.Query(context.Background(),
-		`SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
+	rows, _ := testdb.Query(t, db, `SELECT id FROM syncer.tracked_targets WHERE kind = 'mawthoq' ORDER BY params->>'account'`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)

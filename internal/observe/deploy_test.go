@@ -1,7 +1,6 @@
 package observe_test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"regexp"
@@ -25,10 +24,8 @@ func TestDeployFilesUseExportedMetrics(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	fixture(t, db) // a failed mgid-balances run: its streak is exported
-	if _, err := db.Exec(context.Background(), `INSERT INTO syncer.mgid_spend_fetches (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id)
-		VALUES (1001, current_date - 3, now(), now(), 1)`); err != nil {
-		t.Fatal(err)
-	}
+	testdb.Exec(t, db, `INSERT INTO syncer.mgid_spend_fetches (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id)
+		VALUES (1001, current_date - 3, now(), now(), 1)`)
 	s := start(t, db, []observe.JobSpec{{Name: "mgid-balances", Schedule: "@every 15m", Enabled: true}})
 	// Give every in-process metric a sample so that its family is exported.
 	s.metrics.RunFinished("mgid-spend", "schedule", store.RunFinish{Status: "succeeded", RowsWritten: 1}, time.Second)

@@ -107,15 +107,12 @@ func TestStatusPageAndMetricsTellDisabledAndFailing(t *testing.T) {
 func TestCoverageMissingDaysMetric(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	ctx := context.Background()
 	// Spend fetched 10 days ago and today: 9 days between are missing, 6 of
 	// them within the last 7 days.
 	today := time.Now().UTC()
 	for _, d := range []time.Time{today.AddDate(0, 0, -10), today} {
-		if _, err := db.Exec(ctx, `INSERT INTO syncer.mgid_spend_fetches (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id) VALUES (1001, $1::date, now(), now(), 1)`,
-			d.Format(time.DateOnly)); err != nil {
-			t.Fatal(err)
-		}
+		testdb.Exec(t, db, `INSERT INTO syncer.mgid_spend_fetches (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id) VALUES (1001, $1::date, now(), now(), 1)`,
+			d.Format(time.DateOnly))
 	}
 	s := start(t, db, nil)
 	f := scrape(t, s.url)

@@ -39,7 +39,7 @@ func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []Agenc
 	for i, a := range agencies {
 		names[i], logins[i] = a.Name, a.Login
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.agency_claims (job, login, name)
 		SELECT $1, l, n FROM unnest($2::text[], $3::text[]) AS u(l, n)
 		ON CONFLICT (job, login) DO UPDATE SET name = excluded.name
@@ -48,7 +48,7 @@ func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []Agenc
 	if err != nil {
 		return fmt.Errorf("register %s agencies: %w", job, err)
 	}
-	_, err = db.Exec(ctx, `
+	_, err = db.exec(ctx, `
 		DELETE FROM syncer.agency_claims WHERE job = $1 AND NOT (login = ANY($2)) AND done`, job, logins)
 	if err != nil {
 		return fmt.Errorf("forget removed %s agencies: %w", job, err)
@@ -64,7 +64,7 @@ func (db *DB) RegisterAgencies(ctx context.Context, job string, agencies []Agenc
 // without waiting out the lease. SKIP LOCKED lets replicas claim at once
 // without waiting on each other. ok is false when none is left.
 func (db *DB) ClaimAgency(ctx context.Context, c AgencyClaim) (login string, ok bool, err error) {
-	err = db.QueryRow(ctx, `
+	err = db.queryRow(ctx, `
 		WITH next AS MATERIALIZED (
 		    SELECT job, login FROM syncer.agency_claims
 		    WHERE job = $1 AND login = ANY($2)
@@ -98,7 +98,7 @@ const claimLive = `(agency_claims.lease_until > now()
 // tick still holds: claimed, not finished, lease alive. A tick that finds
 // some could not take them: the earlier tick overran this one.
 func (db *DB) InFlightElsewhere(ctx context.Context, job string, logins []string, tick time.Time) (n int64, oldest *time.Time, err error) {
-	err = db.QueryRow(ctx, `
+	err = db.queryRow(ctx, `
 		SELECT count(*), min(tick) FROM syncer.agency_claims
 		WHERE job = $1 AND login = ANY($2) AND tick < $3 AND NOT done AND `+claimLive,
 		job, logins, tick).Scan(&n, &oldest)
@@ -132,7 +132,7 @@ func (db *DB) RecordAgencyOutcome(ctx context.Context, o AgencyOutcome) error {
 	if o.AgencyID != 0 {
 		agencyID = &o.AgencyID
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.agency_runs (run_id, job, agency_name, agency_login, agency_id, window_date,
 		    status, started_at, rows_written, error_class, error_message, observed, tick)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12 AND $7 = 'succeeded', $13)`,
@@ -150,7 +150,7 @@ func (db *DB) RecordAgencyOutcome(ctx context.Context, o AgencyOutcome) error {
 // with ErrClaimLost and the transaction must roll back; the row lock it takes
 // keeps anyone from taking the agency over until the transaction ends.
 func (db *DB) EndAgencyClaim(ctx context.Context, job, login string, runID int64) error {
-	tag, err := db.Exec(ctx, `
+	tag, err := db.exec(ctx, `
 		UPDATE syncer.agency_claims SET done = true, lease_until = NULL
 		WHERE job = $1 AND login = $2 AND run_id = $3 AND NOT done`,
 		job, login, runID)
@@ -187,7 +187,7 @@ func (s AgencyState) Healthy() bool { return !s.Stale && !s.Failing() }
 
 // AgencyStates reads bi.agency_freshness, by job and agency name.
 func (db *DB) AgencyStates(ctx context.Context) ([]AgencyState, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT job, agency_name, agency_login, agency_id, last_success_at, coalesce(stale, false),
 		       coalesce(last_status, ''), last_run_at, coalesce(last_error_class, ''), coalesce(last_error, ''),
 		       failing_since

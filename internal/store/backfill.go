@@ -9,7 +9,7 @@ import (
 // DoneDays returns the days of job between from and to (inclusive) that a
 // backfill already finished.
 func (db *DB) DoneDays(ctx context.Context, job string, from, to time.Time) (map[string]bool, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT day::text FROM syncer.backfill_days WHERE job = $1 AND day BETWEEN $2 AND $3`,
 		job, pgDate(from), pgDate(to))
 	if err != nil {
@@ -37,7 +37,7 @@ func (db *Tx) ClaimDay(ctx context.Context, job string, day time.Time) (bool, er
 	// A separate statement, so its snapshot sees a checkpoint committed by
 	// whoever held the lock before us.
 	var done bool
-	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM syncer.backfill_days WHERE job = $1 AND day = $2)`,
+	if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM syncer.backfill_days WHERE job = $1 AND day = $2)`,
 		job, pgDate(day)).Scan(&done); err != nil {
 		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
 	}
@@ -49,7 +49,7 @@ func (db *Tx) ClaimDay(ctx context.Context, job string, day time.Time) (bool, er
 // A transaction lock outside a transaction would end at once: a Tx method.
 func (db *Tx) LockDay(ctx context.Context, job string, day time.Time) (bool, error) {
 	var locked bool
-	if err := db.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
+	if err := db.queryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`,
 		LockKey("backfill:"+job+":"+pgDate(day))).Scan(&locked); err != nil {
 		return false, fmt.Errorf("claim backfill day %s: %w", pgDate(day), err)
 	}
@@ -59,7 +59,7 @@ func (db *Tx) LockDay(ctx context.Context, job string, day time.Time) (bool, err
 // MarkDayDone checkpoints a finished day in the same transaction as its data,
 // so a killed backfill either has both or neither.
 func (db *DB) MarkDayDone(ctx context.Context, job string, day time.Time, runID, rows int64) error {
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (job, day) DO UPDATE
 		SET run_id = excluded.run_id, rows_written = excluded.rows_written, finished_at = now()`,

@@ -48,7 +48,7 @@ const (
 // BIViewCounts counts the rows of every view in schema bi, the BI contract:
 // exactly where that is cheap, else the planner's estimate (Estimated).
 func (db *DB) BIViewCounts(ctx context.Context) ([]ViewCount, error) {
-	rows, err := db.Query(ctx, `SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY table_name`)
+	rows, err := db.query(ctx, `SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY table_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list bi views: %w", err)
 	}
@@ -99,7 +99,7 @@ func (db *DB) BIViewCounts(ctx context.Context) ([]ViewCount, error) {
 func (db *DB) planRows(ctx context.Context, view string) (int64, float64, error) {
 	var raw []byte
 	// The name comes from the catalog and is quoted as an identifier.
-	if err := db.QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT * FROM `+pgx.Identifier{"bi", view}.Sanitize()).Scan(&raw); err != nil {
+	if err := db.queryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT * FROM `+pgx.Identifier{"bi", view}.Sanitize()).Scan(&raw); err != nil {
 		return 0, 0, fmt.Errorf("plan bi.%s: %w", view, err)
 	}
 	var plan []struct {
@@ -120,11 +120,11 @@ func (db *DB) planRows(ctx context.Context, view string) (int64, float64, error)
 func (db *DB) countWithin(ctx context.Context, sql string, limit time.Duration) (int64, error) {
 	var c int64
 	err := db.WithTx(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`,
+		if _, err := tx.exec(ctx, `SELECT set_config('statement_timeout', $1, true)`,
 			fmt.Sprint(limit.Milliseconds())); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, sql).Scan(&c)
+		return tx.queryRow(ctx, sql).Scan(&c)
 	})
 	return c, err
 }

@@ -34,7 +34,7 @@ type CoverageDay struct {
 // Coverage returns bi.coverage for the days from..to (inclusive), ordered
 // by source, agency and day.
 func (db *DB) Coverage(ctx context.Context, from, to time.Time) ([]CoverageDay, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT source, agency_id, day, state, last_observed_at
 		FROM bi.coverage WHERE day BETWEEN $1 AND $2
 		ORDER BY source, agency_id, day`, pgDate(from), pgDate(to))
@@ -70,7 +70,7 @@ type CoverageFilter struct {
 // ordered by source, agency and first day.
 func (db *DB) MissingWindows(ctx context.Context, f CoverageFilter) ([]MissingWindow, error) {
 	// Consecutive days share day - row_number: the classic gaps-and-islands.
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		WITH missing AS (
 		    SELECT source, agency_id, day,
 		           day - (row_number() OVER (PARTITION BY source, agency_id ORDER BY day))::int AS island
@@ -100,7 +100,7 @@ func (db *DB) MissingWindows(ctx context.Context, f CoverageFilter) ([]MissingWi
 // MissingDays is the distinct days on which any agency misses source,
 // ascending: what a backfill must run to close every gap.
 func (db *DB) MissingDays(ctx context.Context, f CoverageFilter) ([]time.Time, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT DISTINCT day FROM bi.coverage
 		WHERE state = 'missing'
 		  AND ($1 = '' OR source = $1)
@@ -136,7 +136,7 @@ func (db *DB) RecordSpendFetches(ctx context.Context, runID int64, at time.Time,
 	for i, f := range fetched {
 		agencies[i], days[i] = f.AgencyID, pgDate(f.Day)
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.mgid_spend_fetches AS f (agency_id, spend_date, first_fetched_at, last_fetched_at, run_id)
 		SELECT DISTINCT agency_id, spend_date, $3::timestamptz, $3::timestamptz, $4::bigint
 		FROM unnest($1::bigint[], $2::date[]) AS v(agency_id, spend_date)
@@ -155,7 +155,7 @@ func (db *DB) RecordSpendFetches(ctx context.Context, runID int64, at time.Time,
 // (MGID_TIMEZONE), which bi.coverage needs to tell when a day has closed.
 // Postgres must know the zone too, or every read of the view would fail.
 func (db *DB) SaveMGIDTimezone(ctx context.Context, tz string) error {
-	if _, err := db.Exec(ctx, `SELECT now() AT TIME ZONE $1`, tz); err != nil {
+	if _, err := db.exec(ctx, `SELECT now() AT TIME ZONE $1`, tz); err != nil {
 		return fmt.Errorf("MGID_TIMEZONE %q is not a time zone this Postgres server knows: %w", tz, err)
 	}
 	return db.SetSetting(ctx, SettingMGIDTimezone, tz)

@@ -34,7 +34,7 @@ func (db *DB) SaveJobSchedules(ctx context.Context, by string, schedules []JobSc
 		ticks = append(ticks, s.TickInterval.Microseconds())
 		expected = append(expected, s.ExpectedInterval.Microseconds())
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.job_schedules AS s (job, schedule, enabled, tick_interval, expected_interval, recorded_at, recorded_by)
 		SELECT job, schedule, enabled, tick * interval '1 microsecond', expected * interval '1 microsecond', now(), $6
 		FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], $5::bigint[]) AS v(job, schedule, enabled, tick, expected)
@@ -69,7 +69,7 @@ type SourceFreshness struct {
 
 // SourceFreshness reads bi.source_freshness, ordered by job.
 func (db *DB) SourceFreshness(ctx context.Context) ([]SourceFreshness, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT job, enabled IS NOT NULL, coalesce(schedule, ''), coalesce(enabled, false), last_success_at,
 		       coalesce(`+micros("age")+`, 0), coalesce(`+micros("expected_interval")+`, 0),
 		       coalesce(`+micros("stale_after")+`, 0), stale

@@ -20,14 +20,14 @@ var ErrHashKeyChanged = errors.New("SYNCER_HASH_KEY is not the key the stored ac
 // returns ErrHashKeyChanged (with both fingerprints and when the stored one
 // was recorded) when another key's is already stored.
 func (db *DB) ClaimHashKey(ctx context.Context, fp string) error {
-	if _, err := db.Exec(ctx, `
+	if _, err := db.exec(ctx, `
 		INSERT INTO syncer.settings (key, value, updated_at) VALUES ($1, $2, now())
 		ON CONFLICT (key) DO NOTHING`, SettingHashKeyFingerprint, fp); err != nil {
 		return fmt.Errorf("hash key fingerprint: %w", err)
 	}
 	var stored string
 	var at time.Time
-	if err := db.QueryRow(ctx, `SELECT value, updated_at FROM syncer.settings WHERE key = $1`, SettingHashKeyFingerprint).
+	if err := db.queryRow(ctx, `SELECT value, updated_at FROM syncer.settings WHERE key = $1`, SettingHashKeyFingerprint).
 		Scan(&stored, &at); err != nil {
 		return fmt.Errorf("hash key fingerprint: %w", err)
 	}
@@ -45,7 +45,7 @@ func (db *DB) ClaimHashKey(ctx context.Context, fp string) error {
 func (db *DB) RehashTargets(ctx context.Context, kind, fp string, hash func(params json.RawMessage) string) (int64, error) {
 	var n int64
 	err := db.WithTx(ctx, func(tx *Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, params FROM syncer.tracked_targets WHERE kind = $1 ORDER BY id FOR UPDATE`, kind)
+		rows, err := tx.query(ctx, `SELECT id, params FROM syncer.tracked_targets WHERE kind = $1 ORDER BY id FOR UPDATE`, kind)
 		if err != nil {
 			return err
 		}
@@ -65,14 +65,14 @@ func (db *DB) RehashTargets(ctx context.Context, kind, fp string, hash func(para
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `
+		tag, err := tx.exec(ctx, `
 			UPDATE syncer.tracked_targets t SET subject_hash = v.h
 			FROM unnest($1::bigint[], $2::text[]) AS v(id, h) WHERE t.id = v.id`, ids, hashes)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `
+		_, err = tx.exec(ctx, `
 			INSERT INTO syncer.settings (key, value, updated_at) VALUES ($1, $2, now())
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 			SettingHashKeyFingerprint, fp)

@@ -30,7 +30,7 @@ func (b AgencyBalance) Account(accountType string) money.Amount {
 
 // InsertAgencyBalance appends an agency snapshot row.
 func (db *DB) InsertAgencyBalance(ctx context.Context, b AgencyBalance) error {
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO syncer.mgid_agency_balance
 		    (agency_id, captured_at, run_id, personal_account, bonus_account, clients_balance)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -65,7 +65,7 @@ type ClientBalanceRows interface {
 // the view computes the open day on the fly. Returns the days written.
 func (db *DB) CloseBalanceDays(ctx context.Context, agencyID int64, at time.Time) (int, error) {
 	var n int
-	if err := db.QueryRow(ctx, `SELECT syncer.mgid_close_balance_days($1, $2)`, agencyID, at).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, `SELECT syncer.mgid_close_balance_days($1, $2)`, agencyID, at).Scan(&n); err != nil {
 		return 0, fmt.Errorf("close balance days of agency %d: %w", agencyID, err)
 	}
 	return n, nil
@@ -76,7 +76,7 @@ func (db *DB) CloseBalanceDays(ctx context.Context, agencyID int64, at time.Time
 func (db *DB) LatestClientBalance(ctx context.Context, agencyID, clientID int64) (ClientBalance, time.Time, bool, error) {
 	var c ClientBalance
 	var at time.Time
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		SELECT client_id, email, balance, credit, income, captured_at
 		FROM bi.mgid_client_balance_latest WHERE agency_id = $1 AND client_id = $2`,
 		agencyID, clientID).Scan(&c.ClientID, &c.Email, &c.Balance, &c.Credit, &c.Income, &at)

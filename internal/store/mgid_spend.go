@@ -52,7 +52,7 @@ func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 	if zone == nil {
 		return SpendResult{}, fmt.Errorf("spend days: no time zone given")
 	}
-	stored, err := storedSpendDays(ctx, db, zone, days)
+	stored, err := storedSpendDays(ctx, db.q, zone, days)
 	if err != nil {
 		return SpendResult{}, err
 	}
@@ -66,7 +66,7 @@ func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 	}
 	var res SpendResult
 	if len(fresh) > 0 {
-		n, err := db.CopyFrom(ctx, pgx.Identifier{"syncer", "mgid_client_spend_daily"},
+		n, err := db.copyFrom(ctx, pgx.Identifier{"syncer", "mgid_client_spend_daily"},
 			[]string{"agency_id", "spend_date", "client_id", "spent", "first_seen_at", "updated_at", "run_id"},
 			spendRows(fresh, at, runID))
 		if err != nil {
@@ -74,18 +74,18 @@ func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 		}
 		res.Inserted = n
 	}
-	if known, err = changedSpend(ctx, db, known); err != nil {
+	if known, err = changedSpend(ctx, db.q, known); err != nil {
 		return SpendResult{}, err
 	}
 	if len(known) > 0 {
-		up, err := upsertKnownSpend(ctx, db, runID, at, openFrom(at, zone), known)
+		up, err := upsertKnownSpend(ctx, db.q, runID, at, openFrom(at, zone), known)
 		if err != nil {
 			return SpendResult{}, err
 		}
 		res.Inserted += up.Inserted
 		res.Revised = up.Revised
 	}
-	if err := rollUpAgencySpend(ctx, db, fresh, known); err != nil {
+	if err := rollUpAgencySpend(ctx, db.q, fresh, known); err != nil {
 		return SpendResult{}, err
 	}
 	return res, nil
@@ -97,7 +97,7 @@ func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 // same transaction, so month-over-month questions read one row per day
 // instead of every client's. A day is summed again from the stored rows,
 // not adjusted by deltas: the total cannot drift from the rows it sums.
-func rollUpAgencySpend(ctx context.Context, tx DBTX, sets ...[]SpendDay) error {
+func rollUpAgencySpend(ctx context.Context, tx dbtx, sets ...[]SpendDay) error {
 	seen := map[spendKey]bool{}
 	var agencies []int64
 	var dates []string
@@ -134,7 +134,7 @@ type spendKey struct {
 
 // storedSpendDays reports which (agency, day) pairs of days have rows: one
 // index probe per pair. The same statement records each pair's zone.
-func storedSpendDays(ctx context.Context, tx DBTX, zone *time.Location, days []SpendDay) (map[spendKey]bool, error) {
+func storedSpendDays(ctx context.Context, tx dbtx, zone *time.Location, days []SpendDay) (map[spendKey]bool, error) {
 	seen := map[spendKey]bool{}
 	var agencies []int64
 	var dates []string
@@ -183,7 +183,7 @@ func storedSpendDays(ctx context.Context, tx DBTX, zone *time.Location, days []S
 // merges it with each stored day, so it holds no map of the stored rows.
 // The upsert still compares (IS DISTINCT FROM), so a row that changed after
 // this read is never lost.
-func changedSpend(ctx context.Context, tx DBTX, days []SpendDay) ([]SpendDay, error) {
+func changedSpend(ctx context.Context, tx dbtx, days []SpendDay) ([]SpendDay, error) {
 	slices.SortFunc(days, func(a, b SpendDay) int {
 		return cmp.Or(cmp.Compare(a.AgencyID, b.AgencyID), cmp.Compare(dateKey(a.Day), dateKey(b.Day)), cmp.Compare(a.ClientID, b.ClientID))
 	})
@@ -245,7 +245,7 @@ func spendRows(days []SpendDay, at time.Time, runID int64) pgx.CopyFromSource {
 // that upserts and writes the replaced values as revisions.
 // A changed day before open (the date of at in the spend zone) had closed:
 // the change is a restatement; on or after it, growth of an open day.
-func upsertKnownSpend(ctx context.Context, tx DBTX, runID int64, at time.Time, open string, days []SpendDay) (SpendResult, error) {
+func upsertKnownSpend(ctx context.Context, tx dbtx, runID int64, at time.Time, open string, days []SpendDay) (SpendResult, error) {
 	// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 	// connection, so later runs skip the catalog work of creating it again.
 	if _, err := tx.Exec(ctx, `

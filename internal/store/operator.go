@@ -31,7 +31,7 @@ type RunStreak struct {
 
 // RunStreaks returns each job's streak of failures and recent outcomes.
 func (db *DB) RunStreaks(ctx context.Context) (map[string]RunStreak, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		WITH RECURSIVE jobs AS (
 		    (SELECT job FROM syncer.runs ORDER BY job LIMIT 1)
 		    UNION ALL
@@ -89,7 +89,7 @@ type MissingCoverage struct {
 // and agency over the last 7 and 60 days. Every source and agency with
 // coverage in that window is listed, zero or not, so a gauge goes back to 0.
 func (db *DB) MissingCoverageCounts(ctx context.Context) ([]MissingCoverage, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		WITH today AS (
 		    SELECT (now() AT TIME ZONE coalesce(
 		        (SELECT value FROM syncer.settings WHERE key = 'mgid_timezone'), 'UTC'))::date AS d

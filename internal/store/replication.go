@@ -17,7 +17,7 @@ const NotReplicatedError = "not sent: standbys did not confirm the journal row"
 // commit. On a standby it fails: a transfer must never be journaled there.
 func (db *DB) WALPosition(ctx context.Context) (string, error) {
 	var lsn string
-	if err := db.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+	if err := db.queryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
 		return "", fmt.Errorf("read the WAL position: %w", err)
 	}
 	return lsn, nil
@@ -44,7 +44,7 @@ type StandbyFlush struct {
 // they could never be promoted, so they are left out.
 func (db *DB) StandbysFlushedPast(ctx context.Context, lsn string, id int64) (StandbyFlush, error) {
 	var f StandbyFlush
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		SELECT count(*)::int,
 		       (count(*) FILTER (WHERE r.flush_lsn >= $1::pg_lsn))::int,
 		       (count(*) FILTER (WHERE r.flush_lsn IS NULL))::int,
@@ -77,7 +77,7 @@ func (s NotReplicatedSummary) Failing() bool {
 // because no standby confirmed their journal row.
 func (db *DB) NotReplicatedTransfers(ctx context.Context, since time.Time) (NotReplicatedSummary, error) {
 	var s NotReplicatedSummary
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		SELECT count(*) FILTER (WHERE refused),
 		       count(*) FILTER (WHERE refused AND created_at >= $2),
 		       max(created_at) FILTER (WHERE refused),

@@ -18,10 +18,10 @@ import (
 func (db *DB) DropWalletDetail(ctx context.Context, before time.Time) ([]string, error) {
 	// Dropping a partition takes a lock on the parent table that waits for
 	// running readers; give up rather than queue every dashboard behind it.
-	if _, err := db.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+	if _, err := db.exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 		return nil, fmt.Errorf("retention lock timeout: %w", err)
 	}
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT c.relname
 		FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
@@ -45,7 +45,7 @@ func (db *DB) DropWalletDetail(ctx context.Context, before time.Time) ([]string,
 	}
 	for _, name := range names {
 		// The name comes from the catalog and is quoted as an identifier.
-		if _, err := db.Exec(ctx, `DROP TABLE `+pgx.Identifier{"syncer", name}.Sanitize()); err != nil {
+		if _, err := db.exec(ctx, `DROP TABLE `+pgx.Identifier{"syncer", name}.Sanitize()); err != nil {
 			return nil, fmt.Errorf("drop %s: %w", name, err)
 		}
 	}

@@ -38,7 +38,7 @@ var ErrTickTaken = errors.New("tick already taken by another replica")
 // tick is claimed: if a row for the same job and tick exists, ErrTickTaken.
 func (db *DB) StartRun(ctx context.Context, r RunStart) (int64, error) {
 	var id int64
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		INSERT INTO syncer.runs (job, trigger, scheduled_for, window_date, replica)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (job, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
@@ -61,7 +61,7 @@ func (db *DB) FinishRun(ctx context.Context, id int64, f RunFinish) error {
 	if len(f.Detail) > 0 {
 		detail, _ = json.Marshal(f.Detail)
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		UPDATE syncer.runs
 		SET finished_at = now(), status = $2, rows_written = $3, detail = $4,
 		    error_class = NULLIF($5, ''), error_message = NULLIF($6, ''),
@@ -94,7 +94,7 @@ func (db *DB) AbandonRunning(ctx context.Context, job string) (n int64, err erro
 // the backfill ones if no backfill of the job is alive, which the
 // transaction-scoped try-lock on the backfill key proves (a live backfill
 // holds it shared for as long as it runs).
-func abandon(ctx context.Context, tx DBTX, job string) (int64, error) {
+func abandon(ctx context.Context, tx dbtx, job string) (int64, error) {
 	tag, err := tx.Exec(ctx, abandonSQL+` AND trigger <> 'backfill'`, job)
 	if err != nil {
 		return 0, err
@@ -126,7 +126,7 @@ const abandonSQL = `
 // stale as it was, so it must not stop the catch-up run.
 func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
 	var t *time.Time
-	err = db.QueryRow(ctx, `
+	err = db.queryRow(ctx, `
 		SELECT max(finished_at) FROM syncer.runs
 		WHERE job = $1 AND status = 'succeeded' AND observed AND trigger <> 'backfill'`, job).Scan(&t)
 	if err != nil {
@@ -161,7 +161,7 @@ func dateArg(t *time.Time) any {
 // found is false when none is, and tick is nil for a run that was not a
 // scheduled tick (manual, catch-up).
 func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error) {
-	err = db.QueryRow(ctx, `
+	err = db.queryRow(ctx, `
 		SELECT scheduled_for FROM syncer.runs
 		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'
 		ORDER BY id DESC LIMIT 1`, job).Scan(&tick)

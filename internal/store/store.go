@@ -14,8 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DBTX runs a query on the pool or inside a transaction.
-type DBTX interface {
+// dbtx runs a query on the pool or inside a transaction: what pgx's pool
+// and pgx.Tx both offer.
+type dbtx interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -24,10 +25,12 @@ type DBTX interface {
 }
 
 // DB is syncer's database: every query of the project is a method on it.
-// A DB from Open runs each query on the connection pool; the DB that WithTx
+// A DB from Open runs each query on the connection pool; the Tx that WithTx
 // hands its function runs them in that transaction, so the same method
-// serves both (as river's executors do). DB implements DBTX itself, for the
-// few statements that live outside this package (tests).
+// serves both (as river's executors do). Raw SQL (exec, query, queryRow,
+// copyFrom, sendBatch) is unexported: the store is sealed, and a statement
+// written anywhere else does not compile. Tests outside this package read
+// and poke the database through internal/testdb, on a pool of its own.
 //
 // It also holds what it takes to open the dedicated connections advisory
 // locks are held on (see lock.go).
@@ -40,22 +43,22 @@ type DB struct {
 
 // querier is what both the pool and a transaction offer.
 type querier interface {
-	DBTX
+	dbtx
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// Exec, Query, QueryRow, CopyFrom and SendBatch run on the pool, or in the
-// transaction of WithTx: DB is a DBTX.
+// exec, query, queryRow, copyFrom and sendBatch run on the pool, or in the
+// transaction of WithTx.
 
-func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (db *DB) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return db.q.Exec(ctx, sql, args...)
 }
 
-func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (db *DB) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	return db.q.Query(ctx, sql, args...)
 }
 
-func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (db *DB) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return notFoundRow{db.q.QueryRow(ctx, sql, args...)}
 }
 
@@ -82,11 +85,11 @@ type notFound struct{ msg string }
 func (e *notFound) Error() string        { return e.msg }
 func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 
-func (db *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+func (db *DB) copyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
 	return db.q.CopyFrom(ctx, table, columns, src)
 }
 
-func (db *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+func (db *DB) sendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return db.q.SendBatch(ctx, b)
 }
 
@@ -170,10 +173,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		registerNumeric(c.TypeMap())
-		return nil
-	}
+	cfg.AfterConnect = PrepareConn
 	lockConfig := cfg.ConnConfig.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -186,6 +186,14 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 		return nil, &DatabaseError{Op: fmt.Sprintf("connect to postgres at %s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), Err: err}
 	}
 	return &DB{q: pool, pool: pool, lockConfig: lockConfig}, nil
+}
+
+// PrepareConn readies a new connection as the store's own are readied (the
+// numeric codec for money.Amount): the AfterConnect of a pool of the store's
+// database that is not the store's, internal/testdb's.
+func PrepareConn(_ context.Context, c *pgx.Conn) error {
+	registerNumeric(c.TypeMap())
+	return nil
 }
 
 // Close closes the pool.

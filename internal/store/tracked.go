@@ -42,7 +42,7 @@ func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetIn
 	err := db.WithTx(ctx, func(tx *Tx) error {
 		// ON COMMIT DELETE ROWS: the table outlives the transaction on this
 		// connection, so the next import skips the catalog work.
-		if _, err := tx.Exec(ctx, `
+		if _, err := tx.exec(ctx, `
 			CREATE TEMP TABLE IF NOT EXISTS tracked_targets_stage (
 			    natural_key text NOT NULL, params text NOT NULL, label text NOT NULL, subject_hash text NOT NULL
 			) ON COMMIT DELETE ROWS`); err != nil {
@@ -59,11 +59,11 @@ func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetIn
 			vals[0], vals[1], vals[2], vals[3] = pgText(t.Key), string(t.Params), pgText(t.Label), t.SubjectHash
 			return vals, nil
 		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tracked_targets_stage"},
+		if _, err := tx.copyFrom(ctx, pgx.Identifier{"tracked_targets_stage"},
 			[]string{"natural_key", "params", "label", "subject_hash"}, src); err != nil {
 			return fmt.Errorf("copy %s targets: %w", kind, err)
 		}
-		return tx.QueryRow(ctx, `
+		return tx.queryRow(ctx, `
 			WITH up AS (
 			    INSERT INTO syncer.tracked_targets AS t (kind, natural_key, params, label, subject_hash)
 			    SELECT $1, natural_key, params::jsonb, label, nullif(subject_hash, '') FROM tracked_targets_stage
@@ -95,7 +95,7 @@ var ErrNotTracked error = &notFound{"not tracked"}
 func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
 		var id int64
-		err := tx.QueryRow(ctx, `
+		err := tx.queryRow(ctx, `
 			UPDATE syncer.tracked_targets
 			SET active = false, removed_at = now(), updated_at = now(), lease_until = NULL, leased_by = NULL
 			WHERE kind = $1 AND natural_key = $2 AND active
@@ -106,7 +106,7 @@ func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
 		if err != nil {
 			return fmt.Errorf("remove %s target: %w", kind, err)
 		}
-		if _, err := tx.Exec(ctx, `
+		if _, err := tx.exec(ctx, `
 			WITH closed AS (
 			    UPDATE syncer.tracked_status_history SET valid_to = greatest(now(), valid_from)
 			    WHERE target_id = $1 AND valid_to IS NULL
@@ -137,7 +137,7 @@ type TargetRow struct {
 // ListTargets calls fn for each target of a kind (only active ones unless
 // all), in id order, one row at a time.
 func (db *DB) ListTargets(ctx context.Context, kind string, all bool, fn func(TargetRow) error) error {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT t.id, t.natural_key, t.params, t.label, coalesce(t.subject_hash, ''), t.active,
 		       t.created_at, t.removed_at, nullif(t.last_checked_at, '-infinity'),
 		       coalesce(h.outcome, ''), coalesce(h.status, ''), coalesce(h.code, ''), h.valid_from

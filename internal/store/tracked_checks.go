@@ -72,7 +72,7 @@ type ClaimedTarget struct {
 // died; the next round takes it). It returns the position to continue from.
 func (db *DB) ClaimTargets(ctx context.Context, c Claim) ([]ClaimedTarget, ClaimCursor, error) {
 	afterChecked, afterID := c.After.args()
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		WITH due AS MATERIALIZED (
 		    SELECT id FROM syncer.tracked_targets
 		    WHERE kind = $1 AND active AND last_checked_at < $2
@@ -119,7 +119,7 @@ func (db *DB) ReleaseTargets(ctx context.Context, replica string, ids []int64) e
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := db.Exec(ctx, `
+	_, err := db.exec(ctx, `
 		UPDATE syncer.tracked_targets SET lease_until = NULL, leased_by = NULL
 		WHERE id = ANY($1) AND leased_by = $2`, ids, replica)
 	if err != nil {
@@ -245,7 +245,7 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			    found_history_id = CASE WHEN opened.outcome = 'found' THEN opened.id ELSE t.found_history_id END
 			FROM opened WHERE t.id = opened.target_id
 			RETURNING opened.inserted`, append(args, runID)...)
-		br := tx.SendBatch(ctx, b)
+		br := tx.sendBatch(ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("record last checks: %w", err)

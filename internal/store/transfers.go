@@ -137,7 +137,7 @@ func (db *DB) InsertTransfer(ctx context.Context, t Transfer) (int64, error) {
 		runID = &t.RunID
 	}
 	var id int64
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		INSERT INTO syncer.mgid_transfers
 		    (agency_id, client_id, client_email, amount, account_type, origin, requested_by, dry_run, status,
 		     before_source, before_at, client_balance_before, client_income_before, agency_account_before,
@@ -172,7 +172,7 @@ type TransferOutcome struct {
 // so it stays NULL for unknown: reconcile relies on a settled_at being a
 // moment by which the transfer's effect, if any, had happened.
 func (db *DB) SettleTransfer(ctx context.Context, id int64, o TransferOutcome) error {
-	tag, err := db.Exec(ctx, `
+	tag, err := db.exec(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, client_balance_after = $3, agency_account_after = $4,
 		    provider_message = NULLIF($5, ''), error = NULLIF($6, ''),
@@ -193,7 +193,7 @@ func (db *DB) SettleTransfer(ctx context.Context, id int64, o TransferOutcome) e
 // an open row changes; ok is false otherwise. A decided row is settled at
 // `at`: the provider's figures read before then showed the outcome.
 func (db *DB) ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error) {
-	tag, err := db.Exec(ctx, `
+	tag, err := db.exec(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4,
 		    settled_at = CASE WHEN $2 = 'unknown' THEN NULL ELSE $4::timestamptz END
@@ -215,7 +215,7 @@ var ErrNotUnknown = errors.New("only an unknown transfer can be resolved by hand
 // one's (it takes the agency's transfer lock). It returns the row as it is
 // now; with ErrNotUnknown, as it stands unchanged.
 func (db *DB) ResolveTransfer(ctx context.Context, id int64, status, note string, at time.Time) (Transfer, error) {
-	t, err := scanTransfer(db.QueryRow(ctx, `
+	t, err := scanTransfer(db.queryRow(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4, settled_at = $4
 		WHERE id = $1 AND status = 'unknown'
@@ -235,7 +235,7 @@ func (db *DB) ResolveTransfer(ctx context.Context, id int64, status, note string
 
 // OpenTransfers lists an agency's in_flight and unknown transfers, oldest first.
 func (db *DB) OpenTransfers(ctx context.Context, agencyID int64) ([]Transfer, error) {
-	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+	rows, err := db.query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND status IN ('in_flight', 'unknown') ORDER BY id`, agencyID)
 	return collectTransfers(rows, err, "open transfers of agency "+strconv.FormatInt(agencyID, 10))
 }
@@ -244,7 +244,7 @@ func (db *DB) OpenTransfers(ctx context.Context, agencyID int64) ([]Transfer, er
 // a cheap check before logging in to reconcile.
 func (db *DB) CountOpenTransfers(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, `SELECT count(*) FROM syncer.mgid_transfers WHERE status IN ('in_flight', 'unknown')`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count open transfers: %w", err)
 	}
 	return n, nil
@@ -253,7 +253,7 @@ func (db *DB) CountOpenTransfers(ctx context.Context) (int64, error) {
 // OpenTransferOf returns the client's open transfer; ErrNotFound when it
 // has none.
 func (db *DB) OpenTransferOf(ctx context.Context, agencyID, clientID int64) (Transfer, error) {
-	t, err := scanTransfer(db.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+	t, err := scanTransfer(db.queryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND client_id = $2 AND status IN ('in_flight', 'unknown')`, agencyID, clientID))
 	if err != nil {
 		return Transfer{}, fmt.Errorf("open transfer of client %d: %w", clientID, err)
@@ -265,7 +265,7 @@ func (db *DB) OpenTransferOf(ctx context.Context, agencyID, clientID int64) (Tra
 // settled by t (still open, or settled after it): the ones whose effect may
 // fall after a reading taken at t. Planned rows were never sent and are left out.
 func (db *DB) TransfersNotSettledBefore(ctx context.Context, agencyID int64, t time.Time) ([]Transfer, error) {
-	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+	rows, err := db.query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND status <> 'planned' AND (settled_at IS NULL OR settled_at > $2)
 		ORDER BY id`, agencyID, t)
 	return collectTransfers(rows, err, "transfers of agency "+strconv.FormatInt(agencyID, 10))
@@ -273,7 +273,7 @@ func (db *DB) TransfersNotSettledBefore(ctx context.Context, agencyID int64, t t
 
 // GetTransfer reads one journal row.
 func (db *DB) GetTransfer(ctx context.Context, id int64) (Transfer, error) {
-	t, err := scanTransfer(db.QueryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers WHERE id = $1`, id))
+	t, err := scanTransfer(db.queryRow(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers WHERE id = $1`, id))
 	if err != nil {
 		return Transfer{}, fmt.Errorf("transfer %d: %w", id, err)
 	}
@@ -291,7 +291,7 @@ func (db *DB) ListTransfers(ctx context.Context, f TransferFilter) ([]Transfer, 
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := db.Query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
+	rows, err := db.query(ctx, `SELECT `+transferColumns+` FROM syncer.mgid_transfers
 		WHERE ($1 = 0 OR agency_id = $1) AND ($2 = 0 OR client_id = $2)
 		ORDER BY id DESC LIMIT $3`, f.AgencyID, f.ClientID, f.Limit)
 	return collectTransfers(rows, err, "list transfers")
@@ -310,7 +310,7 @@ type DaySums struct {
 // measures its plan against its own earlier plans). Rejected and not_applied
 // moved nothing.
 func (db *DB) TransferDaySums(ctx context.Context, agencyID int64, from, to time.Time, includePlanned bool) (DaySums, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT client_id, sum(amount) FROM syncer.mgid_transfers
 		WHERE agency_id = $1 AND created_at >= $2 AND created_at < $3
 		  AND (status IN ('succeeded', 'in_flight', 'unknown') OR ($4 AND status = 'planned'))

@@ -15,7 +15,7 @@ import (
 // ErrNotFound when the agency was never snapshotted.
 func (db *DB) LatestAgencyBalance(ctx context.Context, agencyID int64) (AgencyBalance, error) {
 	var b AgencyBalance
-	err := db.QueryRow(ctx, `
+	err := db.queryRow(ctx, `
 		SELECT agency_id, captured_at, run_id, personal_account, bonus_account, clients_balance
 		FROM syncer.mgid_agency_balance WHERE agency_id = $1
 		ORDER BY captured_at DESC LIMIT 1`, agencyID).
@@ -31,7 +31,7 @@ func (db *DB) LatestAgencyBalance(ctx context.Context, agencyID int64) (AgencyBa
 // planner's pre-filter: an agency may have a million clients, and only those
 // under the highest minimum of any rule can need money.
 func (db *DB) LatestClientsBelow(ctx context.Context, agencyID int64, limit money.Amount) ([]ClientBalance, error) {
-	rows, err := db.Query(ctx, `
+	rows, err := db.query(ctx, `
 		SELECT client_id, email, balance, credit, income
 		FROM bi.mgid_client_balance_latest
 		WHERE agency_id = $1 AND balance < $2

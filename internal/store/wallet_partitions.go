@@ -20,26 +20,26 @@ const WalletMonthsAhead = 2
 // parent) rather than queue behind one: the months ahead leave time for the
 // next try.
 func (db *DB) EnsureWalletPartitions(ctx context.Context, at time.Time) ([]string, error) {
-	if _, err := db.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+	if _, err := db.exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
 		return nil, fmt.Errorf("wallet partitions lock timeout: %w", err)
 	}
 	// Replicas starting a tick together would both find a month missing and
 	// both create it; one at a time, the second finds it made.
-	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, LockKey("wallet-partitions")); err != nil {
+	if _, err := db.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, LockKey("wallet-partitions")); err != nil {
 		return nil, fmt.Errorf("wallet partitions lock: %w", err)
 	}
 	var created []string
 	for i := 0; i <= WalletMonthsAhead; i++ {
 		month := time.Date(at.UTC().Year(), at.UTC().Month()+time.Month(i), 1, 0, 0, 0, 0, time.UTC)
 		var exists bool
-		if err := db.QueryRow(ctx, `SELECT syncer.mgid_wallet_partition_exists($1)`, month).Scan(&exists); err != nil {
+		if err := db.queryRow(ctx, `SELECT syncer.mgid_wallet_partition_exists($1)`, month).Scan(&exists); err != nil {
 			return created, fmt.Errorf("wallet partition for %s: %w", month.Format("2006-01"), err)
 		}
 		if exists {
 			continue
 		}
 		var name string
-		if err := db.QueryRow(ctx, `SELECT syncer.mgid_wallet_partition($1)`, month).Scan(&name); err != nil {
+		if err := db.queryRow(ctx, `SELECT syncer.mgid_wallet_partition($1)`, month).Scan(&name); err != nil {
 			return created, fmt.Errorf("create wallet partition for %s: %w", month.Format("2006-01"), err)
 		}
 		created = append(created, name)

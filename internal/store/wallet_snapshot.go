@@ -40,7 +40,7 @@ var ErrClientListedTwice = errors.New("a client is listed twice in one snapshot"
 // losing a period.
 func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt time.Time, rows ClientBalanceRows) (int64, error) {
 	var ready, known bool
-	if err := db.QueryRow(ctx, `
+	if err := db.queryRow(ctx, `
 		SELECT syncer.mgid_wallet_partition_exists($2),
 		       EXISTS (SELECT 1 FROM syncer.mgid_client WHERE agency_id = $1)`, agencyID, capturedAt).Scan(&ready, &known); err != nil {
 		return 0, fmt.Errorf("client balances of agency %d: %w", agencyID, err)
@@ -55,11 +55,11 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 	// ON COMMIT DELETE ROWS: the tables outlive the transaction on this
 	// connection, so later snapshots skip the catalog work of creating them
 	// again; TRUNCATE empties them between agencies of one transaction.
-	if _, err := db.Exec(ctx, walletStageSQL); err != nil {
+	if _, err := db.exec(ctx, walletStageSQL); err != nil {
 		return 0, fmt.Errorf("client balances staging of agency %d: %w", agencyID, err)
 	}
 	src := &walletSource{rows: rows, last: math.MinInt64, ascending: true}
-	n, err := db.CopyFrom(ctx, pgx.Identifier{"mgid_wallet_stage"},
+	n, err := db.copyFrom(ctx, pgx.Identifier{"mgid_wallet_stage"},
 		[]string{"client_id", "email", "balance", "credit", "income"}, src)
 	if err != nil {
 		if rerr := rows.Err(); rerr != nil {
@@ -71,7 +71,7 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 		// Ascending ids cannot repeat; others are checked here, where the
 		// list is, rather than in a set of every id in Go.
 		var dup int64
-		err := db.QueryRow(ctx, `SELECT client_id FROM mgid_wallet_stage GROUP BY client_id HAVING count(*) > 1 LIMIT 1`).Scan(&dup)
+		err := db.queryRow(ctx, `SELECT client_id FROM mgid_wallet_stage GROUP BY client_id HAVING count(*) > 1 LIMIT 1`).Scan(&dup)
 		if err == nil {
 			return n, fmt.Errorf("client balances of agency %d: client %d: %w", agencyID, dup, ErrClientListedTwice)
 		}
@@ -81,23 +81,23 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 	}
 	// The list and the open periods hashed whole in one pass: with the
 	// default 4 MB the hash of 200,000 clients spilled to 4 batches on disk.
-	if _, err := db.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+	if _, err := db.exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 		return n, fmt.Errorf("record client balances of agency %d: %w", agencyID, err)
 	}
-	if _, err := db.Exec(ctx, walletDiffSQL, agencyID); err != nil {
+	if _, err := db.exec(ctx, walletDiffSQL, agencyID); err != nil {
 		return n, fmt.Errorf("diff client balances of agency %d: %w", agencyID, err)
 	}
 	// The changes touch a few of the agency's rows, found by key; the
 	// planner, not knowing how few, hashed the whole clients table again
 	// (measured 3x slower at the simulator's change rate).
-	if _, err := db.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+	if _, err := db.exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
 		return n, fmt.Errorf("record client balances of agency %d: %w", agencyID, err)
 	}
 	var diffed, updated int64
-	if err := db.QueryRow(ctx, walletWriteSQL, agencyID, capturedAt).Scan(&diffed, &updated); err != nil {
+	if err := db.queryRow(ctx, walletWriteSQL, agencyID, capturedAt).Scan(&diffed, &updated); err != nil {
 		return n, fmt.Errorf("record client balances of agency %d: %w", agencyID, err)
 	}
-	if _, err := db.Exec(ctx, `RESET work_mem; RESET enable_hashjoin; RESET enable_mergejoin`); err != nil {
+	if _, err := db.exec(ctx, `RESET work_mem; RESET enable_hashjoin; RESET enable_mergejoin`); err != nil {
 		return n, fmt.Errorf("record client balances of agency %d: %w", agencyID, err)
 	}
 	if updated != diffed {
@@ -113,7 +113,7 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 // listed twice trips the table's unique key.
 func (db *DB) copyFirstSnapshot(ctx context.Context, agencyID int64, capturedAt time.Time, rows ClientBalanceRows) (int64, error) {
 	src := &walletSource{rows: rows, agencyID: agencyID, at: capturedAt, last: math.MinInt64, ascending: true}
-	n, err := db.CopyFrom(ctx, pgx.Identifier{"syncer", "mgid_client"},
+	n, err := db.copyFrom(ctx, pgx.Identifier{"syncer", "mgid_client"},
 		[]string{"agency_id", "client_id", "email", "first_seen_at", "last_seen_at", "present", "since", "balance", "credit", "income"}, src)
 	if err != nil {
 		if rerr := rows.Err(); rerr != nil {
@@ -125,7 +125,7 @@ func (db *DB) copyFirstSnapshot(ctx context.Context, agencyID int64, capturedAt 
 		}
 		return n, fmt.Errorf("copy client balances of agency %d: %w", agencyID, err)
 	}
-	if _, err := db.Exec(ctx, `
+	if _, err := db.exec(ctx, `
 		INSERT INTO syncer.mgid_client_email (client_key, valid_from, email)
 		SELECT client_key, $2, email FROM syncer.mgid_client WHERE agency_id = $1`, agencyID, capturedAt); err != nil {
 		return n, fmt.Errorf("record client emails of agency %d: %w", agencyID, err)

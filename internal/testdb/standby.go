@@ -130,7 +130,11 @@ func Open(t testing.TB, url string) *store.DB {
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	t.Cleanup(db.Close)
+	register(db, url)
+	t.Cleanup(func() {
+		unregister(db)
+		db.Close()
+	})
 	return db
 }
 

@@ -80,7 +80,9 @@ func NewWithURL(t testing.TB) (*store.DB, string) {
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
+	register(db, dbURL)
 	t.Cleanup(func() {
+		unregister(db)
 		db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -234,18 +236,125 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// The store's raw SQL is sealed (unexported), so the statements a test runs
+// itself (a count, a fixture row, a clock moved back) go through testdb, on a
+// small pool of testdb's own on the same database, opened on first use.
+// Every *store.DB testdb hands out (New, NewWithURL, Open) is registered
+// with its URL; the helpers below fail the test for any other.
+var raw = struct {
+	sync.Mutex
+	urls  map[*store.DB]string
+	pools map[*store.DB]*pgxpool.Pool
+}{urls: map[*store.DB]string{}, pools: map[*store.DB]*pgxpool.Pool{}}
+
+func register(db *store.DB, url string) {
+	raw.Lock()
+	defer raw.Unlock()
+	raw.urls[db] = url
+}
+
+// unregister closes db's raw pool, before db's database is dropped.
+func unregister(db *store.DB) {
+	raw.Lock()
+	p := raw.pools[db]
+	delete(raw.pools, db)
+	delete(raw.urls, db)
+	raw.Unlock()
+	if p != nil {
+		p.Close()
+	}
+}
+
+// rawMaxConns: a test's own statements run one at a time, bar a poll beside
+// a fixture; a couple of connections, so a test database costs little more
+// than the store's pool.
+const rawMaxConns = 2
+
+func pool(t testing.TB, db *store.DB) *pgxpool.Pool {
+	t.Helper()
+	raw.Lock()
+	defer raw.Unlock()
+	if p := raw.pools[db]; p != nil {
+		return p
+	}
+	url, ok := raw.urls[db]
+	if !ok {
+		t.Fatalf("testdb: this *store.DB was not made by testdb (New, NewWithURL, Open)")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	cfg.MaxConns = rawMaxConns
+	cfg.MinConns = 0
+	cfg.AfterConnect = store.PrepareConn
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("testdb: open a pool: %v", err)
+	}
+	raw.pools[db] = p
+	return p
+}
+
+// queryTimeout bounds each statement a test runs here: a stalled server
+// fails the test, not the whole package at its timeout.
+const queryTimeout = 30 * time.Second
+
 // Count runs a query that returns one number (a count(*)) on db and returns
 // it, failing the test if the query fails. It is the one helper every
 // package's tests use to look at what a run left in the database, so the
 // way tests read the store is in one place.
 func Count(t testing.TB, db *store.DB, sql string, args ...any) int64 {
 	t.Helper()
-	// A stalled server fails the test, not the whole package at its timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var n int64
-	if err := db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+	if err := QueryRow(t, db, sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// Exec runs a statement on db's database (a fixture, a row aged by hand)
+// and returns the rows it affected, failing the test if it fails.
+func Exec(t testing.TB, db *store.DB, sql string, args ...any) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	tag, err := pool(t, db).Exec(ctx, sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return tag.RowsAffected()
+}
+
+// Row is one row of QueryRow, read by its Scan.
+type Row struct {
+	row    pgx.Row
+	cancel context.CancelFunc
+}
+
+// Scan reads the row into dest (pgx's rules, money.Amount included); it
+// returns pgx.ErrNoRows for no row, as the test may mean to check.
+func (r Row) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.row.Scan(dest...)
+}
+
+// QueryRow runs a query of one row on db's database, to read several
+// columns of what a run left; the error comes with Scan.
+func QueryRow(t testing.TB, db *store.DB, sql string, args ...any) Row {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	return Row{row: pool(t, db).QueryRow(ctx, sql, args...), cancel: cancel}
+}
+
+// Query runs a query of many rows on db's database. The caller closes the
+// rows; their deadline ends with the test at the latest.
+func Query(t testing.TB, db *store.DB, sql string, args ...any) (pgx.Rows, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	t.Cleanup(cancel)
+	return pool(t, db).Query(ctx, sql, args...)
 }

@@ -206,13 +206,11 @@ func seedTargets(t *testing.T, db *store.DB, n int) []int64 {
 	if _, err := db.UpsertTargets(ctx, store.TrackedMawthoq, in, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, `
+	testdb.Exec(t, db, `
 		UPDATE syncer.tracked_targets
 		SET last_checked_at = $1::timestamptz - interval '24 hours' - split_part(natural_key, ':', 2)::int * interval '1 minute'`,
-		roundT0); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(ctx, `SELECT id FROM syncer.tracked_targets ORDER BY natural_key`)
+		roundT0)
+	rows, err := testdb.Query(t, db, `SELECT id FROM syncer.tracked_targets ORDER BY natural_key`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,10 +349,8 @@ func TestRound(t *testing.T) {
 				{Key: "tiktok:fresh", Params: []byte(`{}`)}, {Key: "tiktok:removed", Params: []byte(`{}`)}}, false); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.Exec(context.Background(), `UPDATE syncer.tracked_targets SET last_checked_at = $1 WHERE natural_key = 'tiktok:fresh'`,
-				roundT0.Add(-10*time.Minute)); err != nil {
-				t.Fatal(err)
-			}
+			testdb.Exec(t, db, `UPDATE syncer.tracked_targets SET last_checked_at = $1 WHERE natural_key = 'tiktok:fresh'`,
+				roundT0.Add(-10*time.Minute))
 			if err := db.RemoveTarget(context.Background(), store.TrackedMawthoq, "tiktok:removed"); err != nil {
 				t.Fatal(err)
 			}

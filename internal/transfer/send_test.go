@@ -94,12 +94,12 @@ func (e *xferEnv) row(id int64) store.Transfer {
 func (e *xferEnv) noSecrets() {
 	e.t.Helper()
 	var journal string
-	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
+	if err := testdb.QueryRow(e.t, e.db, `SELECT coalesce(string_agg(row_to_json(t)::text, ' '), '')
 		FROM syncer.mgid_transfers t`).Scan(&journal); err != nil {
 		e.t.Fatal(err)
 	}
 	var runs string
-	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
+	if err := testdb.QueryRow(e.t, e.db, `SELECT coalesce(string_agg(row_to_json(r)::text, ' '), '')
 		FROM syncer.runs r`).Scan(&runs); err != nil {
 		e.t.Fatal(err)
 	}
