@@ -52,6 +52,10 @@ type Error struct {
 	Message    string
 	RetryAfter time.Duration
 	Err        error
+	// Reason is what the provider's client made of Message, when it knows
+	// the wording (mgid.ErrInsufficientFunds): errors.Is matches it, so no
+	// caller matches a provider's English. It is not printed; Message is.
+	Reason error
 }
 
 func (e *Error) Error() string {
@@ -72,6 +76,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches Reason, as go-github's typed errors are matched.
+func (e *Error) Is(target error) bool { return e.Reason != nil && errors.Is(e.Reason, target) }
 
 // ErrUnreadable marks a 2xx answer whose body could not be read: the
 // connection broke mid-body, the JSON stops short, or it is not JSON at all

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -87,7 +88,7 @@ func (r *Reconciler) decide(ctx context.Context, x store.Transfer) (Verdict, err
 	}
 	readStart := journalTime(r.Now)
 	w, err := r.MGID.Client(ctx, x.ClientID)
-	if isInvalidClient(err) {
+	if errors.Is(err, mgid.ErrInvalidClient) {
 		return Verdict{store.TransferUnknown,
 			"MGID no longer lists the client as the agency's (Invalid client id); settle it by hand"}, nil
 	}

@@ -115,7 +115,7 @@ func (s *Sender) ReadBefore(ctx context.Context, req Request) (store.TransferBef
 			ClientIncome: w.Income, AgencyAccount: ag.Account(req.Account)}, nil
 	}
 	switch {
-	case isInvalidClient(err):
+	case errors.Is(err, mgid.ErrInvalidClient):
 		return store.TransferBefore{}, fmt.Errorf("client %d of agency %d: %w", req.ClientID, s.AgencyID, ErrClientNotInAgency)
 	case ctx.Err() != nil:
 		return store.TransferBefore{}, err
@@ -244,17 +244,11 @@ func transferOutcome(res mgid.TransferResult, err error) store.TransferOutcome {
 	return store.TransferOutcome{Status: store.TransferNotApplied, Error: "not sent: " + err.Error()}
 }
 
-// IsInsufficientFunds reports whether MGID rejected a transfer because the
-// agency's account holds less than the amount.
+// IsInsufficientFunds reports whether MGID rejected a journaled transfer
+// because the agency's account holds less than the amount (the MGID client
+// classifies the message it kept).
 func IsInsufficientFunds(t store.Transfer) bool {
-	return t.Status == store.TransferRejected &&
-		strings.Contains(strings.ToLower(t.ProviderMessage), "less than what you are trying to transfer")
-}
-
-func isInvalidClient(err error) bool {
-	var pe *providers.Error
-	return errors.As(err, &pe) && pe.Kind == providers.Permanent &&
-		strings.Contains(strings.ToLower(pe.Message), "invalid client id")
+	return t.Status == store.TransferRejected && errors.Is(mgid.Refusal(t.ProviderMessage), mgid.ErrInsufficientFunds)
 }
 
 // now is truncated to what Postgres keeps, so a time we hold equals the one we stored.

@@ -348,6 +348,9 @@ func (c *Client) apiError(op string, status int, h http.Header, msg string) *pro
 	case isInvalidToken(msg):
 		e.Kind = providers.Auth
 	}
+	if e.Kind == providers.Permanent {
+		e.Reason = Refusal(msg)
+	}
 	if h != nil && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 		e.RetryAfter = providers.ParseRetryAfter(h.Get("Retry-After"), time.Now())
 	}

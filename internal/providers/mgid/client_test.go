@@ -216,10 +216,11 @@ func TestCheckResponse(t *testing.T) {
 		wantKind   providers.Kind
 		wantMsg    string
 		wantRetry  time.Duration
+		wantReason error
 		wantNilErr bool
 	}{
 		{name: "2xx is left to decode", status: 200, body: `{}`, wantNilErr: true},
-		{name: "errors array", status: 400, body: `{"errors":["Invalid client id"]}`, wantKind: providers.Permanent, wantMsg: "Invalid client id"},
+		{name: "errors array", status: 400, body: `{"errors":["Invalid client id"]}`, wantKind: providers.Permanent, wantMsg: "Invalid client id", wantReason: ErrInvalidClient},
 		{name: "errors string", status: 400, body: `{"errors":"Account (client, amount) is not specified "}`, wantKind: providers.Permanent, wantMsg: "Account (client, amount) is not specified"},
 		{name: "errors joined", status: 400, body: `{"errors":["dateStart should be in the format of YYYY-MM-DD","clientsIds should be separated by commas"]}`, wantKind: providers.Permanent, wantMsg: "dateStart should be in the format of YYYY-MM-DD; clientsIds should be separated by commas"},
 		{name: "401 invalid token", status: 401, body: `{"errors":["invalid token"]}`, wantKind: providers.Auth, wantMsg: "invalid token"},
@@ -252,7 +253,7 @@ func TestCheckResponse(t *testing.T) {
 				return
 			}
 			pe := asProviderError(t, err)
-			want := providers.Error{Provider: "mgid", Op: op, Status: tt.status, Kind: tt.wantKind, Message: tt.wantMsg, RetryAfter: tt.wantRetry}
+			want := providers.Error{Provider: "mgid", Op: op, Status: tt.status, Kind: tt.wantKind, Message: tt.wantMsg, RetryAfter: tt.wantRetry, Reason: tt.wantReason}
 			if *pe != want {
 				t.Errorf("error = %+v\nwant    %+v", *pe, want)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"syncer/internal/money"
 	"syncer/internal/providers"
@@ -18,6 +19,32 @@ const (
 	Personal AccountType = "personal"
 	Bonus    AccountType = "bonus"
 )
+
+// The refusals of MGID's that callers act on, classified from its wording
+// here, once, as go-github's CheckResponse turns a response into a typed
+// error: callers use errors.Is and never match MGID's English.
+var (
+	// ErrInvalidClient: MGID does not list the client as the agency's
+	// ("Invalid client id"), on a transfer, a client read or a spend read.
+	ErrInvalidClient = errors.New("mgid: invalid client id")
+	// ErrInsufficientFunds: the agency account a transfer draws from holds
+	// less than the amount ("The amount of money in the account is less
+	// than what you are trying to transfer.").
+	ErrInsufficientFunds = errors.New("mgid: insufficient funds in the agency account")
+)
+
+// Refusal classifies MGID's message of a refusal: ErrInvalidClient,
+// ErrInsufficientFunds, or nil for wording it does not know. Besides the
+// client's own errors it reads a message kept in the transfer journal.
+func Refusal(msg string) error {
+	switch msg = strings.ToLower(msg); {
+	case strings.Contains(msg, "invalid client id"):
+		return ErrInvalidClient
+	case strings.Contains(msg, "less than what you are trying to transfer"):
+		return ErrInsufficientFunds
+	}
+	return nil
+}
 
 // TransferResult is MGID's answer to a successful transfer.
 type TransferResult struct {
@@ -34,8 +61,9 @@ type TransferResult struct {
 // connection was obtained: a failure after that (a cut connection, a 5xx, a
 // 2xx we cannot read) satisfies errors.Is(err, providers.ErrMaybeSent) and
 // must be reconciled (e.g. with Client's balance), not retried blindly. A
-// refusal (insufficient funds, "Invalid client id") is a Permanent
-// *providers.Error with the provider's Message.
+// refusal is a Permanent *providers.Error with the provider's Message;
+// insufficient funds and "Invalid client id" are also ErrInsufficientFunds
+// and ErrInvalidClient.
 func (c *Client) Transfer(ctx context.Context, clientID int64, account AccountType, amount money.Amount) (TransferResult, error) {
 	switch {
 	case account != Personal && account != Bonus:

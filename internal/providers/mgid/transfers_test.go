@@ -59,11 +59,15 @@ func TestTransferFailures(t *testing.T) {
 		handler       func(*testing.T) http.HandlerFunc
 		wantKind      providers.Kind
 		wantMsg       string
+		wantReason    error // ErrInsufficientFunds or ErrInvalidClient
 		wantMaybeSent bool
 	}{
+		// The refusals' wording is the spec's (provider-specs/mgid-agency-api.txt, money-transfers).
 		{name: "insufficient funds", handler: body(400, `{"errors":"The amount of money in the account is less than what you are trying to transfer."}`),
-			wantKind: providers.Permanent, wantMsg: "The amount of money in the account is less than what you are trying to transfer."},
-		{name: "invalid client id", handler: body(400, `{"errors":["Invalid client id"]}`), wantKind: providers.Permanent, wantMsg: "Invalid client id"},
+			wantKind: providers.Permanent, wantMsg: "The amount of money in the account is less than what you are trying to transfer.", wantReason: ErrInsufficientFunds},
+		{name: "insufficient funds in a 200", handler: body(200, `{"errors":["The amount of money in the account is less than what you are trying to transfer."]}`),
+			wantKind: providers.Permanent, wantMsg: "The amount of money in the account is less than what you are trying to transfer.", wantReason: ErrInsufficientFunds},
+		{name: "invalid client id", handler: body(400, `{"errors":["Invalid client id"]}`), wantKind: providers.Permanent, wantMsg: "Invalid client id", wantReason: ErrInvalidClient},
 		{name: "refusal in a 200", handler: body(200, `{"errors":["Account (client, amount) is not specified"]}`), wantKind: providers.Permanent, wantMsg: "Account (client, amount) is not specified"},
 		{name: "429 is not resent", handler: body(429, `{"errors":"slow down"}`), wantKind: providers.RateLimited, wantMsg: "slow down"},
 		{name: "5xx may have been applied", handler: body(502, `{"errors":"upstream"}`), wantKind: providers.Retryable, wantMsg: "upstream", wantMaybeSent: true},
@@ -86,6 +90,11 @@ func TestTransferFailures(t *testing.T) {
 			_, err := f.client().Transfer(context.Background(), 5001, Personal, money.MustParse("150"))
 			if err == nil {
 				t.Fatal("Transfer succeeded")
+			}
+			for _, reason := range []error{ErrInsufficientFunds, ErrInvalidClient} {
+				if got := errors.Is(err, reason); got != (reason == tt.wantReason) {
+					t.Errorf("errors.Is(err, %v) = %v (err %v)", reason, got, err)
+				}
 			}
 			if got := errors.Is(err, providers.ErrMaybeSent); got != tt.wantMaybeSent {
 				t.Errorf("MaybeSent = %v, want %v (err %v)", got, tt.wantMaybeSent, err)
