@@ -171,7 +171,7 @@ func (a *app) checkProblems(ctx context.Context, now time.Time, days int) ([]che
 	if err != nil {
 		return nil, err
 	}
-	if n := int(open[store.TransferUnknown]); n > 0 {
+	if n := int(open[string(store.TransferUnknown)]); n > 0 {
 		out = append(out, checkProblem{"transfer", "mgid transfers", fmt.Sprintf("%d transfer%s may or may not have moved money", n, plural(n)),
 			"syncer mgid transfers reconcile (once MGID answers); what it cannot settle: syncer mgid transfers resolve"})
 	}

@@ -147,7 +147,7 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 			*clientID, q.Open.ID, q.Open.Amount, q.Open.AccountType, q.Open.Status)
 	}
 
-	wallet, acct := q.Wallet, q.Agency.Account(string(account))
+	wallet, acct := q.Wallet, transfer.SnapshotAccount(q.Agency, account)
 	snap := &store.TransferBefore{At: q.WalletAt, ClientBalance: wallet.Balance, ClientIncome: wallet.Income, AgencyAccount: acct}
 	req := transfer.Request{
 		ClientID: *clientID, ClientEmail: wallet.Email, Amount: amount, Account: account,

@@ -131,7 +131,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 		return usagef("mgid transfers resolve takes no arguments, got %q\n%s", fs.Args(), use)
 	case *id <= 0:
 		return usagef("--id: a transfer id is required\n%s", use)
-	case *as != store.TransferSucceeded && *as != store.TransferNotApplied:
+	case store.TransferStatus(*as) != store.TransferSucceeded && store.TransferStatus(*as) != store.TransferNotApplied:
 		return usagef("--as %q: must be succeeded or not_applied\n%s", *as, use)
 	case strings.TrimSpace(*note) == "":
 		return usagef("--note: say what you checked; it is kept in the journal\n%s", use)
@@ -142,7 +142,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 	text := fmt.Sprintf("resolved by %s: %s", requestedBy(e), strings.TrimSpace(*note))
-	t, err := a.db.ResolveTransfer(ctx, *id, *as, text, time.Now())
+	t, err := a.db.ResolveTransfer(ctx, *id, store.TransferStatus(*as), text, time.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return usagef("transfer %d does not exist", *id)

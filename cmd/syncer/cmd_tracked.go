@@ -78,13 +78,14 @@ func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
 
 // trackCommand is one provider's `track` subcommands.
 type trackCommand struct {
-	name, kind string
-	usage      string
-	add        func(ctx context.Context, e env, args []string) error
-	remove     func(ctx context.Context, e env, args []string) error
-	list       func(ctx context.Context, e env, a *app, w io.Writer, all bool) error
-	parse      func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error)
-	hashKey    bool // import needs SYNCER_HASH_KEY
+	name    string
+	kind    store.TrackedKind
+	usage   string
+	add     func(ctx context.Context, e env, args []string) error
+	remove  func(ctx context.Context, e env, args []string) error
+	list    func(ctx context.Context, e env, a *app, w io.Writer, all bool) error
+	parse   func(e env, cfg config.Config, r io.Reader) (tracked.TargetImport, error)
+	hashKey bool // import needs SYNCER_HASH_KEY
 }
 
 func (c trackCommand) run(ctx context.Context, e env, args []string) error {
@@ -324,7 +325,7 @@ func mawthoqList(ctx context.Context, e env, a *app, w io.Writer, all bool) erro
 	return a.db.ListTargets(ctx, store.TrackedMawthoq, all, func(r store.TargetRow) error {
 		platform, account := tracked.MawthoqAccount(r.Params)
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, platform, tracked.MaskAccount(account),
-			orDash(r.Label), orDash(r.Outcome), orDash(r.Status), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
+			orDash(r.Label), orDash(string(r.Outcome)), orDash(r.Status), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
 		return err
 	})
 }
@@ -419,7 +420,7 @@ func firstlightList(ctx context.Context, e env, a *app, w io.Writer, all bool) e
 		p := tracked.FirstlightParams(r.Params)
 		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n", r.ID, r.Key, truncate(p.DeviceID, 23),
 			truncate(p.ContentID, 39), p.ContentType, p.CatalogType, p.Delivery, p.UserTokenRef,
-			orDash(r.Outcome), orDash(r.Code), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
+			orDash(string(r.Outcome)), orDash(r.Code), timeOrDash(r.StatusSince), timeOrDash(r.LastCheckedAt), r.Active)
 		return err
 	})
 }

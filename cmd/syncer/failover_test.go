@@ -230,7 +230,7 @@ func TestFailoverGuardHoldsTransferWhileStreamingIsCut(t *testing.T) {
 		Scan(&status, &reason); err != nil {
 		t.Fatal(err)
 	}
-	if status != store.TransferNotApplied || !strings.HasPrefix(reason, store.NotReplicatedError) {
+	if store.TransferStatus(status) != store.TransferNotApplied || !strings.HasPrefix(reason, store.NotReplicatedError) {
 		t.Errorf("journal row: %s %q, want not_applied starting %q", status, reason, store.NotReplicatedError)
 	}
 	for _, want := range []string{"level=ERROR", "too few standbys hold its journal row", "not sent"} {
@@ -329,7 +329,7 @@ func TestFailoverRightAfterPOSTReconcileSettles(t *testing.T) {
 	if r := syncer(context.Background(), env, "mgid", "transfers", "reconcile"); r.code != 0 {
 		t.Fatalf("reconcile on the new primary: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	var status string
+	var status store.TransferStatus
 	if err := testdb.QueryRow(t, promoted, `SELECT status FROM syncer.mgid_transfers WHERE client_id = $1`, first).Scan(&status); err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func (c *DBCollector) collectDB(ctx context.Context, ch chan<- prometheus.Metric
 		gauge(ch, descTransfersOpen, float64(n), status)
 	}
 	for _, t := range tracked {
-		gauge(ch, descTrackedTargets, float64(t.Targets), t.Kind, t.Outcome)
+		gauge(ch, descTrackedTargets, float64(t.Targets), string(t.Kind), string(t.Outcome))
 	}
 	return nil
 }

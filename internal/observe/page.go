@@ -179,11 +179,11 @@ func (p *Page) build(ctx context.Context) pageData {
 	}
 	for _, t := range unknown {
 		d.Unknown = append(d.Unknown, transferRow{
-			ID: t.ID, Agency: t.AgencyID, Client: t.ClientID, Amount: t.Amount.String(), Account: t.AccountType,
-			Origin: t.Origin, Created: p.when(now, t.CreatedAt), Error: t.Error,
+			ID: t.ID, Agency: t.AgencyID, Client: t.ClientID, Amount: t.Amount.String(), Account: string(t.AccountType),
+			Origin: string(t.Origin), Created: p.when(now, t.CreatedAt), Error: t.Error,
 		})
 	}
-	if n := int(open[store.TransferUnknown]); n > 0 {
+	if n := int(open[string(store.TransferUnknown)]); n > 0 {
 		d.Problems = append(d.Problems, fmt.Sprintf("%d MGID transfer%s may or may not have moved money: run syncer mgid transfers reconcile once MGID answers (it settles what MGID's figures decide, and also runs by itself every mgid-balances period); resolve by hand only what it leaves unknown.", n, plural(n)))
 		if n > len(unknown) {
 			d.UnknownMore = n - len(unknown)

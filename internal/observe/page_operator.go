@@ -41,7 +41,7 @@ func (p *Page) addStreaks(now time.Time, rows []jobRow, streaks map[string]store
 }
 
 // trackedJobs maps a tracked kind to the job that checks it.
-var trackedJobs = map[string]string{store.TrackedMawthoq: "mawthoq-recheck", store.TrackedFirstlight: "firstlight-redeem"}
+var trackedJobs = map[string]string{string(store.TrackedMawthoq): "mawthoq-recheck", string(store.TrackedFirstlight): "firstlight-redeem"}
 
 // warnUncheckedTargets warns (amber) when active targets of a kind are
 // tracked but their job is disabled or overdue: their status is not being
@@ -50,10 +50,10 @@ func (p *Page) warnUncheckedTargets(tracked []store.TrackedOutcome, fresh []stor
 	targets := map[string]int64{}
 	var kinds []string
 	for _, t := range tracked {
-		if _, ok := targets[t.Kind]; !ok {
-			kinds = append(kinds, t.Kind)
+		if _, ok := targets[string(t.Kind)]; !ok {
+			kinds = append(kinds, string(t.Kind))
 		}
-		targets[t.Kind] += t.Targets
+		targets[string(t.Kind)] += t.Targets
 	}
 	enabled := map[string]bool{}
 	known := map[string]bool{}

@@ -167,13 +167,13 @@ func buildTracked(outcomes []store.TrackedOutcome, d *pageData) []trackedView {
 	var out []trackedView
 	idx := map[string]int{}
 	for _, o := range outcomes {
-		i, ok := idx[o.Kind]
+		i, ok := idx[string(o.Kind)]
 		if !ok {
 			i = len(out)
-			idx[o.Kind] = i
-			out = append(out, trackedView{Kind: o.Kind})
+			idx[string(o.Kind)] = i
+			out = append(out, trackedView{Kind: string(o.Kind)})
 		}
-		out[i].Segments = append(out[i].Segments, trackedSegment{Outcome: o.Outcome, Class: outcomeClass(o.Outcome), Targets: o.Targets})
+		out[i].Segments = append(out[i].Segments, trackedSegment{Outcome: string(o.Outcome), Class: outcomeClass(string(o.Outcome)), Targets: o.Targets})
 		out[i].Total += o.Targets
 	}
 	for i := range out {

@@ -42,7 +42,7 @@ func (db *DB) ClaimHashKey(ctx context.Context, fp string) error {
 // hash (given the target's params) and records fp as the key's fingerprint,
 // in one transaction: the views never show hashes under two keys. It
 // returns how many targets it rehashed.
-func (db *DB) RehashTargets(ctx context.Context, kind, fp string, hash func(params json.RawMessage) string) (int64, error) {
+func (db *DB) RehashTargets(ctx context.Context, kind TrackedKind, fp string, hash func(params json.RawMessage) string) (int64, error) {
 	var n int64
 	err := db.WithTx(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, `SELECT id, params FROM syncer.tracked_targets WHERE kind = $1 ORDER BY id FOR UPDATE`, kind)

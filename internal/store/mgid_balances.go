@@ -19,15 +19,6 @@ type AgencyBalance struct {
 	ClientsBalance money.Amount
 }
 
-// Account is the wallet named by a transfer's account type: "bonus" or
-// (anything else) "personal".
-func (b AgencyBalance) Account(accountType string) money.Amount {
-	if accountType == "bonus" {
-		return b.Bonus
-	}
-	return b.Personal
-}
-
 // InsertAgencyBalance appends an agency snapshot row.
 func (db *DB) InsertAgencyBalance(ctx context.Context, b AgencyBalance) error {
 	_, err := db.exec(ctx, `

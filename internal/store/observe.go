@@ -66,8 +66,8 @@ func BinaryMigrationVersion() (int64, error) {
 // TrackedOutcome is how many active tracked targets of a kind stand at an
 // outcome now ("unchecked" before their first check).
 type TrackedOutcome struct {
-	Kind    string
-	Outcome string
+	Kind    TrackedKind
+	Outcome Outcome
 	Targets int64
 }
 
@@ -97,7 +97,7 @@ func (db *DB) TrackedOutcomes(ctx context.Context) ([]TrackedOutcome, error) {
 // OpenTransferCounts counts the MGID transfers whose outcome is open, by
 // status: in_flight and unknown are always present, zero or not.
 func (db *DB) OpenTransferCounts(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{TransferInFlight: 0, TransferUnknown: 0}
+	out := map[string]int64{string(TransferInFlight): 0, string(TransferUnknown): 0}
 	rows, err := db.query(ctx, `
 		SELECT status, count(*) FROM syncer.mgid_transfers
 		WHERE status IN ('in_flight', 'unknown') GROUP BY status`)

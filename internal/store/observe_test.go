@@ -97,7 +97,7 @@ func TestObserveReads(t *testing.T) {
 	}
 
 	at := time.Now().Add(-time.Hour)
-	for i, status := range []string{store.TransferUnknown, store.TransferInFlight, store.TransferUnknown, store.TransferSucceeded} {
+	for i, status := range []store.TransferStatus{store.TransferUnknown, store.TransferInFlight, store.TransferUnknown, store.TransferSucceeded} {
 		id, err := db.InsertTransfer(ctx, store.Transfer{AgencyID: 1001, ClientID: int64(5001 + i),
 			Amount: money.MustParse("10"), AccountType: "personal", Origin: store.OriginManual, RequestedBy: "t",
 			Status: store.TransferInFlight, CreatedAt: at.Add(time.Duration(i) * time.Minute), SentAt: &at})
@@ -111,7 +111,7 @@ func TestObserveReads(t *testing.T) {
 		}
 	}
 	open, err := db.OpenTransferCounts(ctx)
-	if err != nil || open[store.TransferUnknown] != 2 || open[store.TransferInFlight] != 1 || len(open) != 2 {
+	if err != nil || open[string(store.TransferUnknown)] != 2 || open[string(store.TransferInFlight)] != 1 || len(open) != 2 {
 		t.Errorf("OpenTransferCounts = %v, %v; want unknown 2, in_flight 1", open, err)
 	}
 	unknown, err := db.UnknownTransfers(ctx, 10)

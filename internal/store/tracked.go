@@ -11,10 +11,15 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Kinds of tracked target.
+// TrackedKind is the kind of a tracked target (syncer.tracked_targets.kind):
+// which provider checks it. Like the transfer journal's words it is typed
+// in the store, which persists it and may not import the tracked or
+// provider packages.
+type TrackedKind string
+
 const (
-	TrackedMawthoq    = "mawthoq"
-	TrackedFirstlight = "firstlight"
+	TrackedMawthoq    TrackedKind = "mawthoq"
+	TrackedFirstlight TrackedKind = "firstlight"
 )
 
 // TargetInput is a target to track.
@@ -37,7 +42,7 @@ type UpsertResult struct {
 // differ, so importing the same file twice changes nothing. A removed target
 // is tracked again. keepLabels leaves the stored label of existing targets
 // alone (an add without --label). Keys must be unique within targets.
-func (db *DB) UpsertTargets(ctx context.Context, kind string, targets []TargetInput, keepLabels bool) (UpsertResult, error) {
+func (db *DB) UpsertTargets(ctx context.Context, kind TrackedKind, targets []TargetInput, keepLabels bool) (UpsertResult, error) {
 	var res UpsertResult
 	err := db.WithTx(ctx, func(tx *Tx) error {
 		// ON COMMIT DELETE ROWS: the table outlives the transaction on this
@@ -92,7 +97,7 @@ var ErrNotTracked error = &notFound{"not tracked"}
 
 // RemoveTarget stops tracking a target. Its history stays; its open status
 // period is closed now, since nobody will check it any more.
-func (db *DB) RemoveTarget(ctx context.Context, kind, key string) error {
+func (db *DB) RemoveTarget(ctx context.Context, kind TrackedKind, key string) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.queryRow(ctx, `
@@ -130,13 +135,14 @@ type TargetRow struct {
 	RemovedAt     *time.Time
 	LastCheckedAt *time.Time
 	// Of the open period; "" before the first check.
-	Outcome, Status, Code string
-	StatusSince           *time.Time
+	Outcome      Outcome
+	Status, Code string
+	StatusSince  *time.Time
 }
 
 // ListTargets calls fn for each target of a kind (only active ones unless
 // all), in id order, one row at a time.
-func (db *DB) ListTargets(ctx context.Context, kind string, all bool, fn func(TargetRow) error) error {
+func (db *DB) ListTargets(ctx context.Context, kind TrackedKind, all bool, fn func(TargetRow) error) error {
 	rows, err := db.query(ctx, `
 		SELECT t.id, t.natural_key, t.params, t.label, coalesce(t.subject_hash, ''), t.active,
 		       t.created_at, t.removed_at, nullif(t.last_checked_at, '-infinity'),

@@ -15,7 +15,7 @@ import (
 
 // Claim asks for a batch of due targets.
 type Claim struct {
-	Kind    string
+	Kind    TrackedKind
 	Replica string
 	Now     time.Time // a lease that runs out at or before Now is over
 	// DueBefore: a target last checked at or after this is not due. A round
@@ -128,10 +128,17 @@ func (db *DB) ReleaseTargets(ctx context.Context, replica string, ids []int64) e
 	return nil
 }
 
+// Outcome is what a check of a tracked target came to
+// (syncer.tracked_status_history.outcome). The words are the provider
+// packages' (firstlight.Outcome, the Mawthoq client's); the store keeps
+// them as a type of its own because it may not import those packages, and
+// internal/tracked converts at the one place that sees both.
+type Outcome string
+
 // CheckResult is one check of one target.
 type CheckResult struct {
 	TargetID   int64
-	Outcome    string
+	Outcome    Outcome
 	Status     string // e.g. a Mawthoq licence status
 	Code       string // the provider's error code
 	Message    string
@@ -170,7 +177,7 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 	expiries := make([]*string, n)
 	for i, c := range checks {
 		ids[i], at[i] = c.TargetID, c.CheckedAt
-		outcomes[i], statuses[i], codes[i], messages[i] = pgText(c.Outcome), pgText(c.Status), pgText(c.Code), pgText(c.Message)
+		outcomes[i], statuses[i], codes[i], messages[i] = pgText(string(c.Outcome)), pgText(c.Status), pgText(c.Code), pgText(c.Message)
 		if c.HTTPStatus != 0 {
 			h := int32(c.HTTPStatus)
 			https[i] = &h

@@ -16,7 +16,7 @@ import (
 
 var trackedT0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func trackTargets(t *testing.T, db *store.DB, kind string, n int) []int64 {
+func trackTargets(t *testing.T, db *store.DB, kind store.TrackedKind, n int) []int64 {
 	t.Helper()
 	in := make([]store.TargetInput, n)
 	for i := range in {
@@ -186,7 +186,7 @@ func TestRecordChecksKeepsOneRowPerStatusPeriod(t *testing.T) {
 	ctx := context.Background()
 	ids := trackTargets(t, db, store.TrackedMawthoq, 2)
 	id := ids[0]
-	check := func(h int, outcome, status, code string) store.CheckResult {
+	check := func(h int, outcome store.Outcome, status, code string) store.CheckResult {
 		return store.CheckResult{TargetID: id, Outcome: outcome, Status: status, Code: code, HTTPStatus: 200,
 			Message: fmt.Sprintf("check at %dh", h), Detail: json.RawMessage(`{"h":` + fmt.Sprint(h) + `}`), CheckedAt: trackedT0.Add(time.Duration(h) * time.Hour)}
 	}

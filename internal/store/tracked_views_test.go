@@ -12,7 +12,7 @@ import (
 )
 
 // trackAs adds targets of kind with the given keys and params; ids in order.
-func trackAs(t *testing.T, db *store.DB, kind string, params map[string]string, keys ...string) []int64 {
+func trackAs(t *testing.T, db *store.DB, kind store.TrackedKind, params map[string]string, keys ...string) []int64 {
 	t.Helper()
 	in := make([]store.TargetInput, len(keys))
 	for i, k := range keys {

@@ -13,26 +13,50 @@ import (
 	"syncer/internal/money"
 )
 
-// Transfer statuses (syncer.mgid_transfers.status).
+// The transfer journal's vocabulary is typed here, in the store, rather
+// than in internal/transfer: it is what the journal's columns hold (their
+// CHECK constraints list the same words, and bi.mgid_transfers shows them),
+// and the store may import neither the domain nor the provider packages
+// (houselint: the store knows nothing of HTTP, jobs or what jobs do). So
+// the store owns its persisted enums and the packages above use them.
+
+// TransferStatus is a journal row's status (syncer.mgid_transfers.status).
+type TransferStatus string
+
 const (
-	TransferPlanned    = "planned"     // dry run: journaled, never sent
-	TransferInFlight   = "in_flight"   // committed before the request; the outcome is not recorded yet
-	TransferSucceeded  = "succeeded"   // MGID confirmed it, or reconcile proved it applied
-	TransferRejected   = "rejected"    // MGID refused it (ProviderMessage says why)
-	TransferUnknown    = "unknown"     // the request may have reached MGID; reconcile decides
-	TransferNotApplied = "not_applied" // never sent, or reconcile proved it was not applied
+	TransferPlanned    TransferStatus = "planned"     // dry run: journaled, never sent
+	TransferInFlight   TransferStatus = "in_flight"   // committed before the request; the outcome is not recorded yet
+	TransferSucceeded  TransferStatus = "succeeded"   // MGID confirmed it, or reconcile proved it applied
+	TransferRejected   TransferStatus = "rejected"    // MGID refused it (ProviderMessage says why)
+	TransferUnknown    TransferStatus = "unknown"     // the request may have reached MGID; reconcile decides
+	TransferNotApplied TransferStatus = "not_applied" // never sent, or reconcile proved it was not applied
 )
 
-// Transfer origins.
+// Origin is who asked for a transfer (syncer.mgid_transfers.origin).
+type Origin string
+
 const (
-	OriginManual = "manual" // `syncer mgid transfer`
-	OriginTopUp  = "topup"  // the mgid-topup job
+	OriginManual Origin = "manual" // `syncer mgid transfer`
+	OriginTopUp  Origin = "topup"  // the mgid-topup job
 )
 
-// Where a transfer's before figures came from.
+// AccountType is the agency wallet a journaled transfer drew from
+// (syncer.mgid_transfers.account_type): mgid.AccountType's two words, kept
+// as the journal's own type because the store may not import mgid;
+// internal/transfer converts between them, the one place that sees both.
+type AccountType string
+
 const (
-	BeforeFromProvider = "provider"
-	BeforeFromSnapshot = "snapshot"
+	AccountPersonal AccountType = "personal"
+	AccountBonus    AccountType = "bonus"
+)
+
+// BeforeSource is where a transfer's before figures came from.
+type BeforeSource string
+
+const (
+	BeforeFromProvider BeforeSource = "provider"
+	BeforeFromSnapshot BeforeSource = "snapshot"
 )
 
 // ErrTransferOpen means the client already has an in_flight or unknown
@@ -42,7 +66,7 @@ var ErrTransferOpen = errors.New("the client has a transfer whose outcome is not
 // TransferBefore is what the client's and agency's wallets held before a
 // transfer, the reference reconcile compares the provider's figures against.
 type TransferBefore struct {
-	Source        string // BeforeFromProvider or BeforeFromSnapshot
+	Source        BeforeSource
 	At            time.Time
 	ClientBalance money.Amount
 	ClientIncome  money.Amount
@@ -56,11 +80,11 @@ type Transfer struct {
 	ClientID    int64
 	ClientEmail string
 	Amount      money.Amount
-	AccountType string // personal|bonus
-	Origin      string
+	AccountType AccountType
+	Origin      Origin
 	RequestedBy string
 	DryRun      bool
-	Status      string
+	Status      TransferStatus
 	Before      *TransferBefore // nil when none was recorded
 
 	ClientBalanceAfter *money.Amount
@@ -86,7 +110,7 @@ const transferColumns = `id, agency_id, client_id, client_email, amount, account
 
 func scanTransfer(row pgx.Row) (Transfer, error) {
 	var t Transfer
-	var src *string
+	var src *BeforeSource
 	var at *time.Time
 	var cb, ci, aa *money.Amount
 	err := row.Scan(&t.ID, &t.AgencyID, &t.ClientID, &t.ClientEmail, &t.Amount, &t.AccountType, &t.Origin, &t.RequestedBy,
@@ -126,7 +150,7 @@ func collectTransfers(rows pgx.Rows, err error, what string) ([]Transfer, error)
 // be durable before its request leaves. ErrTransferOpen when the client
 // already has an open transfer.
 func (db *DB) InsertTransfer(ctx context.Context, t Transfer) (int64, error) {
-	var src *string
+	var src *BeforeSource
 	var at *time.Time
 	var cb, ci, aa *money.Amount
 	if b := t.Before; b != nil {
@@ -158,7 +182,7 @@ func (db *DB) InsertTransfer(ctx context.Context, t Transfer) (int64, error) {
 
 // TransferOutcome is what became of an in_flight transfer's request.
 type TransferOutcome struct {
-	Status             string // succeeded, rejected, unknown or not_applied
+	Status             TransferStatus // succeeded, rejected, unknown or not_applied
 	ClientBalanceAfter *money.Amount
 	AgencyAccountAfter *money.Amount
 	ProviderMessage    string
@@ -192,7 +216,7 @@ func (db *DB) SettleTransfer(ctx context.Context, id int64, o TransferOutcome) e
 // is succeeded, not_applied or unknown (undecided: the note says why). Only
 // an open row changes; ok is false otherwise. A decided row is settled at
 // `at`: the provider's figures read before then showed the outcome.
-func (db *DB) ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error) {
+func (db *DB) ReconcileTransfer(ctx context.Context, id int64, status TransferStatus, note string, at time.Time) (ok bool, err error) {
 	tag, err := db.exec(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4,
@@ -214,7 +238,7 @@ var ErrNotUnknown = errors.New("only an unknown transfer can be resolved by hand
 // left to reconcile, which alone can tell a crashed sender's from a live
 // one's (it takes the agency's transfer lock). It returns the row as it is
 // now; with ErrNotUnknown, as it stands unchanged.
-func (db *DB) ResolveTransfer(ctx context.Context, id int64, status, note string, at time.Time) (Transfer, error) {
+func (db *DB) ResolveTransfer(ctx context.Context, id int64, status TransferStatus, note string, at time.Time) (Transfer, error) {
 	t, err := scanTransfer(db.queryRow(ctx, `
 		UPDATE syncer.mgid_transfers
 		SET status = $2, reconcile_note = $3, reconciled_at = $4, settled_at = $4

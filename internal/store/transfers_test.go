@@ -110,7 +110,7 @@ func TestTransferDaySums(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	add := func(client int64, amount string, at time.Time, status string) {
+	add := func(client int64, amount string, at time.Time, status store.TransferStatus) {
 		t.Helper()
 		x := inFlight(client, amount, at)
 		if status == store.TransferPlanned {

@@ -230,7 +230,7 @@ func (c *FirstlightChecker) Check(ctx context.Context, t store.ClaimedTarget) (s
 	p := FirstlightParams(t.Params)
 	tok, err := c.token(p.UserTokenRef)
 	if err != nil {
-		return store.CheckResult{TargetID: t.ID, Outcome: string(firstlight.AuthFailed), Code: CodeTokenRefUnresolved,
+		return store.CheckResult{TargetID: t.ID, Outcome: store.Outcome(firstlight.AuthFailed), Code: CodeTokenRefUnresolved,
 			Message: err.Error(), CheckedAt: c.now()}, nil
 	}
 	res, err := c.fl.CheckRedeem(ctx, p.request(), tok)
@@ -239,7 +239,7 @@ func (c *FirstlightChecker) Check(ctx context.Context, t store.ClaimedTarget) (s
 	}
 	out := store.CheckResult{
 		TargetID:   t.ID,
-		Outcome:    string(res.Outcome),
+		Outcome:    store.Outcome(res.Outcome),
 		Code:       res.Code,
 		Message:    res.Description,
 		HTTPStatus: res.HTTPStatus,

@@ -116,7 +116,7 @@ func (c MawthoqChecker) Check(ctx context.Context, t store.ClaimedTarget) (store
 	}
 	out := store.CheckResult{
 		TargetID:   t.ID,
-		Outcome:    string(res.Outcome),
+		Outcome:    store.Outcome(res.Outcome),
 		Status:     res.Status,
 		Code:       res.Code,
 		HTTPStatus: res.HTTPStatus,

@@ -61,7 +61,7 @@ const OutcomeProviderError = "provider_error"
 // A round does not commit all or nothing: each batch of results is recorded
 // (and its rows counted) as it comes, and stays when the round fails later.
 type Round struct {
-	Kind     string // store.TrackedMawthoq or store.TrackedFirstlight
+	Kind     store.TrackedKind
 	Provider string // names the provider in a round-ending error
 	Settings config.TrackedCheck
 	Replica  string // who holds the leases; unique per process
@@ -276,7 +276,7 @@ func (rc *recorder) flush(ctx context.Context) error {
 		return err
 	}
 	for _, c := range rc.buf {
-		rc.run.Count(c.Outcome, 1)
+		rc.run.Count(string(c.Outcome), 1)
 		if c.Outcome != OutcomeProviderError && c.HTTPStatus != 0 {
 			// The provider answered about this target: the round observed data.
 			rc.run.MarkObserved()

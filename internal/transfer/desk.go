@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"time"
 
+	"syncer/internal/money"
+	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
 
@@ -82,6 +84,14 @@ func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 		return q, nil
 	}
 	return q, err
+}
+
+// SnapshotAccount is the wallet of a stored agency snapshot that a transfer
+// from account draws on. Which wallet an account type names is MGID's rule,
+// so it is asked of mgid.AgencyBalance.Account, not spelt again here or in
+// the store.
+func SnapshotAccount(b store.AgencyBalance, account mgid.AccountType) money.Amount {
+	return mgid.AgencyBalance{Personal: b.Personal, Bonus: b.Bonus}.Account(account)
 }
 
 // Send takes the agency's transfer lock (ErrBusy if another process holds

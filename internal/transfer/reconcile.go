@@ -30,13 +30,13 @@ type Reconciler struct {
 type ReconcileJournal interface {
 	OpenTransfers(ctx context.Context, agencyID int64) ([]store.Transfer, error)
 	TransfersNotSettledBefore(ctx context.Context, agencyID int64, t time.Time) ([]store.Transfer, error)
-	ReconcileTransfer(ctx context.Context, id int64, status, note string, at time.Time) (ok bool, err error)
+	ReconcileTransfer(ctx context.Context, id int64, status store.TransferStatus, note string, at time.Time) (ok bool, err error)
 }
 
 // ReconcileOutcome is reconcile's verdict on one transfer.
 type ReconcileOutcome struct {
-	Transfer store.Transfer // as it was before reconcile
-	Status   string         // succeeded, not_applied or unknown
+	Transfer store.Transfer       // as it was before reconcile
+	Status   store.TransferStatus // succeeded, not_applied or unknown
 	Note     string
 }
 

@@ -49,7 +49,7 @@ type Request struct {
 	ClientEmail string
 	Amount      money.Amount
 	Account     mgid.AccountType
-	Origin      string // store.OriginManual or store.OriginTopUp
+	Origin      store.Origin // store.OriginManual or store.OriginTopUp
 	RequestedBy string
 	RunID       int64 // 0 outside a job run
 	// Snapshot holds the before figures of the latest balances snapshot,
@@ -145,7 +145,7 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 	now := s.now()
 	t := store.Transfer{
 		AgencyID: s.AgencyID, ClientID: req.ClientID, ClientEmail: req.ClientEmail, Amount: req.Amount,
-		AccountType: string(req.Account), Origin: req.Origin, RequestedBy: req.RequestedBy,
+		AccountType: store.AccountType(req.Account), Origin: req.Origin, RequestedBy: req.RequestedBy,
 		Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now, RunID: req.RunID,
 	}
 	// In a transaction of its own so that, in a job run, the journal row

@@ -59,7 +59,7 @@ func (d *Desk) TopUp(ctx context.Context, r TopUpRound) error {
 
 	rep, err := d.reconciler().Reconcile(ctx)
 	for _, o := range rep.Settled {
-		run.Count("reconciled_"+o.Status, 1)
+		run.Count("reconciled_"+string(o.Status), 1)
 	}
 	run.Count("still_unknown", int64(len(rep.Undecided)))
 	if err != nil {
@@ -119,7 +119,7 @@ func (d *Desk) TopUp(ctx context.Context, r TopUpRound) error {
 	before := func(p PlannedTopUp) *store.TransferBefore {
 		w := wallets[p.ClientID]
 		return &store.TransferBefore{Source: store.BeforeFromSnapshot, At: snap.CapturedAt,
-			ClientBalance: w.Balance, ClientIncome: w.Income, AgencyAccount: snap.Account(string(account))}
+			ClientBalance: w.Balance, ClientIncome: w.Income, AgencyAccount: SnapshotAccount(snap, account)}
 	}
 	if r.Policy.DryRun {
 		return d.journalPlan(ctx, r, plan, account, before, now)
@@ -177,7 +177,7 @@ func (d *Desk) sendPlanned(ctx context.Context, r TopUpRound, log *slog.Logger, 
 	}
 	run.AddRows(1)
 	run.Count("sent", 1)
-	run.Count(t.Status, 1)
+	run.Count(string(t.Status), 1)
 	switch {
 	case t.Status == store.TransferSucceeded:
 		return false, nil
@@ -201,7 +201,7 @@ func (d *Desk) journalPlan(ctx context.Context, r TopUpRound, plan TopUpPlan, ac
 		for _, p := range plan.Transfers {
 			if _, err := tx.InsertTransfer(ctx, store.Transfer{
 				AgencyID: d.AgencyID, ClientID: p.ClientID, ClientEmail: p.Email, Amount: p.Amount,
-				AccountType: string(account), Origin: store.OriginTopUp, RequestedBy: TopUpRequester,
+				AccountType: store.AccountType(account), Origin: store.OriginTopUp, RequestedBy: TopUpRequester,
 				DryRun: true, Status: store.TransferPlanned, Before: before(p), CreatedAt: now, RunID: r.RunID,
 			}); err != nil {
 				return err

@@ -69,7 +69,7 @@ type Evidence struct {
 
 // Verdict is reconcile's decision: succeeded, not_applied or unknown.
 type Verdict struct {
-	Status string
+	Status store.TransferStatus
 	Note   string
 }
 

@@ -21,17 +21,18 @@ func TestDecideTransfer(t *testing.T) {
 	x := store.Transfer{ID: 10, ClientID: 1, Amount: amt("150"), AccountType: "personal", Status: store.TransferUnknown,
 		SentAt: &sent, Before: &store.TransferBefore{Source: store.BeforeFromProvider, At: tb,
 			ClientIncome: amt("1000"), AgencyAccount: amt("5000")}}
-	other := func(id, client int64, amount, account, status string, sentAt, settledAt *time.Time) store.Transfer {
+	other := func(id, client int64, amount string, account store.AccountType, status store.TransferStatus, sentAt, settledAt *time.Time) store.Transfer {
 		return store.Transfer{ID: id, ClientID: client, Amount: amt(amount), AccountType: account, Status: status,
 			SentAt: sentAt, SettledAt: settledAt}
 	}
 	cases := []struct {
-		name           string
-		x              store.Transfer
-		others         []store.Transfer
-		income, acct   string
-		now            time.Time
-		want, noteWant string
+		name         string
+		x            store.Transfer
+		others       []store.Transfer
+		income, acct string
+		now          time.Time
+		want         store.TransferStatus
+		noteWant     string
 	}{
 		{"both moved by the amount", x, nil, "1150", "4850", r1, store.TransferSucceeded, "applied"},
 		{"nothing moved, long ago", x, nil, "1000", "5000", r1, store.TransferNotApplied, "not applied"},
