@@ -236,7 +236,7 @@ func (r *Runner) lock(ctx context.Context, job string, split bool, o Options, st
 	r.flushPending(ctx, log)
 	// Holding the lock, nobody else can be running this job: runs still
 	// marked running were left by a process that died, or lost their lock
-	// (they are fenced off from committing: store.CheckFence).
+	// (they are fenced off from committing: store.WithFence).
 	abandoned, err := r.Store.AbandonRunning(ctx, job)
 	if err != nil {
 		lock.Release()

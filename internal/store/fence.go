@@ -16,12 +16,12 @@ type fenceKey struct{}
 
 // WithFence marks ctx as the context of run runID, which holds its job's
 // exclusive lock. Every WithTx under ctx then commits only while the run is
-// still the job's live run: see CheckFence.
+// still the job's live run: see checkFence.
 func WithFence(ctx context.Context, runID int64) context.Context {
 	return context.WithValue(ctx, fenceKey{}, runID)
 }
 
-// CheckFence, inside tx, verifies that ctx's run (WithFence) is still
+// checkFence, inside tx, verifies that ctx's run (WithFence) is still
 // running and keeps that true until tx ends. A run's lock can be lost while
 // the run goes on (its session was terminated or cut); the next run of the
 // job then takes the lock and, before it starts, marks every running run of
@@ -29,7 +29,7 @@ func WithFence(ctx context.Context, runID int64) context.Context {
 // marking wait for tx to end, and a run already marked fails here: so a run
 // that lost its lock never commits after another run of its job started.
 // Without a fence in ctx it does nothing.
-func CheckFence(ctx context.Context, tx pgx.Tx) error {
+func checkFence(ctx context.Context, tx pgx.Tx) error {
 	id, ok := ctx.Value(fenceKey{}).(int64)
 	if !ok {
 		return nil

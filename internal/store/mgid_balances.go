@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -63,19 +62,16 @@ func (db *DB) CloseBalanceDays(ctx context.Context, agencyID int64, at time.Time
 }
 
 // LatestClientBalance returns a client's wallet in its agency's latest
-// snapshot; ok is false when the client is not in it.
-func (db *DB) LatestClientBalance(ctx context.Context, agencyID, clientID int64) (ClientBalance, time.Time, bool, error) {
+// snapshot; ErrNotFound when the client is not in it.
+func (db *DB) LatestClientBalance(ctx context.Context, agencyID, clientID int64) (ClientBalance, time.Time, error) {
 	var c ClientBalance
 	var at time.Time
 	err := db.queryRow(ctx, `
 		SELECT client_id, email, balance, credit, income, captured_at
 		FROM bi.mgid_client_balance_latest WHERE agency_id = $1 AND client_id = $2`,
 		agencyID, clientID).Scan(&c.ClientID, &c.Email, &c.Balance, &c.Credit, &c.Income, &at)
-	if errors.Is(err, ErrNotFound) {
-		return ClientBalance{}, time.Time{}, false, nil
-	}
 	if err != nil {
-		return ClientBalance{}, time.Time{}, false, fmt.Errorf("latest balance of client %d: %w", clientID, err)
+		return ClientBalance{}, time.Time{}, fmt.Errorf("latest balance of client %d: %w", clientID, err)
 	}
-	return c, at, true, nil
+	return c, at, nil
 }

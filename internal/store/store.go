@@ -211,7 +211,7 @@ const rollbackTimeout = 5 * time.Second
 // commit the rollback is a no-op.
 //
 // When ctx carries a run's fence (WithFence), the commit happens only if no
-// other run of the job has started since: see CheckFence. Called on a DB
+// other run of the job has started since: see checkFence. Called on a DB
 // that is already in a transaction, it runs fn in a savepoint.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	tx, err := db.q.Begin(ctx)
@@ -226,7 +226,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := fn(&Tx{DB: &DB{q: tx, pool: db.pool, lockConfig: db.lockConfig}, tx: tx}); err != nil {
 		return err
 	}
-	if err := CheckFence(ctx, tx); err != nil {
+	if err := checkFence(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

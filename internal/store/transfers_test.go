@@ -155,8 +155,8 @@ func TestTransferDaySums(t *testing.T) {
 }
 
 // "Not found" is one error whichever read says it: a missing transfer, a
-// client with no open transfer, an agency never snapshotted, a target not
-// tracked. None of them is pgx's.
+// client with no open transfer, an agency or client never snapshotted, a
+// target not tracked. None of them is pgx's.
 func TestNotFoundIsOneError(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -169,6 +169,9 @@ func TestNotFoundIsOneError(t *testing.T) {
 	}
 	if _, err := db.LatestAgencyBalance(ctx, 1001); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LatestAgencyBalance never snapshotted: %v, want ErrNotFound", err)
+	}
+	if _, _, err := db.LatestClientBalance(ctx, 1001, 5001); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LatestClientBalance of a client in no snapshot: %v, want ErrNotFound", err)
 	}
 	err := db.RemoveTarget(ctx, "tiktok", "nobody")
 	if !errors.Is(err, store.ErrNotTracked) || !errors.Is(err, store.ErrNotFound) || err.Error() != "not tracked" {

@@ -63,11 +63,10 @@ type Quote struct {
 // ErrNoSnapshot or ErrNotInSnapshot when there is nothing to quote from.
 func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 	var q Quote
-	var inSnap bool
-	var err error
-	q.Wallet, q.WalletAt, inSnap, err = d.DB.LatestClientBalance(ctx, d.AgencyID, clientID)
-	if err != nil {
-		return q, err
+	var walletErr, err error
+	q.Wallet, q.WalletAt, walletErr = d.DB.LatestClientBalance(ctx, d.AgencyID, clientID)
+	if walletErr != nil && !errors.Is(walletErr, store.ErrNotFound) {
+		return q, walletErr
 	}
 	q.Agency, err = d.DB.LatestAgencyBalance(ctx, d.AgencyID)
 	switch {
@@ -75,7 +74,7 @@ func (d *Desk) Quote(ctx context.Context, clientID int64) (Quote, error) {
 		return q, fmt.Errorf("agency %d: %w", d.AgencyID, ErrNoSnapshot)
 	case err != nil:
 		return q, err
-	case !inSnap:
+	case walletErr != nil: // not in the snapshot
 		return q, fmt.Errorf("client %d of agency %d: %w", clientID, d.AgencyID, ErrNotInSnapshot)
 	}
 	q.Open, err = d.DB.OpenTransferOf(ctx, d.AgencyID, clientID)

@@ -149,7 +149,7 @@ func (s *Sender) Execute(ctx context.Context, req Request, before store.Transfer
 		Status: store.TransferInFlight, Before: &before, CreatedAt: now, SentAt: &now, RunID: req.RunID,
 	}
 	// In a transaction of its own so that, in a job run, the journal row
-	// commits only while the run still holds its job (store.CheckFence): a
+	// commits only while the run still holds its job (store.WithFence): a
 	// top-up round that lost its lock sends nothing more once another
 	// round has started, so two rounds never plan from the same caps.
 	var id int64
