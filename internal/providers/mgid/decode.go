@@ -183,6 +183,7 @@ type bodyReader struct {
 	over   error // a limit was passed
 	n      int64
 	window int64 // reading past this offset passes the per-entry limit
+	shift  int64 // the body offset of a Decoder's offset 0 (see clientList)
 }
 
 func newBodyReader(r io.Reader) *bodyReader {
@@ -193,7 +194,7 @@ func newBodyReader(r io.Reader) *bodyReader {
 // decoder's InputOffset). The decoder reads only when the value it is on
 // needs more bytes, so a read past offset+MaxListEntry means that value is
 // longer than MaxListEntry, whatever it had buffered before.
-func (b *bodyReader) next(offset int64) { b.window = offset + MaxListEntry }
+func (b *bodyReader) next(offset int64) { b.window = b.shift + offset + MaxListEntry }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.over != nil {
@@ -243,6 +244,7 @@ func (c *Client) decodeFailure(op string, status int, br *bodyReader, err error,
 	var pe *providers.Error
 	var ce callerError
 	var syntax *json.SyntaxError
+	var listSyntax *syntaxError
 	unreadable := func(kind providers.Kind, err error) error {
 		if canRetry {
 			err = fmt.Errorf("%w: %w", providers.ErrUnreadable, err)
@@ -256,7 +258,7 @@ func (c *Client) decodeFailure(op string, status int, br *bodyReader, err error,
 		return c.malformed(op, status, br.over)
 	case br.err != nil:
 		return unreadable(providers.Retryable, fmt.Errorf("reading body: %w", br.err))
-	case errors.As(err, &syntax):
+	case errors.As(err, &syntax), errors.As(err, &listSyntax):
 		return unreadable(providers.Malformed, errors.New("the answer is not JSON: "+providers.TruncateMessage(err.Error())))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return unreadable(providers.Malformed, errors.New("the answer stops short"))
@@ -269,15 +271,18 @@ func (c *Client) decodeFailure(op string, status int, br *bodyReader, err error,
 // A top-level "errors" is the provider refusing; other fields are skipped.
 // canRetry says whether a broken answer may be sent for again (see
 // decodeFailure); it is asked when the failure happens.
-func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry func() bool, list func(*json.Decoder, *bodyReader) error) error {
+//
+// list is given the Decoder by reference: it may read the list by other
+// means and leave a Decoder for the rest (clientList).
+func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry func() bool, list func(**json.Decoder, *bodyReader) error) error {
 	br := newBodyReader(resp.Body)
 	dec := json.NewDecoder(br)
 	seen := false
-	err := objectFields(dec, br, func(key string) error {
+	err := objectFields(&dec, br, func(key string) error {
 		switch key {
 		case listKey:
 			seen = true
-			return list(dec, br)
+			return list(&dec, br)
 		case "errors":
 			br.next(dec.InputOffset())
 			var raw json.RawMessage
@@ -303,19 +308,19 @@ func (c *Client) stream(op string, resp *http.Response, listKey string, canRetry
 }
 
 // objectFields reads one JSON object, calling field for each key; field must
-// consume the value.
-func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) error) error {
-	br.next(dec.InputOffset())
-	t, err := dec.Token()
+// consume the value, and may leave another Decoder in *decp to go on with.
+func objectFields(decp **json.Decoder, br *bodyReader, field func(key string) error) error {
+	br.next((*decp).InputOffset())
+	t, err := (*decp).Token()
 	if err != nil {
 		return err
 	}
 	if t != json.Delim('{') {
 		return fmt.Errorf("answer is %v, not an object", t)
 	}
-	for dec.More() {
-		br.next(dec.InputOffset())
-		t, err := dec.Token()
+	for (*decp).More() {
+		br.next((*decp).InputOffset())
+		t, err := (*decp).Token()
 		if err != nil {
 			return err
 		}
@@ -327,7 +332,7 @@ func objectFields(dec *json.Decoder, br *bodyReader, field func(key string) erro
 			return err
 		}
 	}
-	_, err = dec.Token() // the closing brace: a truncated body fails here
+	_, err = (*decp).Token() // the closing brace: a truncated body fails here
 	return err
 }
 

@@ -1,7 +1,9 @@
 package mgid
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +12,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
+	"syncer/internal/providers"
 	"syncer/internal/sim"
 )
 
@@ -153,8 +157,141 @@ func FuzzClientEntry(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !json.Valid(raw) {
-			return // the decoder hands UnmarshalJSON checked JSON only
+			// clientList hands fastClient unchecked bytes: it must decline.
+			if fastClient(raw, &wireClient{}) {
+				t.Fatalf("fast path took %q, which is not JSON", raw)
+			}
+			return
 		}
 		sameAsEncodingJSON(t, raw)
 	})
+}
+
+// listOutcome is what a clients answer comes to: the entries delivered, and
+// the failure's kind and whether it is retried as unreadable.
+type listOutcome struct {
+	entries    []ClientWallet
+	failed     bool
+	kind       providers.Kind
+	unreadable bool
+	msg        string
+}
+
+// decodeList runs body through Client.stream as Clients does, with the
+// hand-written list reader (clientList) or, as reference, the Decoder path
+// it replaced (eachEntry over encoding/json).
+// With oneByte the body arrives a byte a read (every cut a network can make).
+func decodeList(body []byte, reference, oneByte bool) listOutcome {
+	c := New("http://127.0.0.1:0", "l", "p")
+	var r io.Reader = bytes.NewReader(body)
+	if oneByte {
+		r = iotest.OneByteReader(r)
+	}
+	resp := &http.Response{StatusCode: 200, Body: io.NopCloser(r)}
+	var out listOutcome
+	add := func(key string, w *wireClient) error {
+		cw, err := w.wallet(key)
+		if err != nil {
+			return err
+		}
+		out.entries = append(out.entries, cw)
+		return nil
+	}
+	err := c.stream("clients", resp, "clients", func() bool { return true }, func(dec **json.Decoder, br *bodyReader) error {
+		if reference {
+			return eachEntry(*dec, br, func(key string, w *wirePlain) error { return add(key, (*wireClient)(w)) })
+		}
+		return clientList(dec, br, add)
+	})
+	if err != nil {
+		var pe *providers.Error
+		out.failed = true
+		if errors.As(err, &pe) {
+			out.kind, out.msg = pe.Kind, pe.Message
+		}
+		out.unreadable = errors.Is(err, providers.ErrUnreadable)
+	}
+	return out
+}
+
+func sameListOutcome(t *testing.T, body []byte) {
+	t.Helper()
+	want := decodeList(body, true, false)
+	for _, oneByte := range []bool{false, true} {
+		if got := decodeList(body, false, oneByte); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q (a byte a read: %v):\n got %+v\nwant %+v", body, oneByte, got, want)
+		}
+	}
+}
+
+var oddBodies = []string{
+	`{"clients":[]}`, `{"clients":{}}`, `{"clients":null}`, `{"clients":5}`, `{"clients":"x"}`, `{"clients":tru}`,
+	`{"clients":[{"id":1}],"total":1}`, `{"total":1,"clients":[{"id":1}]}`, `{"clients":[{"id":1}],"errors":"no"}`,
+	`{"clients" : [ {"id":1} , {"id":2} ] , "x":{"y":[1,2]} }`, `{"clients":[{"id":1} {"id":2}]}`, `{"clients":[{"id":1},]}`,
+	`{"clients":[,{"id":1}]}`, `{"clients":[{"id":1}`, `{"clients":[{"id":1},`, `{"clients":[{"id":"1`, `{"clients":[{"id":1]}`,
+	`{"clients":{"5":{"email":"a"},"6":{"id":7}}}`, `{"clients":{"5" {"email":"a"}}}`, `{"clients":{5:{}}}`, `{"clients":{"\u0035":{}}}`,
+	`{"clients":[1]}`, `{"clients":[null]}`, `{"clients":["x"]}`, `{"clients":[[]]}`, `{"clients":[{"id":1}]`, `{"clients":[{"id":1}]}}`,
+	`{"clients":[{"id":1}],"clients":[{"id":2}]}`, `{"clients"`, `{"clients":`, `{"clients"}`, `{"clients":[{"id":1,"email":"\u0000"}]}`,
+	`{"clients":[{"id":1, "wallet":{"balance":"1e2","credit":null}}]}`, "{\"clients\":[{\"id\":1,\"email\":\"a\x01\"}]}",
+	`{"clients":[{"id":1}],"total":}`, `{"clients":[{"id":1}] "total":1}`,
+}
+
+func TestClientListMatchesTheDecoderPath(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"clients_array.json", "clients_map.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeList(b, false, false); got.failed || len(got.entries) != 3 {
+			t.Fatalf("%s: %+v", name, got)
+		}
+		sameListOutcome(t, b)
+	}
+	for _, b := range oddBodies {
+		sameListOutcome(t, []byte(b))
+	}
+	sameListOutcome(t, simClientsBody(t, 3000))
+}
+
+// An entry is bounded by MaxListEntry where it starts, whatever came before
+// it in the same buffer, and entries just under it pass.
+func TestClientListEntryLimit(t *testing.T) {
+	t.Parallel()
+	pad := func(n int) string { return `{"id":1,"x":"` + strings.Repeat("a", n) + `"}` }
+	under := []byte(`{"clients":[` + pad(MaxListEntry-100) + `,` + pad(MaxListEntry-100) + `]}`)
+	if got := decodeList(under, false, false); got.failed || len(got.entries) != 2 {
+		t.Fatalf("entries under the limit: %+v", got)
+	}
+	over := []byte(`{"clients":[` + pad(MaxListEntry+10) + `]}`)
+	if got := decodeList(over, false, false); !got.failed || got.kind != providers.Malformed || got.unreadable {
+		t.Fatalf("entry over the limit: %+v", got)
+	}
+	sameListOutcome(t, over)
+	// After the list the Decoder reads on, its offsets mapped onto the body's.
+	after := []byte(`{"clients":[` + pad(MaxListEntry-100) + `],"x":"` + strings.Repeat("a", MaxListEntry+10) + `"}`)
+	if got := decodeList(after, false, false); !got.failed || got.kind != providers.Malformed || got.unreadable {
+		t.Fatalf("a field over the limit after the list: %+v", got)
+	}
+	sameListOutcome(t, after)
+	fine := []byte(`{"clients":[` + pad(MaxListEntry-100) + `],"x":"` + strings.Repeat("a", MaxListEntry-100) + `"}`)
+	if got := decodeList(fine, false, false); got.failed {
+		t.Fatalf("a field under the limit after the list: %+v", got)
+	}
+}
+
+// FuzzClientList: any body comes to what the Decoder path made of it.
+// `go test -run '^$' -fuzz FuzzClientList ./internal/providers/mgid`.
+func FuzzClientList(f *testing.F) {
+	for _, b := range oddBodies {
+		f.Add([]byte(b))
+	}
+	for _, name := range []string{"clients_array.json", "clients_map.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { sameListOutcome(t, body) })
 }

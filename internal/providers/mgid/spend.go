@@ -60,8 +60,8 @@ func (c *Client) Spend(ctx context.Context, dateStart, dateEnd time.Time, client
 				delivered = false
 			}
 			seen.reset()
-			return c.stream(op, resp, "clients-spent-reports", canRetry, func(dec *json.Decoder, br *bodyReader) error {
-				return eachEntry(dec, br, func(key string, w *wireSpend) error {
+			return c.stream(op, resp, "clients-spent-reports", canRetry, func(dec **json.Decoder, br *bodyReader) error {
+				return eachEntry(*dec, br, func(key string, w *wireSpend) error {
 					cs, err := w.spend(key)
 					if err != nil {
 						return err

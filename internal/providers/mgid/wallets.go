@@ -96,8 +96,8 @@ func (c *Client) Clients(ctx context.Context, restart func() error, fn func(Clie
 				delivered = false
 			}
 			seen = idOrder{}
-			return c.stream(op, resp, "clients", canRetry, func(dec *json.Decoder, br *bodyReader) error {
-				return eachEntry(dec, br, func(key string, w *wireClient) error {
+			return c.stream(op, resp, "clients", canRetry, func(dec **json.Decoder, br *bodyReader) error {
+				return clientList(dec, br, func(key string, w *wireClient) error {
 					cw, err := w.wallet(key)
 					if err != nil {
 						return err
