@@ -375,3 +375,30 @@ func TestProviderFaultsThroughTCPProxy(t *testing.T) {
 		t.Errorf("after restore: %+v", res)
 	}
 }
+
+// TestAgencyAnswerFailsWhileClientsStream: the agency's balances are asked
+// for while the clients list streams (one round trip less); when that answer
+// fails, the list is abandoned, the run fails with the agency answer's error,
+// and nothing of the snapshot is stored.
+func TestAgencyAnswerFailsWhileClientsStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.New(t)
+	clk := testutil.NewClock(t0)
+	s, url := startSim(t, sim.Options{Clients: 20_000, Now: clk.Now}, nil)
+	s.SetFaults(sim.Faults{Mode: sim.Fault5xx, Endpoint: sim.EndpointMGIDAgency})
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{fpMGID(url, 2*time.Second, fpRetry)}, DB: db, Now: clk.Now}
+	res := newRunner(db, "a", clk.Now).Execute(ctx, job, jobs.Options{Trigger: jobs.TriggerManual})
+	status, class, msg := fpRunRecord(t, db, res.RunID)
+	if status != jobs.StatusFailed || class != "retryable" || !strings.Contains(msg, "agency") {
+		t.Fatalf("run %s, class %q, message %q; want failed, retryable, naming the agency answer", status, class, msg)
+	}
+	if s.Requests(sim.EndpointMGIDClients) == 0 {
+		t.Error("the clients list was not asked for alongside the agency answer")
+	}
+	for _, table := range []string{"syncer.mgid_agency_balance", "bi.mgid_client_balance_history"} {
+		if n := testdb.Count(t, db, `SELECT count(*) FROM `+table); n != 0 {
+			t.Errorf("%s: %d rows after a failed snapshot", table, n)
+		}
+	}
+}
