@@ -46,7 +46,8 @@ func (a *app) recordSchedules(ctx context.Context) error {
 // `syncer check` judges staleness by.
 func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error) {
 	var out []store.JobSchedule
-	for _, n := range config.JobNames {
+	for _, spec := range config.Registry {
+		n := spec.Name
 		j := cfg.Jobs[n]
 		tick, err := jobs.LongestGap(j.Schedule, now)
 		if err != nil {
@@ -55,11 +56,8 @@ func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error)
 		expected := tick
 		// A tracked round checks only targets due again, so a target's
 		// status is refreshed once per recheck period, not per tick.
-		switch n {
-		case config.JobMawthoqRecheck:
-			expected += cfg.Gmedia.Check.RecheckAfter
-		case config.JobFirstlightRedeem:
-			expected += cfg.Firstlight.Check.RecheckAfter
+		if spec.Recheck != nil {
+			expected += spec.Recheck(cfg)
 		}
 		out = append(out, store.JobSchedule{Job: n, Schedule: j.Schedule, Enabled: j.Enabled,
 			TickInterval: tick, ExpectedInterval: expected})

@@ -41,9 +41,6 @@ type MGIDTopUp struct {
 
 func (j *MGIDTopUp) Name() string { return config.JobMGIDTopUp }
 
-// CommitsAsItGoes: see Incremental.
-func (j *MGIDTopUp) CommitsAsItGoes() {}
-
 // Run serves every agency; one agency's failure (insufficient funds, an
 // unknown outcome) does not stop the others', and all failures are returned.
 func (j *MGIDTopUp) Run(ctx context.Context, run *Run) error {
