@@ -29,14 +29,14 @@ func (a *app) buildTrackedJob(name string) (jobs.Job, error) {
 		g := a.cfg.Gmedia
 		client := gmedia.New(g.CheckURL,
 			gmedia.Credentials{TokenURL: g.TokenURL, ClientID: g.ClientID, ClientSecret: g.ClientSecret.Value()},
-			gmedia.WithHTTPClient(trackedHTTPClient(g.RequestTimeout, g.Check.Concurrency)),
+			gmedia.WithHTTPClient(a.httpClient(trackedHTTPClient(g.RequestTimeout, g.Check.Concurrency))),
 			gmedia.WithCheckMethod(g.CheckMethod), gmedia.WithClientIDKey(g.ClientIDKey))
 		return &jobs.MawthoqRecheck{Gmedia: client, DB: a.db, Settings: g.Check, Replica: a.runner.Replica}, nil
 	case config.JobFirstlightRedeem:
 		f := a.cfg.Firstlight
 		client := firstlight.New(f.URL,
 			firstlight.Credentials{IAMToken: f.IAMToken.Value(), TokenURL: f.TokenURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret.Value()},
-			firstlight.WithHTTPClient(trackedHTTPClient(f.RequestTimeout, f.Check.Concurrency)))
+			firstlight.WithHTTPClient(a.httpClient(trackedHTTPClient(f.RequestTimeout, f.Check.Concurrency))))
 		// The process environment: user tokens are read at run time, so a
 		// rotated one is picked up without a restart (files) or with one (env).
 		tokens := tracked.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}

@@ -12,6 +12,7 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/observe"
+	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
@@ -26,6 +27,18 @@ type app struct {
 	// agencies hears each agency's outcome and the ticks that overran (the
 	// metrics of `run`); nil elsewhere.
 	agencies *observe.AgencyMetrics
+	// providers hears every provider request and retry (the metrics of
+	// `run`), through the clients' transports; nil elsewhere.
+	providers providers.Observer
+}
+
+// httpClient is hc observed by a.providers: every provider client is built
+// with one.
+func (a *app) httpClient(hc *http.Client) *http.Client {
+	if a.providers == nil {
+		return hc
+	}
+	return providers.Observed(hc, a.providers)
 }
 
 // loadAndOpen is loadConfig then openApp: what most commands start with.
@@ -118,7 +131,7 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 // mgidClients makes one client per agency, once, so jobs share their tokens.
 func (a *app) mgidClients() []*mgid.Client {
 	if a.mgid == nil {
-		hc := &http.Client{Timeout: a.cfg.MGID.RequestTimeout}
+		hc := a.httpClient(&http.Client{Timeout: a.cfg.MGID.RequestTimeout})
 		for _, ag := range a.cfg.MGID.Agencies {
 			a.mgid = append(a.mgid, mgid.New(a.cfg.MGID.BaseURL, ag.Login, ag.Password.Value(),
 				mgid.WithHTTPClient(hc), mgid.WithName(ag.Name), mgid.WithLogger(a.log.With("agency", ag.Name))))
