@@ -44,28 +44,6 @@ func (a *app) buildTrackedJob(name string) (jobs.Job, error) {
 	return nil, fmt.Errorf("no job named %s", name)
 }
 
-// loadTrackConfig loads and validates the configuration for the track
-// commands. They run no job, so no job's provider credentials are required:
-// every job is validated as disabled. hashKey: the command needs
-// SYNCER_HASH_KEY.
-func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
-		}
-	})
-	if err != nil {
-		return cfg, err
-	}
-	if hashKey {
-		if err := cfg.RequireHashKey(); err != nil {
-			return cfg, usageError{err.Error()}
-		}
-	}
-	return cfg, nil
-}
-
 // trackCommand is one provider's `track` subcommands.
 type trackCommand struct {
 	name    string
@@ -166,16 +144,6 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 	fmt.Fprintf(e.stdout, "%s: %d rows: %d added, %d updated, %d unchanged, %d invalid skipped\n",
 		file, imp.Rows, res.Added, res.Updated, res.Unchanged, len(imp.Bad))
 	return nil
-}
-
-// openTrack loads the configuration (with SYNCER_HASH_KEY when needed) and
-// connects to the database.
-func openTrack(ctx context.Context, e env, path string, hashKey bool) (*app, error) {
-	cfg, err := loadTrackConfig(e, path, hashKey)
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
 }
 
 // upserted says what adding one target did.

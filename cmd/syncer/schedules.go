@@ -2,30 +2,12 @@ package main
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 )
-
-// openForDatabase opens the database for a command that touches no
-// provider (migrate, views, gaps): jobs are treated as disabled while the
-// configuration is validated, so a newcomer needs no provider credentials
-// to create the schema.
-func openForDatabase(ctx context.Context, e env, path string) (*app, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
-}
 
 // recordSchedules stores every job's schedule and expected interval, and
 // MGID_TIMEZONE, where bi.source_freshness and bi.coverage read them: the
@@ -63,23 +45,6 @@ func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error)
 			TickInterval: tick, ExpectedInterval: expected})
 	}
 	return out, nil
-}
-
-// openForReading opens the database for a command that reads it and the
-// configured schedules (jobs, gaps, check): no provider credentials are
-// needed, and each job keeps its configured enabled flag.
-func openForReading(ctx context.Context, e env, path string) (*app, error) {
-	if path == "" {
-		path = lookupEnv(e.environ, config.EnvConfigFile)
-	}
-	cfg, err := config.LoadEnviron(path, e.environ)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	if err := cfg.ValidateForReading(); err != nil {
-		return nil, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
-	}
-	return openApp(ctx, e, cfg)
 }
 
 // recordTimezone stores MGID_TIMEZONE for bi.coverage; every command that

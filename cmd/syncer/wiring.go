@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 
 	"syncer/internal/config"
@@ -39,37 +35,6 @@ func (a *app) httpClient(hc *http.Client) *http.Client {
 		return hc
 	}
 	return providers.Observed(hc, a.providers)
-}
-
-// loadAndOpen is loadConfig then openApp: what most commands start with.
-func loadAndOpen(ctx context.Context, e env, path string, enable ...string) (*app, error) {
-	cfg, err := loadConfig(e, path, enable...)
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
-}
-
-func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
-	return openAppForJobs(ctx, e, cfg, 0)
-}
-
-// openAppForJobs is openApp for a process that may run n jobs at once:
-// the pool is sized (or an explicit size checked) for them.
-func openAppForJobs(ctx context.Context, e env, cfg config.Config, n int) (*app, error) {
-	log := newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
-	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), n)
-	if errors.Is(err, store.ErrInvalidURL) || errors.Is(err, store.ErrPoolTooSmall) {
-		return nil, usageError{err.Error()}
-	}
-	if err != nil {
-		return nil, err
-	}
-	host, _ := os.Hostname()
-	return &app{
-		cfg: cfg, log: log, db: db,
-		runner: &jobs.Runner{Store: db, Log: log, Replica: fmt.Sprintf("%s:%d", host, os.Getpid())},
-	}, nil
 }
 
 func (a *app) close() { a.db.Close() }
