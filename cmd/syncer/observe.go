@@ -43,7 +43,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 			a.cfg.Firstlight.URL:      "firstlight",
 			a.cfg.Firstlight.TokenURL: "firstlight",
 		},
-		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
+		TrackedJobs: config.TrackedJobs(),
 	})
 	// The page and /metrics read through a pool of their own, behind a
 	// cache: no number of viewers or scrapers can take a connection a job

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -60,37 +61,45 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 	}
 	out := map[string]jobs.Job{}
 	for _, n := range names {
-		switch n {
-		case config.JobMGIDBalances:
-			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location, Parallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
-			for _, c := range a.mgidClients() {
-				j.Agencies = append(j.Agencies, c)
-			}
-			out[n] = j
-		case config.JobMGIDSpend:
-			j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays,
-				AgencyParallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
-			for _, c := range a.mgidClients() {
-				j.Agencies = append(j.Agencies, c)
-			}
-			out[n] = j
-		case config.JobMGIDRetention:
-			out[n] = &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}
-		case config.JobMGIDTopUp:
-			j, err := a.buildTopUpJob()
-			if err != nil {
-				return nil, err
-			}
-			out[n] = j
-		default:
-			j, err := a.buildTrackedJob(n)
-			if err != nil {
-				return nil, err
-			}
-			out[n] = j
+		build, ok := jobBuilders[n]
+		if !ok {
+			return nil, fmt.Errorf("no job named %s", n)
 		}
+		j, err := build(a)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = j
 	}
 	return out, nil
+}
+
+// jobBuilders binds each job in config.Registry to its constructor (config
+// may not import the jobs it describes); a test keeps the two in step.
+var jobBuilders = map[string]func(*app) (jobs.Job, error){
+	config.JobMGIDBalances: func(a *app) (jobs.Job, error) {
+		j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location, Parallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
+		for _, c := range a.mgidClients() {
+			j.Agencies = append(j.Agencies, c)
+		}
+		return j, nil
+	},
+	config.JobMGIDSpend: func(a *app) (jobs.Job, error) {
+		j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays,
+			AgencyParallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
+		for _, c := range a.mgidClients() {
+			j.Agencies = append(j.Agencies, c)
+		}
+		return j, nil
+	},
+	config.JobMGIDTopUp:      (*app).buildTopUpJob,
+	config.JobMawthoqRecheck: func(a *app) (jobs.Job, error) { return a.buildTrackedJob(config.JobMawthoqRecheck) },
+	config.JobFirstlightRedeem: func(a *app) (jobs.Job, error) {
+		return a.buildTrackedJob(config.JobFirstlightRedeem)
+	},
+	config.JobMGIDRetention: func(a *app) (jobs.Job, error) {
+		return &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}, nil
+	},
 }
 
 // mgidClients makes one client per agency, once, so jobs share their tokens.

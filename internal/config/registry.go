@@ -14,6 +14,9 @@ type JobSpec struct {
 	Name    string
 	Default Job // schedule, timeout and enabled before any file or variable
 	Traits  JobTraits
+	// NeedsMGID: enabled, the job needs MGID's URL and an agency's
+	// credentials (Validate).
+	NeedsMGID bool
 	// Recheck, when set, is the tracked recheck period a target waits
 	// between checks: a round checks only targets due again, so fresh data
 	// is expected within a tick plus this, not within a tick.
@@ -38,13 +41,13 @@ type JobTraits struct {
 // Registry is every job, in the stable order the CLI and the status page
 // list them.
 var Registry = []JobSpec{
-	{Name: JobMGIDBalances, Default: Job{Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
+	{Name: JobMGIDBalances, NeedsMGID: true, Default: Job{Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 		// Each agency commits alone; replicas share a tick's agencies.
 		Traits: JobTraits{CommitsAsItGoes: true, SplitsAcrossReplicas: true, PerAgency: true}},
-	{Name: JobMGIDSpend, Default: Job{Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},
+	{Name: JobMGIDSpend, NeedsMGID: true, Default: Job{Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},
 		Traits: JobTraits{CommitsAsItGoes: true, SplitsAcrossReplicas: true, PerAgency: true}},
 	// A transfer's journal row commits before its request leaves.
-	{Name: JobMGIDTopUp, Default: Job{Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
+	{Name: JobMGIDTopUp, NeedsMGID: true, Default: Job{Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 		Traits: JobTraits{CommitsAsItGoes: true}},
 	// The tracked checks commit each batch and claim their targets with
 	// FOR UPDATE SKIP LOCKED.
@@ -66,6 +69,18 @@ var JobNames = func() []string {
 	}
 	return out
 }()
+
+// TrackedJobs are the jobs with a recheck period: the tracked checks, whose
+// runs' detail counts checks by outcome.
+func TrackedJobs() []string {
+	var out []string
+	for _, s := range Registry {
+		if s.Recheck != nil {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
 
 // Spec is the registry's entry for a job name.
 func Spec(name string) (JobSpec, bool) {
