@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-
-	"syncer/internal/config"
 )
 
 // Exit statuses.
@@ -135,35 +133,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		args = args[1:]
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
-}
-
-// loadConfig loads and validates; enable names jobs the command will run
-// even if the schedule has them disabled, so their settings are checked too.
-func loadConfig(e env, path string, enable ...string) (config.Config, error) {
-	return loadAdjusted(e, path, func(c *config.Config) {
-		for _, name := range enable {
-			j := c.Jobs[name]
-			j.Enabled = true
-			c.Jobs[name] = j
-		}
-	})
-}
-
-// loadAdjusted loads the configuration (--config, else SYNCER_CONFIG, then
-// the environment), lets adjust change it, and validates the result.
-func loadAdjusted(e env, path string, adjust func(*config.Config)) (config.Config, error) {
-	if path == "" {
-		path = lookupEnv(e.environ, config.EnvConfigFile)
-	}
-	cfg, err := config.LoadEnviron(path, e.environ)
-	if err != nil {
-		return cfg, usageError{err.Error()}
-	}
-	adjust(&cfg)
-	if err := cfg.Validate(); err != nil {
-		return cfg, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
-	}
-	return cfg, nil
 }
 
 func lookupEnv(environ []string, key string) string {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/money"
@@ -26,18 +24,15 @@ import (
 func (a *app) buildTopUpJob() (jobs.Job, error) {
 	j := &jobs.MGIDTopUp{DB: a.db, Policy: a.cfg.TopUp, Location: a.cfg.MGID.Location, ReconcileGrace: a.transferGrace(),
 		Replicas: a.replicaGuard()}
-	if sched, err := cron.ParseStandard(a.cfg.Jobs[config.JobMGIDBalances].Schedule); err == nil {
-		j.MaxSnapshotAge = 2 * jobs.Period(sched, time.Now())
-	}
+	j.MaxSnapshotAge = jobs.SnapshotAgeFor(a.cfg.Jobs[config.JobMGIDBalances].Schedule, time.Now())
 	for _, c := range a.mgidClients() {
 		j.Agencies = append(j.Agencies, c)
 	}
 	return j, nil
 }
 
-// transferGrace: reconcile never calls a transfer not_applied until this
-// long after it was sent; by then any request of ours has timed out.
-func (a *app) transferGrace() time.Duration { return 2 * a.cfg.MGID.RequestTimeout }
+// transferGrace is the reconcile grace for MGID's request timeout (transfer.GraceFor).
+func (a *app) transferGrace() time.Duration { return transfer.GraceFor(a.cfg.MGID.RequestTimeout) }
 
 // replicaGuard: standbys that must hold a transfer's journal row before it
 // is sent (SYNCER_TRANSFER_MIN_REPLICAS, SYNCER_TRANSFER_REPLICA_TIMEOUT).

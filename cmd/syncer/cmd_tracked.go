@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -29,51 +28,20 @@ func (a *app) buildTrackedJob(name string) (jobs.Job, error) {
 		g := a.cfg.Gmedia
 		client := gmedia.New(g.CheckURL,
 			gmedia.Credentials{TokenURL: g.TokenURL, ClientID: g.ClientID, ClientSecret: g.ClientSecret.Value()},
-			gmedia.WithHTTPClient(trackedHTTPClient(g.RequestTimeout, g.Check.Concurrency)),
+			gmedia.WithHTTPClient(a.httpClient(tracked.HTTPClient(g.RequestTimeout, g.Check.Concurrency))),
 			gmedia.WithCheckMethod(g.CheckMethod), gmedia.WithClientIDKey(g.ClientIDKey))
 		return &jobs.MawthoqRecheck{Gmedia: client, DB: a.db, Settings: g.Check, Replica: a.runner.Replica}, nil
 	case config.JobFirstlightRedeem:
 		f := a.cfg.Firstlight
 		client := firstlight.New(f.URL,
 			firstlight.Credentials{IAMToken: f.IAMToken.Value(), TokenURL: f.TokenURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret.Value()},
-			firstlight.WithHTTPClient(trackedHTTPClient(f.RequestTimeout, f.Check.Concurrency)))
+			firstlight.WithHTTPClient(a.httpClient(tracked.HTTPClient(f.RequestTimeout, f.Check.Concurrency))))
 		// The process environment: user tokens are read at run time, so a
 		// rotated one is picked up without a restart (files) or with one (env).
 		tokens := tracked.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}
 		return &jobs.FirstlightRedeem{Firstlight: client, DB: a.db, UserTokens: tokens, Settings: f.Check, Replica: a.runner.Replica}, nil
 	}
 	return nil, fmt.Errorf("no job named %s", name)
-}
-
-// trackedHTTPClient keeps an idle connection per worker: the default two per
-// host would open a new connection for most of 100,000 checks.
-func trackedHTTPClient(timeout time.Duration, concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = concurrency + 2
-	t.MaxIdleConns = max(t.MaxIdleConns, 2*(concurrency+2))
-	return &http.Client{Timeout: timeout, Transport: t}
-}
-
-// loadTrackConfig loads and validates the configuration for the track
-// commands. They run no job, so no job's provider credentials are required:
-// every job is validated as disabled. hashKey: the command needs
-// SYNCER_HASH_KEY.
-func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
-		}
-	})
-	if err != nil {
-		return cfg, err
-	}
-	if hashKey {
-		if err := cfg.RequireHashKey(); err != nil {
-			return cfg, usageError{err.Error()}
-		}
-	}
-	return cfg, nil
 }
 
 // trackCommand is one provider's `track` subcommands.
@@ -176,16 +144,6 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 	fmt.Fprintf(e.stdout, "%s: %d rows: %d added, %d updated, %d unchanged, %d invalid skipped\n",
 		file, imp.Rows, res.Added, res.Updated, res.Unchanged, len(imp.Bad))
 	return nil
-}
-
-// openTrack loads the configuration (with SYNCER_HASH_KEY when needed) and
-// connects to the database.
-func openTrack(ctx context.Context, e env, path string, hashKey bool) (*app, error) {
-	cfg, err := loadTrackConfig(e, path, hashKey)
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
 }
 
 // upserted says what adding one target did.

@@ -8,7 +8,6 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/observe"
-	"syncer/internal/providers"
 	"syncer/internal/store"
 )
 
@@ -44,7 +43,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 			a.cfg.Firstlight.URL:      "firstlight",
 			a.cfg.Firstlight.TokenURL: "firstlight",
 		},
-		TrackedJobs: []string{config.JobMawthoqRecheck, config.JobFirstlightRedeem},
+		TrackedJobs: config.TrackedJobs(),
 	})
 	// The page and /metrics read through a pool of their own, behind a
 	// cache: no number of viewers or scrapers can take a connection a job
@@ -62,7 +61,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	}
 	o.metrics.Registry.MustRegister(&observe.DBCollector{Store: cached, Pool: a.db.Stat, Log: a.log},
 		&observe.OperatorCollector{Store: cached, Jobs: specs, Log: a.log})
-	providers.SetObserver(o.metrics)
+	a.providers = o.metrics
 	a.runner.Observer = o.metrics
 	a.agencies = observe.NewAgencyMetrics(o.metrics.Registry)
 	// The agency and replica-guard readings go through the observer's pool

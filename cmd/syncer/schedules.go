@@ -2,30 +2,12 @@ package main
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 )
-
-// openForDatabase opens the database for a command that touches no
-// provider (migrate, views, gaps): jobs are treated as disabled while the
-// configuration is validated, so a newcomer needs no provider credentials
-// to create the schema.
-func openForDatabase(ctx context.Context, e env, path string) (*app, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
-}
 
 // recordSchedules stores every job's schedule and expected interval, and
 // MGID_TIMEZONE, where bi.source_freshness and bi.coverage read them: the
@@ -46,7 +28,8 @@ func (a *app) recordSchedules(ctx context.Context) error {
 // `syncer check` judges staleness by.
 func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error) {
 	var out []store.JobSchedule
-	for _, n := range config.JobNames {
+	for _, spec := range config.Registry {
+		n := spec.Name
 		j := cfg.Jobs[n]
 		tick, err := jobs.LongestGap(j.Schedule, now)
 		if err != nil {
@@ -55,33 +38,13 @@ func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error)
 		expected := tick
 		// A tracked round checks only targets due again, so a target's
 		// status is refreshed once per recheck period, not per tick.
-		switch n {
-		case config.JobMawthoqRecheck:
-			expected += cfg.Gmedia.Check.RecheckAfter
-		case config.JobFirstlightRedeem:
-			expected += cfg.Firstlight.Check.RecheckAfter
+		if spec.Recheck != nil {
+			expected += spec.Recheck(cfg)
 		}
 		out = append(out, store.JobSchedule{Job: n, Schedule: j.Schedule, Enabled: j.Enabled,
 			TickInterval: tick, ExpectedInterval: expected})
 	}
 	return out, nil
-}
-
-// openForReading opens the database for a command that reads it and the
-// configured schedules (jobs, gaps, check): no provider credentials are
-// needed, and each job keeps its configured enabled flag.
-func openForReading(ctx context.Context, e env, path string) (*app, error) {
-	if path == "" {
-		path = lookupEnv(e.environ, config.EnvConfigFile)
-	}
-	cfg, err := config.LoadEnviron(path, e.environ)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	if err := cfg.ValidateForReading(); err != nil {
-		return nil, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
-	}
-	return openApp(ctx, e, cfg)
 }
 
 // recordTimezone stores MGID_TIMEZONE for bi.coverage; every command that

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 
 	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/observe"
+	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
 )
@@ -26,37 +24,18 @@ type app struct {
 	// agencies hears each agency's outcome and the ticks that overran (the
 	// metrics of `run`); nil elsewhere.
 	agencies *observe.AgencyMetrics
+	// providers hears every provider request and retry (the metrics of
+	// `run`), through the clients' transports; nil elsewhere.
+	providers providers.Observer
 }
 
-// loadAndOpen is loadConfig then openApp: what most commands start with.
-func loadAndOpen(ctx context.Context, e env, path string, enable ...string) (*app, error) {
-	cfg, err := loadConfig(e, path, enable...)
-	if err != nil {
-		return nil, err
+// httpClient is hc observed by a.providers: every provider client is built
+// with one.
+func (a *app) httpClient(hc *http.Client) *http.Client {
+	if a.providers == nil {
+		return hc
 	}
-	return openApp(ctx, e, cfg)
-}
-
-func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
-	return openAppForJobs(ctx, e, cfg, 0)
-}
-
-// openAppForJobs is openApp for a process that may run n jobs at once:
-// the pool is sized (or an explicit size checked) for them.
-func openAppForJobs(ctx context.Context, e env, cfg config.Config, n int) (*app, error) {
-	log := newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
-	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), n)
-	if errors.Is(err, store.ErrInvalidURL) || errors.Is(err, store.ErrPoolTooSmall) {
-		return nil, usageError{err.Error()}
-	}
-	if err != nil {
-		return nil, err
-	}
-	host, _ := os.Hostname()
-	return &app{
-		cfg: cfg, log: log, db: db,
-		runner: &jobs.Runner{Store: db, Log: log, Replica: fmt.Sprintf("%s:%d", host, os.Getpid())},
-	}, nil
+	return providers.Observed(hc, a.providers)
 }
 
 func (a *app) close() { a.db.Close() }
@@ -82,43 +61,51 @@ func (a *app) buildJobs(names ...string) (map[string]jobs.Job, error) {
 	}
 	out := map[string]jobs.Job{}
 	for _, n := range names {
-		switch n {
-		case config.JobMGIDBalances:
-			j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location, Parallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
-			for _, c := range a.mgidClients() {
-				j.Agencies = append(j.Agencies, c)
-			}
-			out[n] = j
-		case config.JobMGIDSpend:
-			j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays,
-				AgencyParallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
-			for _, c := range a.mgidClients() {
-				j.Agencies = append(j.Agencies, c)
-			}
-			out[n] = j
-		case config.JobMGIDRetention:
-			out[n] = &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}
-		case config.JobMGIDTopUp:
-			j, err := a.buildTopUpJob()
-			if err != nil {
-				return nil, err
-			}
-			out[n] = j
-		default:
-			j, err := a.buildTrackedJob(n)
-			if err != nil {
-				return nil, err
-			}
-			out[n] = j
+		build, ok := jobBuilders[n]
+		if !ok {
+			return nil, fmt.Errorf("no job named %s", n)
 		}
+		j, err := build(a)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = j
 	}
 	return out, nil
+}
+
+// jobBuilders binds each job in config.Registry to its constructor (config
+// may not import the jobs it describes); a test keeps the two in step.
+var jobBuilders = map[string]func(*app) (jobs.Job, error){
+	config.JobMGIDBalances: func(a *app) (jobs.Job, error) {
+		j := &jobs.MGIDBalances{DB: a.db, Location: a.cfg.MGID.Location, Parallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
+		for _, c := range a.mgidClients() {
+			j.Agencies = append(j.Agencies, c)
+		}
+		return j, nil
+	},
+	config.JobMGIDSpend: func(a *app) (jobs.Job, error) {
+		j := &jobs.MGIDSpend{DB: a.db, Location: a.cfg.MGID.Location, LookbackDays: a.cfg.MGID.LookbackDays,
+			AgencyParallel: a.cfg.MGID.AgencyConcurrency, Observer: a.agencyObserver()}
+		for _, c := range a.mgidClients() {
+			j.Agencies = append(j.Agencies, c)
+		}
+		return j, nil
+	},
+	config.JobMGIDTopUp:      (*app).buildTopUpJob,
+	config.JobMawthoqRecheck: func(a *app) (jobs.Job, error) { return a.buildTrackedJob(config.JobMawthoqRecheck) },
+	config.JobFirstlightRedeem: func(a *app) (jobs.Job, error) {
+		return a.buildTrackedJob(config.JobFirstlightRedeem)
+	},
+	config.JobMGIDRetention: func(a *app) (jobs.Job, error) {
+		return &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}, nil
+	},
 }
 
 // mgidClients makes one client per agency, once, so jobs share their tokens.
 func (a *app) mgidClients() []*mgid.Client {
 	if a.mgid == nil {
-		hc := &http.Client{Timeout: a.cfg.MGID.RequestTimeout}
+		hc := a.httpClient(&http.Client{Timeout: a.cfg.MGID.RequestTimeout})
 		for _, ag := range a.cfg.MGID.Agencies {
 			a.mgid = append(a.mgid, mgid.New(a.cfg.MGID.BaseURL, ag.Login, ag.Password.Value(),
 				mgid.WithHTTPClient(hc), mgid.WithName(ag.Name), mgid.WithLogger(a.log.With("agency", ag.Name))))

@@ -51,9 +51,6 @@ const (
 	JobMGIDRetention    = "mgid-retention"
 )
 
-// JobNames lists every job in a stable order.
-var JobNames = []string{JobMGIDBalances, JobMGIDSpend, JobMGIDTopUp, JobMawthoqRecheck, JobFirstlightRedeem, JobMGIDRetention}
-
 // Config is the whole configuration.
 type Config struct {
 	DatabaseURL   Secret        // DATABASE_URL; may hold a password

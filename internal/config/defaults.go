@@ -14,22 +14,14 @@ func Defaults() Config {
 			Lease:        5 * time.Minute,
 		}
 	}
-	return Config{
+	c := Config{
 		AutoMigrate:   true,
 		ShutdownGrace: 30 * time.Second,
 		LogLevel:      "info",
 		HTTPAddr:      "127.0.0.1:9188",
 		LogFormat:     "text",
-		Jobs: map[string]Job{
-			JobMGIDBalances:     {Enabled: true, Schedule: "@every 15m", Timeout: 5 * time.Minute},
-			JobMGIDSpend:        {Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},
-			JobMGIDTopUp:        {Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
-			JobMawthoqRecheck:   {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
-			JobFirstlightRedeem: {Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
-			// Runs only when SYNCER_RETENTION_DETAIL_DAYS is set (Validate).
-			JobMGIDRetention: {Enabled: true, Schedule: "30 3 * * *", Timeout: 30 * time.Minute},
-		},
-		Backfill: Backfill{Concurrency: 4},
+		Jobs:          map[string]Job{},
+		Backfill:      Backfill{Concurrency: 4},
 		MGID: MGID{
 			BaseURL:        "https://api.mgid.com",
 			Timezone:       "UTC",
@@ -56,4 +48,8 @@ func Defaults() Config {
 		// ten seconds rides out a busy moment without holding a round long.
 		Transfer: Transfer{ReplicaTimeout: 10 * time.Second},
 	}
+	for _, j := range Registry {
+		c.Jobs[j.Name] = j.Default
+	}
+	return c
 }

@@ -135,9 +135,9 @@ func (c *Config) validateMGID(p *problems) {
 		p.add("MGID_AGENCY_CONCURRENCY", "%d is outside 1..64", m.AgencyConcurrency)
 	}
 	var needed []string
-	for _, name := range []string{JobMGIDBalances, JobMGIDSpend, JobMGIDTopUp} {
-		if c.enabled(name) {
-			needed = append(needed, name)
+	for _, s := range Registry {
+		if s.NeedsMGID && c.enabled(s.Name) {
+			needed = append(needed, s.Name)
 		}
 	}
 	if len(needed) == 0 {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/providers"
 	"syncer/internal/store"
 )
@@ -176,7 +177,7 @@ func (b *Backfill) day(ctx context.Context, job DayJob, day time.Time, redo bool
 	if err != nil {
 		return 0, false, dbStep(ctx, "record the run's start", err)
 	}
-	_, incremental := job.(Incremental)
+	incremental := config.Traits(job.Name()).CommitsAsItGoes
 	run := &Run{ID: id, Job: job.Name(), Trigger: TriggerBackfill, started: b.Runner.now(), Tick: day,
 		timeout: b.DayTimeout, replica: b.Runner.Replica, incremental: incremental,
 		Log: b.Runner.Log.With("job", job.Name(), "run_id", id, "day", day.Format(time.DateOnly))}

@@ -48,7 +48,7 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 	// its handlers, and a gate never opened would hang the package.
 	var openGate sync.Once
 	t.Cleanup(func() { openGate.Do(func() { close(gate) }) })
-	simHandler := http.Handler(e.sim)
+	simHandler := http.Handler(e.Sim)
 	srvA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "money-transfers") {
 			posts.Add(1)
@@ -66,9 +66,9 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 		simHandler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srvA.Close)
-	a := &jobs.MGIDTopUp{DB: e.db, Agencies: []jobs.MGIDTopUpAgency{mgidClientOf(e, srvA.URL)}, Policy: p,
-		Location: time.UTC, MaxSnapshotAge: 30 * time.Minute, ReconcileGrace: xferGrace, Now: e.clk.Now}
-	ra := &jobs.Runner{Store: e.db, Log: testLogger(e.logs), Replica: "a", Now: e.clk.Now}
+	a := &jobs.MGIDTopUp{DB: e.DB, Agencies: []jobs.MGIDTopUpAgency{mgidClientOf(e, srvA.URL)}, Policy: p,
+		Location: time.UTC, MaxSnapshotAge: 30 * time.Minute, ReconcileGrace: xferGrace, Now: e.Clk.Now}
+	ra := &jobs.Runner{Store: e.DB, Log: testLogger(e.Logs), Replica: "a", Now: e.Clk.Now}
 	var resA jobs.Result
 	done := make(chan struct{})
 	go func() {
@@ -78,8 +78,8 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 		resA = ra.Execute(context.Background(), a, jobs.Options{Trigger: jobs.TriggerManual})
 	}()
 	testutil.Receive(t, blocked, 30*time.Second, "round A to hold its first read after the transfer")
-	terminate(t, e.db, lockHolder(t, e.db, "job:"+config.JobMGIDTopUp))
-	terminate(t, e.db, lockHolder(t, e.db, "mgid-transfers:1001"))
+	terminate(t, e.DB, lockHolder(t, e.DB, "job:"+config.JobMGIDTopUp))
+	terminate(t, e.DB, lockHolder(t, e.DB, "mgid-transfers:1001"))
 
 	resB := e.runTopUp(p)
 	if resB.Status != jobs.StatusSucceeded {
@@ -90,30 +90,30 @@ func TestTopUpLockTerminatedMidRoundNeverExceedsCap(t *testing.T) {
 	if resA.Status != jobs.StatusFailed || jobs.ErrorClass(resA.Err) != jobs.ClassDatabase {
 		t.Fatalf("first round: %+v", resA)
 	}
-	status, class, msg := runRowFull(t, e.db, resA.RunID)
+	status, class, msg := runRowFull(t, e.DB, resA.RunID)
 	if status != "failed" || class != "database" || !strings.Contains(msg, "lost its job lock") && !strings.Contains(msg, "job lock was lost") {
 		t.Errorf("first round recorded %s/%s %q", status, class, msg)
 	}
-	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE run_id = $1`, resA.RunID); n != 1 {
+	if n := testdb.Count(t, e.DB, `SELECT count(*) FROM syncer.mgid_transfers WHERE run_id = $1`, resA.RunID); n != 1 {
 		t.Errorf("first round journaled %d transfers, want only the one before its lock was lost", n)
 	}
 	if got := posts.Load(); got != 1 {
 		t.Errorf("first round sent %d transfers, want 1", got)
 	}
 	sent := e.journalAgrees(p) // caps, and journal == what the provider applied
-	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status <> 'planned'`); n != int64(sent) {
+	if n := testdb.Count(t, e.DB, `SELECT count(*) FROM syncer.mgid_transfers WHERE status <> 'planned'`); n != int64(sent) {
 		t.Errorf("journal has %d sent transfers, the simulator applied %d", n, sent)
 	}
 	if sent < 2 {
 		t.Errorf("only %d transfers in all: the second round did not run", sent)
 	}
-	e.noSecrets()
+	e.NoSecrets()
 }
 
 func mgidClientOf(e *xferEnv, url string) *mgid.Client {
-	c := *e
-	c.url = url
-	return c.mgid(10 * time.Second)
+	c := *e.Env // a copy: e keeps its own URL
+	c.URL = url
+	return c.MGID(10 * time.Second)
 }
 
 // A backfill's runs are marked abandoned only once its process is gone:

@@ -24,13 +24,6 @@ type FirstlightRedeem struct {
 
 func (j *FirstlightRedeem) Name() string { return config.JobFirstlightRedeem }
 
-// CommitsAsItGoes: see Incremental.
-func (j *FirstlightRedeem) CommitsAsItGoes() {}
-
-// SplitsAcrossReplicas: replicas running a round at once split the due
-// targets between them (see tracked.Round).
-func (j *FirstlightRedeem) SplitsAcrossReplicas() {}
-
 // Run is one round. A reference that does not resolve is recorded as
 // auth_failed with code token_ref_unresolved, without a request; the round
 // fails as MawthoqRecheck's does, keeping the checks recorded before.

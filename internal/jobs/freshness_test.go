@@ -25,7 +25,7 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newXferEnv(t, sim.Options{Clients: 20})
-	db := e.db
+	db := e.DB
 	sched := func(job, spec string, tick, expected time.Duration) store.JobSchedule {
 		return store.JobSchedule{Job: job, Schedule: spec, Enabled: true, TickInterval: tick, ExpectedInterval: expected}
 	}
@@ -38,13 +38,13 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r := newRunner(db, "a", e.clk.Now)
+	r := newRunner(db, "a", e.Clk.Now)
 
 	// mgid-balances: a live snapshot.
 	e.snapshot()
 
 	// mgid-spend: a live run, then a backfill that ends later.
-	spend := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{e.client}, DB: db, Location: time.UTC, LookbackDays: 1, Now: e.clk.Now}
+	spend := &jobs.MGIDSpend{Agencies: []jobs.MGIDSpendSource{e.Client}, DB: db, Location: time.UTC, LookbackDays: 1, Now: e.Clk.Now}
 	live := r.Execute(ctx, spend, jobs.Options{Trigger: jobs.TriggerManual})
 	if live.Status != jobs.StatusSucceeded {
 		t.Fatalf("spend: %+v", live)
@@ -55,7 +55,7 @@ func TestFreshnessCountsOnlyRunsThatObservedData(t *testing.T) {
 	}
 
 	// mgid-topup: the snapshot is an hour old, past MaxSnapshotAge.
-	e.clk.Advance(time.Hour)
+	e.Clk.Advance(time.Hour)
 	topup := e.runTopUp(livePolicy())
 	if topup.Status != jobs.StatusSucceeded || e.detail(topup.RunID, "skipped_stale_snapshot") != 1 {
 		t.Fatalf("top-up: %+v", topup)

@@ -20,22 +20,15 @@ import (
 // run wrote nothing and is recorded with rows_written 0, whatever AddRows
 // was told inside the transaction that rolled back.
 //
-// A job that commits as it goes says so by implementing Incremental; a
-// failed run of it keeps what it committed, and rows_written counts that.
+// A job that commits as it goes says so in its config.Registry traits
+// (CommitsAsItGoes): the tracked checks record each batch of results in its
+// own transaction, the top-up commits each transfer's journal row before
+// its request leaves. A failed run of it keeps what it committed, and
+// rows_written counts the rows it counted, which it does only after each
+// commit.
 type Job interface {
 	Name() string
 	Run(ctx context.Context, run *Run) error
-}
-
-// Incremental is a Job whose run commits as it goes rather than all or
-// nothing: the tracked checks record each batch of results in its own
-// transaction, and the top-up commits each transfer's journal row before
-// its request leaves (a dry run's plan is one transaction). A failed run
-// keeps those rows, so the runner records the rows such a job counted,
-// which it does only after each commit, whether the run succeeds or fails.
-type Incremental interface {
-	Job
-	CommitsAsItGoes()
 }
 
 // Run is one execution of a job, as recorded in the runs table.
@@ -51,7 +44,7 @@ type Run struct {
 	timeout     time.Duration // the job's timeout: an agency claim's lease
 	replica     string
 	started     time.Time // set by the runner, for the run's duration
-	incremental bool      // the job is Incremental: rows count even if the run fails
+	incremental bool      // the job commits as it goes: rows count even if the run fails
 	rows        atomic.Int64
 	mu          sync.Mutex
 	counts      map[string]int64
@@ -59,7 +52,7 @@ type Run struct {
 	observed atomic.Bool // see MarkObserved
 }
 
-// AddRows adds to the rows the run wrote. An Incremental job calls it only
+// AddRows adds to the rows the run wrote. A job that commits as it goes calls it only
 // for rows already committed.
 func (r *Run) AddRows(n int64) { r.rows.Add(n) }
 

@@ -25,13 +25,6 @@ type MawthoqRecheck struct {
 
 func (j *MawthoqRecheck) Name() string { return config.JobMawthoqRecheck }
 
-// CommitsAsItGoes: see Incremental.
-func (j *MawthoqRecheck) CommitsAsItGoes() {}
-
-// SplitsAcrossReplicas: replicas running a round at once split the due
-// targets between them (see tracked.Round).
-func (j *MawthoqRecheck) SplitsAcrossReplicas() {}
-
 // Run is one round; a target Gmedia fails on is recorded as provider_error
 // and the round goes on. It fails for Gmedia refusing our credentials, a
 // database failure, or MaxConsecutiveErrors failures in a row; the checks

@@ -49,16 +49,6 @@ type MGIDBalances struct {
 
 func (j *MGIDBalances) Name() string { return "mgid-balances" }
 
-// CommitsAsItGoes: each agency commits alone, so a failed run keeps (and
-// counts) the agencies that succeeded.
-func (j *MGIDBalances) CommitsAsItGoes() {}
-
-// SplitsAcrossReplicas: replicas share a tick's agencies.
-func (j *MGIDBalances) SplitsAcrossReplicas() {}
-
-// PerAgency: see agencies.go.
-func (j *MGIDBalances) PerAgency() {}
-
 // Run writes one snapshot per agency, each in its own transaction with its
 // own captured_at: a failure leaves no partial snapshot of that agency and
 // touches no other.

@@ -38,16 +38,6 @@ type MGIDSpend struct {
 
 func (j *MGIDSpend) Name() string { return "mgid-spend" }
 
-// CommitsAsItGoes: each agency commits alone, so a failed run keeps (and
-// counts) the agencies that succeeded.
-func (j *MGIDSpend) CommitsAsItGoes() {}
-
-// SplitsAcrossReplicas: replicas share a tick's agencies.
-func (j *MGIDSpend) SplitsAcrossReplicas() {}
-
-// PerAgency: see agencies.go.
-func (j *MGIDSpend) PerAgency() {}
-
 // Run fetches every day of the window for each agency, then writes the
 // agency's days in its own transaction.
 func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {

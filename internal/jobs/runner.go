@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/providers"
 	"syncer/internal/store"
 )
@@ -94,7 +95,8 @@ func StepTimeout(jobTimeout time.Duration) time.Duration {
 func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	log := r.Log.With("job", job.Name(), "trigger", o.Trigger)
 	step := StepTimeout(o.Timeout)
-	_, split := job.(SplitJob)
+	traits := config.Traits(job.Name())
+	split := traits.SplitsAcrossReplicas
 	tick := r.now()
 	switch {
 	case o.ScheduledFor != nil:
@@ -150,13 +152,12 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 		return Result{Status: StatusFailed, Err: err}
 	}
 	r.outage.up(log)
-	_, incremental := job.(Incremental)
-	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: incremental,
+	run := &Run{ID: id, Job: job.Name(), Trigger: o.Trigger, Log: log.With("run_id", id), incremental: traits.CommitsAsItGoes,
 		Tick: tick, timeout: o.Timeout, replica: r.Replica}
 
 	runCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
-	if _, perAgency := job.(PerAgency); !split || perAgency {
+	if !split || traits.PerAgency {
 		// The run's writes commit only while it is still the job's
 		// live run, even if its lock is lost meanwhile.
 		runCtx = store.WithFence(runCtx, id)
@@ -188,25 +189,7 @@ func LockCheckEvery(jobTimeout time.Duration) time.Duration {
 // errLockLost is the cause of a run cancelled because its lock was lost.
 var errLockLost = errors.New("the run's job lock was lost")
 
-// SplitJob is a job that several replicas may run at once because it splits
-// its work between them itself (the tracked checks claim their targets with
-// FOR UPDATE SKIP LOCKED). The runner lets them: the job's lock is taken in
-// shared mode and ticks are not claimed.
-type SplitJob interface {
-	Job
-	SplitsAcrossReplicas()
-}
-
-// PerAgency is a SplitJob whose unit of work is an MGID agency (agencies.go).
-// Unlike the tracked checks its runs are fenced (store.WithFence) as an
-// exclusive job's are: a run that lost its lock and was marked abandoned
-// commits no further agency.
-type PerAgency interface {
-	SplitJob
-	PerAgency()
-}
-
-// lock takes the job's advisory lock, exclusive or (SplitJob) shared, within
+// lock takes the job's advisory lock, exclusive or (SplitsAcrossReplicas) shared, within
 // step, and marks runs a dead process left 'running' as abandoned. A nil
 // lock means no run: skipped (another process holds the job) or failed (err).
 func (r *Runner) lock(ctx context.Context, job string, split bool, o Options, step time.Duration, log *slog.Logger) (*store.JobLock, string, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/jobs"
 	"syncer/internal/store"
 	"syncer/internal/testdb"
@@ -155,10 +156,11 @@ func TestAbandonedRunIsMarkedFailed(t *testing.T) {
 	}
 }
 
-// splitJob is a fnJob that replicas may run at once.
-type splitJob struct{ fnJob }
-
-func (splitJob) SplitsAcrossReplicas() {}
+// splitJob is a fnJob that replicas may run at once: it takes the name of
+// a registered job whose traits say so (each test has its own database).
+func splitJob(run func(context.Context, *jobs.Run) error) fnJob {
+	return fnJob{config.JobMawthoqRecheck, run}
+}
 
 // A SplitJob runs on every replica that fires, even for the same tick, each
 // recording its own run; runs left 'running' by a dead process are marked
@@ -170,7 +172,7 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 	// replicas, or never starts a run, fails the test within a minute.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dead, err := db.StartRun(ctx, store.RunStart{Job: "split", Trigger: jobs.TriggerSchedule, Replica: "dead"})
+	dead, err := db.StartRun(ctx, store.RunStart{Job: config.JobMawthoqRecheck, Trigger: jobs.TriggerSchedule, Replica: "dead"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +180,13 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 	// A runner that runs them one after the other fails both at the
 	// runs' 10 s deadline.
 	arrived := testutil.NewBarrier(2)
-	job := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
+	job := splitJob(func(ctx context.Context, run *jobs.Run) error {
 		if err := arrived.Arrive(ctx); err != nil {
 			return fmt.Errorf("the other replica's run never started: %w", err)
 		}
 		run.AddRows(1)
 		return nil
-	}}}
+	})
 	tick := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	results := make([]jobs.Result, 2)
 	var wg sync.WaitGroup
@@ -208,14 +210,14 @@ func TestSplitJobRunsOnEveryReplica(t *testing.T) {
 	// While one replica runs the job, another starting does not touch its
 	// 'running' row.
 	started, release := make(chan int64, 1), make(chan struct{})
-	slow := splitJob{fnJob{"split", func(ctx context.Context, run *jobs.Run) error {
+	slow := splitJob(func(ctx context.Context, run *jobs.Run) error {
 		started <- run.ID
 		return testutil.Await(ctx, release)
-	}}}
+	})
 	done := make(chan jobs.Result, 1)
 	go func() { done <- newRunner(db, "a", nil).Execute(ctx, slow, jobs.Options{Trigger: jobs.TriggerManual}) }()
 	live := testutil.Receive(t, started, 30*time.Second, "the first replica's run to start")
-	quick := splitJob{fnJob{"split", func(context.Context, *jobs.Run) error { return nil }}}
+	quick := splitJob(func(context.Context, *jobs.Run) error { return nil })
 	if r := newRunner(db, "b", nil).Execute(ctx, quick, jobs.Options{Trigger: jobs.TriggerManual}); r.Status != jobs.StatusSucceeded {
 		t.Errorf("second replica: %s %v", r.Status, r.Err)
 	}

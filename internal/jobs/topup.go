@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"syncer/internal/config"
 	"syncer/internal/store"
 	"syncer/internal/transfer"
@@ -41,9 +43,6 @@ type MGIDTopUp struct {
 
 func (j *MGIDTopUp) Name() string { return config.JobMGIDTopUp }
 
-// CommitsAsItGoes: see Incremental.
-func (j *MGIDTopUp) CommitsAsItGoes() {}
-
 // Run serves every agency; one agency's failure (insufficient funds, an
 // unknown outcome) does not stop the others', and all failures are returned.
 func (j *MGIDTopUp) Run(ctx context.Context, run *Run) error {
@@ -68,4 +67,16 @@ func (j *MGIDTopUp) agency(ctx context.Context, run *Run, a MGIDTopUpAgency) err
 		Log: run.Log.With("agency_id", id), Now: j.Now}
 	return desk.TopUp(ctx, transfer.TopUpRound{Policy: j.Policy, Location: j.Location,
 		MaxSnapshotAge: j.MaxSnapshotAge, RunID: run.ID, Tally: run})
+}
+
+// SnapshotAgeFor is the MaxSnapshotAge for a top-up that plans from
+// mgid-balances snapshots taken on balancesSchedule: two of its periods, so
+// one late or failed balances round does not stop the top-ups but two do.
+// 0 (no limit) if the schedule does not parse (Validate refuses it first).
+func SnapshotAgeFor(balancesSchedule string, now time.Time) time.Duration {
+	sched, err := cron.ParseStandard(balancesSchedule)
+	if err != nil {
+		return 0
+	}
+	return 2 * Period(sched, now)
 }

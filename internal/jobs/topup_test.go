@@ -14,40 +14,55 @@ import (
 	"syncer/internal/store"
 	"syncer/internal/testdb"
 	"syncer/internal/transfer"
+	"syncer/internal/transfer/transfertest"
 )
+
+// The top-up job's tests run one agency's transfers against a simulator in
+// the environment the transfer package's tests use (transfertest).
+
+// xferEnv is transfertest's environment, with this package's helpers on it.
+type xferEnv struct{ *transfertest.Env }
+
+func newXferEnv(t *testing.T, o sim.Options) *xferEnv { return &xferEnv{transfertest.New(t, o)} }
+
+const xferGrace = transfertest.Grace
+
+var manual = transfertest.Manual
+
+var amt = money.MustParse
 
 // snapshot runs mgid-balances once at the current time.
 func (e *xferEnv) snapshot() {
-	e.t.Helper()
-	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{e.client}, DB: e.db, Now: e.clk.Now}
-	if res := newRunner(e.db, "snap", e.clk.Now).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Status != jobs.StatusSucceeded {
-		e.t.Fatalf("snapshot: %+v", res)
+	e.T.Helper()
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{e.Client}, DB: e.DB, Now: e.Clk.Now}
+	if res := newRunner(e.DB, "snap", e.Clk.Now).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual}); res.Status != jobs.StatusSucceeded {
+		e.T.Fatalf("snapshot: %+v", res)
 	}
 }
 
 func (e *xferEnv) topUp(p config.TopUp) *jobs.MGIDTopUp {
-	return &jobs.MGIDTopUp{DB: e.db, Agencies: []jobs.MGIDTopUpAgency{e.mgid(10 * time.Second)}, Policy: p,
-		Location: time.UTC, MaxSnapshotAge: 30 * time.Minute, ReconcileGrace: xferGrace, Now: e.clk.Now}
+	return &jobs.MGIDTopUp{DB: e.DB, Agencies: []jobs.MGIDTopUpAgency{e.MGID(10 * time.Second)}, Policy: p,
+		Location: time.UTC, MaxSnapshotAge: 30 * time.Minute, ReconcileGrace: xferGrace, Now: e.Clk.Now}
 }
 
 func (e *xferEnv) runTopUp(p config.TopUp) jobs.Result {
-	e.t.Helper()
-	r := &jobs.Runner{Store: e.db, Log: testLogger(e.logs), Replica: "a", Now: e.clk.Now}
+	e.T.Helper()
+	r := &jobs.Runner{Store: e.DB, Log: testLogger(e.Logs), Replica: "a", Now: e.Clk.Now}
 	return r.Execute(context.Background(), e.topUp(p), jobs.Options{Trigger: jobs.TriggerManual})
 }
 
 func (e *xferEnv) detail(runID int64, key string) int64 {
-	e.t.Helper()
-	return testdb.Count(e.t, e.db, `SELECT coalesce((detail->>$2)::bigint, 0) FROM syncer.runs WHERE id = $1`, runID, key)
+	e.T.Helper()
+	return testdb.Count(e.T, e.DB, `SELECT coalesce((detail->>$2)::bigint, 0) FROM syncer.runs WHERE id = $1`, runID, key)
 }
 
 // journalAgrees checks that the journal's succeeded transfers are exactly
 // what the simulator applied, and that no cap was broken.
 func (e *xferEnv) journalAgrees(p config.TopUp) int {
-	e.t.Helper()
-	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{Limit: 10000})
+	e.T.Helper()
+	rows, err := e.DB.ListTransfers(context.Background(), store.TransferFilter{Limit: 10000})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	journal := map[int64]money.Amount{}
 	var total money.Amount
@@ -57,28 +72,28 @@ func (e *xferEnv) journalAgrees(p config.TopUp) int {
 			total = total.Add(r.Amount)
 		}
 		if r.Amount.Cmp(p.MaxPerTransfer) > 0 {
-			e.t.Errorf("transfer %d of %s exceeds max_per_transfer %s", r.ID, r.Amount, p.MaxPerTransfer)
+			e.T.Errorf("transfer %d of %s exceeds max_per_transfer %s", r.ID, r.Amount, p.MaxPerTransfer)
 		}
 	}
 	applied := map[int64]money.Amount{}
-	for _, a := range e.sim.Transfers() {
+	for _, a := range e.Sim.Transfers() {
 		applied[a.ClientID] = applied[a.ClientID].Add(a.Amount)
 	}
 	if len(journal) != len(applied) {
-		e.t.Errorf("journal has %d clients paid, simulator %d", len(journal), len(applied))
+		e.T.Errorf("journal has %d clients paid, simulator %d", len(journal), len(applied))
 	}
 	for id, sum := range applied {
 		if journal[id] != sum {
-			e.t.Errorf("client %d: simulator applied %s, journal says %s", id, sum, journal[id])
+			e.T.Errorf("client %d: simulator applied %s, journal says %s", id, sum, journal[id])
 		}
 		if sum.Cmp(p.MaxPerClientDay) > 0 {
-			e.t.Errorf("client %d got %s, over max_per_client_day %s", id, sum, p.MaxPerClientDay)
+			e.T.Errorf("client %d got %s, over max_per_client_day %s", id, sum, p.MaxPerClientDay)
 		}
 	}
 	if total.Cmp(p.MaxPerAgencyDay) > 0 {
-		e.t.Errorf("agency sent %s, over max_per_agency_day %s", total, p.MaxPerAgencyDay)
+		e.T.Errorf("agency sent %s, over max_per_agency_day %s", total, p.MaxPerAgencyDay)
 	}
-	return len(e.sim.Transfers())
+	return len(e.Sim.Transfers())
 }
 
 func livePolicy() config.TopUp {
@@ -105,7 +120,7 @@ func TestTopUpTwoReplicasOneSetOfTransfers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &jobs.Runner{Store: e.db, Log: testLogger(e.logs), Replica: name, Now: e.clk.Now}
+			r := &jobs.Runner{Store: e.DB, Log: testLogger(e.Logs), Replica: name, Now: e.Clk.Now}
 			<-start
 			results[i] = r.Execute(context.Background(), e.topUp(p), jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &tick})
 		}()
@@ -127,25 +142,25 @@ func TestTopUpTwoReplicasOneSetOfTransfers(t *testing.T) {
 		t.Fatalf("results %+v; want one run and one skip", results)
 	}
 	sent := e.journalAgrees(p)
-	if sent == 0 || e.sim.TransferRequests() != sent {
-		t.Fatalf("%d transfers applied for %d requests; want some, one request each", sent, e.sim.TransferRequests())
+	if sent == 0 || e.Sim.TransferRequests() != sent {
+		t.Fatalf("%d transfers applied for %d requests; want some, one request each", sent, e.Sim.TransferRequests())
 	}
 
-	e.clk.Advance(5 * time.Minute)
+	e.Clk.Advance(5 * time.Minute)
 	next := t0.Add(6 * time.Minute)
-	r := &jobs.Runner{Store: e.db, Log: testLogger(e.logs), Replica: "replica-b", Now: e.clk.Now}
+	r := &jobs.Runner{Store: e.DB, Log: testLogger(e.Logs), Replica: "replica-b", Now: e.Clk.Now}
 	res := r.Execute(context.Background(), e.topUp(p), jobs.Options{Trigger: jobs.TriggerSchedule, ScheduledFor: &next})
 	if res.Status != jobs.StatusSucceeded {
 		t.Fatalf("second tick: %+v", res)
 	}
-	if got := len(e.sim.Transfers()); got != sent {
+	if got := len(e.Sim.Transfers()); got != sent {
 		t.Errorf("second tick sent %d more transfers", got-sent)
 	}
 	if n := e.detail(res.RunID, "skipped_no_longer_below_min"); n != int64(sent) {
 		t.Errorf("second tick skipped %d clients as topped up, want %d", n, sent)
 	}
 	e.journalAgrees(p)
-	e.noSecrets()
+	e.NoSecrets()
 }
 
 // The agency's bonus account runs dry mid-round: MGID's refusal is
@@ -153,7 +168,7 @@ func TestTopUpTwoReplicasOneSetOfTransfers(t *testing.T) {
 func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 	t.Parallel()
 	e := newXferEnv(t, sim.Options{Clients: 50})
-	ag, err := e.client.Agency(context.Background())
+	ag, err := e.Client.Agency(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +185,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Fatalf("run: %+v", res)
 	}
 	var status, class, msg string
-	if err := testdb.QueryRow(t, e.db, `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
+	if err := testdb.QueryRow(t, e.DB, `SELECT status, error_class, error FROM bi.sync_runs WHERE run_id = $1`,
 		res.RunID).Scan(&status, &class, &msg); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +196,7 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 		t.Errorf("run detail lacks the stop: stopped %d, unsent %d", e.detail(res.RunID, "stopped_insufficient_funds"),
 			e.detail(res.RunID, "unsent_after_stop"))
 	}
-	rows, err := e.db.ListTransfers(context.Background(), store.TransferFilter{})
+	rows, err := e.DB.ListTransfers(context.Background(), store.TransferFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +207,10 @@ func TestTopUpStopsOnInsufficientFunds(t *testing.T) {
 	if res.Rows != 2 {
 		t.Errorf("the failed round recorded rows_written %d, want the 2 transfers it journaled", res.Rows)
 	}
-	if e.journalAgrees(p) != 1 || e.sim.TransferRequests() != 2 {
-		t.Errorf("simulator: %d requests", e.sim.TransferRequests())
+	if e.journalAgrees(p) != 1 || e.Sim.TransferRequests() != 2 {
+		t.Errorf("simulator: %d requests", e.Sim.TransferRequests())
 	}
-	e.noSecrets()
+	e.NoSecrets()
 }
 
 // Dry run, the default: the plan is journaled as planned rows and nothing is
@@ -218,12 +233,12 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 	if rounds[0].Rows == 0 {
 		t.Fatal("the first dry run planned nothing")
 	}
-	if e.sim.TransferRequests() != 0 {
-		t.Fatalf("a dry run sent %d requests", e.sim.TransferRequests())
+	if e.Sim.TransferRequests() != 0 {
+		t.Fatalf("a dry run sent %d requests", e.Sim.TransferRequests())
 	}
 	var total money.Amount
 	var maxClient money.Amount
-	if err := testdb.QueryRow(t, e.db, `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
+	if err := testdb.QueryRow(t, e.DB, `SELECT coalesce(sum(amount), 0), coalesce(max(s), 0) FROM
 		(SELECT client_id, sum(amount) AS s, sum(amount) AS amount FROM bi.mgid_transfers
 		 WHERE status = 'planned' AND dry_run AND before_source = 'snapshot' AND sent_at IS NULL GROUP BY client_id) c`).
 		Scan(&total, &maxClient); err != nil {
@@ -239,7 +254,7 @@ func TestTopUpDryRunJournalsPlanWithinCaps(t *testing.T) {
 		t.Errorf("last round: %+v, agency cap skips %d", last, e.detail(last.RunID, "skipped_agency_day_cap"))
 	}
 	// A new day starts over.
-	e.clk.Advance(24 * time.Hour)
+	e.Clk.Advance(24 * time.Hour)
 	e.snapshot()
 	if res := e.runTopUp(p); res.Rows == 0 {
 		t.Errorf("next day planned nothing: %+v", res)
@@ -258,38 +273,38 @@ func TestTopUpSkips(t *testing.T) {
 		t.Errorf("no snapshot: %+v", res)
 	}
 	e.snapshot()
-	e.clk.Advance(31 * time.Minute)
+	e.Clk.Advance(31 * time.Minute)
 	res = e.runTopUp(p)
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_stale_snapshot") != 1 || res.Rows != 0 {
 		t.Errorf("stale snapshot: %+v", res)
 	}
-	if !strings.Contains(e.logs.String(), "snapshot is too old") {
+	if !strings.Contains(e.Logs.String(), "snapshot is too old") {
 		t.Error("no log line says why the round was skipped")
 	}
-	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 {
+	if n := testdb.Count(t, e.DB, `SELECT count(*) FROM syncer.mgid_transfers`); n != 0 {
 		t.Fatalf("%d rows journaled by skipped rounds", n)
 	}
 
 	// Find a client the policy would top up, and leave it a recent unknown transfer.
 	e.snapshot()
-	below, err := e.db.LatestClientsBelow(context.Background(), sim.DemoAgencyID, p.Default.Min)
+	below, err := e.DB.LatestClientsBelow(context.Background(), sim.DemoAgencyID, p.Default.Min)
 	if err != nil || len(below) == 0 {
 		t.Fatalf("no client below the minimum: %v", err)
 	}
 	victim := below[0].ClientID
-	e.sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
-	if tr, _ := e.desk(e.client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
+	e.Sim.SetFaults(sim.Faults{TransferFault: sim.TransferDropBeforeApply})
+	if tr, _ := e.Desk(e.Client).Send(context.Background(), manual(victim, "1.00")); tr.Status != store.TransferUnknown {
 		t.Fatalf("setup: %q", tr.Status)
 	}
-	e.sim.SetFaults(sim.Faults{})
+	e.Sim.SetFaults(sim.Faults{})
 	res = e.runTopUp(p)
 	if res.Status != jobs.StatusSucceeded || e.detail(res.RunID, "skipped_open_transfer") != 1 || e.detail(res.RunID, "still_unknown") != 1 {
 		t.Errorf("round with an unknown transfer: %+v", res)
 	}
-	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE client_id = $1`, victim); n != 1 {
+	if n := testdb.Count(t, e.DB, `SELECT count(*) FROM syncer.mgid_transfers WHERE client_id = $1`, victim); n != 1 {
 		t.Errorf("the client with an unknown transfer got %d rows", n)
 	}
-	if n := testdb.Count(t, e.db, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'planned'`); n != res.Rows || n == 0 {
+	if n := testdb.Count(t, e.DB, `SELECT count(*) FROM syncer.mgid_transfers WHERE status = 'planned'`); n != res.Rows || n == 0 {
 		t.Errorf("%d planned rows, run wrote %d", n, res.Rows)
 	}
 }
@@ -305,7 +320,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 		if res := e.runTopUp(p); res.Status != jobs.StatusSucceeded {
 			t.Fatalf("round %d: %+v", round, res)
 		}
-		e.clk.Advance(2 * time.Hour) // t0 is 09:30: the rounds cross midnight
+		e.Clk.Advance(2 * time.Hour) // t0 is 09:30: the rounds cross midnight
 	}
 	if e.journalAgrees(config.TopUp{MaxPerTransfer: p.MaxPerTransfer, MaxPerClientDay: p.MaxPerClientDay.Add(p.MaxPerClientDay),
 		MaxPerAgencyDay: p.MaxPerAgencyDay.Add(p.MaxPerAgencyDay)}) == 0 {
@@ -313,7 +328,7 @@ func TestTopUpLiveRoundsKeepTheCaps(t *testing.T) {
 	}
 	// Per calendar day, each cap holds exactly.
 	var worstAgency, worstClient money.Amount
-	if err := testdb.QueryRow(t, e.db, `
+	if err := testdb.QueryRow(t, e.DB, `
 		SELECT coalesce(max(a), 0), coalesce(max(c), 0) FROM (
 		    SELECT (created_at AT TIME ZONE 'UTC')::date AS d, sum(amount) AS a, 0 AS c FROM syncer.mgid_transfers WHERE status = 'succeeded' GROUP BY 1
 		    UNION ALL

@@ -174,15 +174,13 @@ func TestMetrics(t *testing.T) {
 	}))
 	defer prov.Close()
 	m := observe.NewMetrics(observe.MetricsOptions{Providers: map[string]string{prov.URL: "mgid"}})
-	providers.SetObserver(m)
-	defer providers.SetObserver(nil)
 	check := func(resp *http.Response) error {
 		if resp.StatusCode == 200 {
 			return nil
 		}
 		return &providers.Error{Provider: "mgid", Op: "test", Status: resp.StatusCode, Kind: providers.StatusKind(resp.StatusCode)}
 	}
-	err := providers.Do(context.Background(), prov.Client(), providers.Retry{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond},
+	err := providers.Do(context.Background(), providers.Observed(prov.Client(), m), providers.Retry{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond},
 		func(ctx context.Context) (*http.Request, error) {
 			return http.NewRequestWithContext(ctx, http.MethodGet, prov.URL+"/v1/agencies/1001/clients?limit=5", nil)
 		}, check, func(*http.Response) error { return nil })

@@ -65,7 +65,7 @@ func do(ctx context.Context, hc *http.Client, policy Retry, once bool, build fun
 	for attempt := 0; attempt < policy.Attempts; attempt++ {
 		if attempt > 0 {
 			wait := backoff(policy, attempt, last)
-			observeRetry(lastReq, last, wait)
+			observeRetry(hc, lastReq, last, wait)
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -86,7 +86,6 @@ func do(ctx context.Context, hc *http.Client, policy Retry, once bool, build fun
 			return err
 		}
 		resp, err := hc.Do(req)
-		observeAttempt(req, resp, err)
 		lastReq = req
 		if err != nil {
 			if ctx.Err() != nil {

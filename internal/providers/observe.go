@@ -2,14 +2,13 @@ package providers
 
 import (
 	"net/http"
-	"sync/atomic"
 	"time"
 )
 
-// Observer is told about every request Do sends, every wait before a retry
-// and why: the metrics hang here because Do is the one place requests,
-// retries and rate-limit waits happen. main sets it once with SetObserver;
-// the default does nothing.
+// Observer is told about every request a provider client sends, every wait
+// before a retry and why. It hangs on the client's *http.Client as a
+// Transport (main passes it in), not on a package global: a client built
+// without one, as in most tests, is observed by nobody.
 type Observer interface {
 	// Attempt: one request sent; resp is nil when no answer arrived.
 	Attempt(req *http.Request, resp *http.Response, err error)
@@ -18,27 +17,41 @@ type Observer interface {
 	Retry(req *http.Request, kind Kind, wait time.Duration)
 }
 
-type observerBox struct{ Observer }
+// Transport is an http.RoundTripper that tells Observer about each request
+// it sends. Do tells the same Observer about its retries, which only Do
+// decides.
+type Transport struct {
+	Base     http.RoundTripper // nil: http.DefaultTransport
+	Observer Observer
+}
 
-var observer atomic.Pointer[observerBox]
+// RoundTrip sends req through Base and reports the attempt.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if t.Observer != nil {
+		t.Observer.Attempt(req, resp, err)
+	}
+	return resp, err
+}
 
-// SetObserver makes o the observer of every later request; nil removes it.
-func SetObserver(o Observer) {
+// Observed is a copy of hc whose requests o hears about; hc itself is left
+// alone. A nil o gives hc back.
+func Observed(hc *http.Client, o Observer) *http.Client {
 	if o == nil {
-		observer.Store(nil)
-		return
+		return hc
 	}
-	observer.Store(&observerBox{o})
+	c := *hc
+	c.Transport = &Transport{Base: hc.Transport, Observer: o}
+	return &c
 }
 
-func observeAttempt(req *http.Request, resp *http.Response, err error) {
-	if b := observer.Load(); b != nil {
-		b.Attempt(req, resp, err)
-	}
-}
-
-func observeRetry(req *http.Request, last error, wait time.Duration) {
-	if b := observer.Load(); b != nil && req != nil {
-		b.Retry(req, KindOf(last), wait)
+// observeRetry tells hc's Observer, if it has one, that req will be sent again.
+func observeRetry(hc *http.Client, req *http.Request, last error, wait time.Duration) {
+	if t, ok := hc.Transport.(*Transport); ok && t.Observer != nil && req != nil {
+		t.Observer.Retry(req, KindOf(last), wait)
 	}
 }

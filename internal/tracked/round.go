@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -321,4 +322,14 @@ func (l *leaseSet) remaining() []int64 {
 		out = append(out, id)
 	}
 	return out
+}
+
+// HTTPClient is a tracked provider's HTTP client for concurrency workers:
+// it keeps an idle connection per worker, where the default two per host
+// would open a new connection for most of 100,000 checks.
+func HTTPClient(timeout time.Duration, concurrency int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = concurrency + 2
+	t.MaxIdleConns = max(t.MaxIdleConns, 2*(concurrency+2))
+	return &http.Client{Timeout: timeout, Transport: t}
 }

@@ -117,3 +117,8 @@ func (r *Reconciler) log() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// GraceFor is how long after a transfer was sent reconcile waits before it
+// may call the transfer not_applied: twice the MGID request timeout, by
+// when any request of ours has timed out.
+func GraceFor(requestTimeout time.Duration) time.Duration { return 2 * requestTimeout }
