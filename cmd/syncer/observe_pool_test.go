@@ -18,28 +18,24 @@ import (
 
 var listenLine = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
-// A storm of page views and scrapes reads the database through the
-// observer's own small pool and cache: the jobs' pool never waits for a
-// connection. (Before, every view and scrape read on the jobs' pool.)
-func TestPageAndMetricsStormLeavesTheJobsPoolAlone(t *testing.T) {
-	t.Parallel()
-	_, dbURL := testdb.NewWithURL(t)
-	environ := []string{"DATABASE_URL=" + dbURL, "SYNCER_HTTP_ADDR=127.0.0.1:0", "SYNCER_LOG_LEVEL=info",
-		"JOB_MGID_BALANCES_ENABLED=false", "JOB_MGID_SPEND_ENABLED=false"}
+// startDaemon runs `syncer run` in the test's process with environ until the
+// test ends, and returns its HTTP base URL once it listens and says it runs.
+func startDaemon(t *testing.T, environ []string) string {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	var stderr testutil.LockedBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"run"}, env{stdout: io.Discard, stderr: &stderr, environ: environ, stdin: strings.NewReader("")})
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		stop()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			t.Error("syncer run did not stop")
 		}
-	}()
+	})
 	var base string
 	waitFor(t, 30*time.Second, "http listening", func() bool {
 		if m := listenLine.FindStringSubmatch(stderr.String()); m != nil {
@@ -48,6 +44,18 @@ func TestPageAndMetricsStormLeavesTheJobsPoolAlone(t *testing.T) {
 		}
 		return false
 	})
+	return base
+}
+
+// A storm of page views and scrapes reads the database through the
+// observer's own small pool and cache: the jobs' pool never waits for a
+// connection. (Before, every view and scrape read on the jobs' pool.)
+func TestPageAndMetricsStormLeavesTheJobsPoolAlone(t *testing.T) {
+	t.Parallel()
+	_, dbURL := testdb.NewWithURL(t)
+	environ := []string{"DATABASE_URL=" + dbURL, "SYNCER_HTTP_ADDR=127.0.0.1:0", "SYNCER_LOG_LEVEL=info",
+		"JOB_MGID_BALANCES_ENABLED=false", "JOB_MGID_SPEND_ENABLED=false"}
+	base := startDaemon(t, environ)
 	before := metricValue(t, getBody(t, base+"/metrics"), "syncer_db_pool_acquire_waits_total")
 	// A fixed number of requests, not a time: on a loaded machine a
 	// timed storm may send too few to mean anything.

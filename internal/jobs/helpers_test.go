@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"syncer/internal/providers/mgid"
 	"syncer/internal/sim"
 	"syncer/internal/store"
+	"syncer/internal/transfer/transfertest"
 )
 
 func testLogger(w io.Writer) *slog.Logger {
@@ -27,14 +27,7 @@ func newRunner(db *store.DB, replica string, now func() time.Time) *jobs.Runner 
 // startSim serves the simulator, optionally through wrap (to break responses).
 func startSim(t *testing.T, o sim.Options, wrap func(http.Handler) http.Handler) (*sim.Server, string) {
 	t.Helper()
-	s := sim.New(o)
-	var h http.Handler = s
-	if wrap != nil {
-		h = wrap(s)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { s.Close(); srv.Close() })
-	return s, srv.URL
+	return transfertest.StartSim(t, o, wrap)
 }
 
 func mgidClient(url string) *mgid.Client {
