@@ -56,14 +56,14 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if *conc < 0 || *conc > 64 {
 		return usagef("--concurrency %d: want 1..64", *conc)
 	}
-	cfg, err := loadConfig(e, *path, name)
+	cfg, err := load(e, *path, needs{enable: []string{name}})
 	if err != nil {
 		return err
 	}
 	if *conc == 0 {
 		*conc = cfg.Backfill.Concurrency
 	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := openConfig(ctx, e, cfg, needs{})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func cmdCheck(ctx context.Context, e env, args []string) error {
 	if *days < 1 || *days > 60 {
 		return usagef("--days %d: want 1..60", *days)
 	}
-	a, err := openForReading(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{checks: checkReading})
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func cmdGaps(ctx context.Context, e env, args []string) error {
 	default:
 		return usagef("--source %q: want %s or %s", *source, store.SourceMGIDSpend, store.SourceMGIDBalances)
 	}
-	a, err := openForReading(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{checks: checkReading})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func cmdMawthoqRehash(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("mawthoq rehash takes no arguments: set the new SYNCER_HASH_KEY and run syncer mawthoq rehash")
 	}
-	a, err := openTrack(ctx, e, *path, true)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs, hashKey: true})
 	if err != nil {
 		return err
 	}

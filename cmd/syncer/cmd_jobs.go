@@ -22,7 +22,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 		return usagef("jobs takes no arguments: syncer jobs [--json]")
 	}
 	// Only the database and the schedules: no provider credentials needed.
-	a, err := openForReading(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{checks: checkReading})
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func cmdMGIDTransfer(ctx context.Context, e env, args []string) error {
 	if account != mgid.Personal && account != mgid.Bonus {
 		return usagef("--from %q: must be personal or bonus", *from)
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{})
 	if err != nil {
 		return err
 	}

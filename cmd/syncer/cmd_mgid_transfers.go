@@ -27,7 +27,7 @@ func cmdMGIDTransfersList(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 || *limit <= 0 {
 		return usagef("usage: syncer mgid transfers list [--agency ID] [--client ID] [--limit N]")
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{})
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func cmdMGIDTransfersReconcile(ctx context.Context, e env, args []string) error 
 	if fs.NArg() > 0 {
 		return usagef("usage: syncer mgid transfers reconcile")
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{})
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func cmdMGIDTransfersResolve(ctx context.Context, e env, args []string) error {
 	case strings.TrimSpace(*note) == "":
 		return usagef("--note: say what you checked; it is kept in the journal\n%s", use)
 	}
-	a, err := loadAndOpen(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func cmdOnce(ctx context.Context, e env, args []string) error {
 	if err := checkJobNames(names); err != nil {
 		return err
 	}
-	a, err := loadAndOpen(ctx, e, *path, names...)
+	a, err := open(ctx, e, *path, needs{enable: names})
 	if err != nil {
 		return err
 	}

@@ -33,17 +33,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("run takes no arguments")
 	}
-	cfg, err := loadConfig(e, *path)
-	if err != nil {
-		return err
-	}
-	enabled := 0
-	for _, n := range config.JobNames {
-		if cfg.Jobs[n].Enabled {
-			enabled++
-		}
-	}
-	a, err := openAppForJobs(ctx, e, cfg, enabled)
+	a, err := open(ctx, e, *path, needs{daemon: true})
 	if err != nil {
 		return err
 	}
@@ -155,7 +145,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if verb != "up" && verb != "down" && verb != "status" {
 		return usagef("migrate %q: want up, down or status", verb)
 	}
-	a, err := openForDatabase(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}
@@ -186,7 +176,7 @@ func cmdConfig(ctx context.Context, e env, args []string) error {
 	if fs.NArg() != 1 || fs.Arg(0) != "check" {
 		return usagef("usage: syncer config check [--config FILE]")
 	}
-	cfg, err := loadConfig(e, *path)
+	cfg, err := load(e, *path, needs{})
 	if err != nil {
 		return err
 	}

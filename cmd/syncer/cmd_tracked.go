@@ -83,7 +83,7 @@ func (c trackCommand) runList(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("%s track list takes no arguments, got %q", c.name, fs.Args())
 	}
-	a, err := openTrack(ctx, e, *path, false)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 		return usagef("%s track import takes one CSV file\n%s", c.name, c.usage)
 	}
 	file := fs.Arg(0)
-	cfg, err := loadTrackConfig(e, *path, c.hashKey)
+	cfg, err := load(e, *path, needs{checks: checkNoJobs, hashKey: c.hashKey})
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (c trackCommand) runImport(ctx context.Context, e env, args []string) error
 		return usagef("%s: %d of %d rows are invalid; nothing was imported (fix them, or pass --skip-invalid to import the %d valid rows)",
 			file, len(imp.Bad), imp.Rows, len(imp.Targets))
 	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := openConfig(ctx, e, cfg, needs{})
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func mawthoqAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openTrack(ctx, e, *path, true)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs, hashKey: true})
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func mawthoqRemove(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openTrack(ctx, e, *path, false)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}
@@ -331,14 +331,14 @@ func firstlightAdd(ctx context.Context, e env, args []string) error {
 	if err := t.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	cfg, err := loadTrackConfig(e, *path, false)
+	cfg, err := load(e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}
 	if _, err := cliUserTokens(e, cfg).Resolve(t.UserTokenRef); err != nil {
 		return usagef("--user-token-ref: %v", err)
 	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := openConfig(ctx, e, cfg, needs{})
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func firstlightRemove(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 || *name == "" {
 		return usagef("usage: syncer firstlight track remove --name NAME")
 	}
-	a, err := openTrack(ctx, e, *path, false)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}

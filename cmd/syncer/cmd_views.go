@@ -14,7 +14,7 @@ func cmdViews(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := openForDatabase(ctx, e, *path)
+	a, err := open(ctx, e, *path, needs{checks: checkNoJobs})
 	if err != nil {
 		return err
 	}

@@ -340,11 +340,11 @@ func TestMGIDReconcileAtStart(t *testing.T) {
 	}
 	var logs testutil.LockedBuffer
 	e := env{stdout: &logs, stderr: &logs, environ: c.env, stdin: strings.NewReader("")}
-	cfg, err := loadConfig(e, "")
+	cfg, err := load(e, "", needs{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := openApp(ctx, e, cfg)
+	a, err := openConfig(ctx, e, cfg, needs{})
 	if err != nil {
 		t.Fatal(err)
 	}

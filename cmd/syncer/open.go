@@ -1,8 +1,8 @@
 package main
 
-// Every way a command loads the configuration and opens the app, in one
-// file: which configuration checks a command needs (credentials of enabled
-// jobs, reading only, the track commands'), and how the database is opened.
+// How every command loads the configuration and opens the app: one load and
+// one open, told by needs what the command needs checked and how the
+// database is to be opened.
 
 import (
 	"context"
@@ -16,21 +16,38 @@ import (
 	"syncer/internal/store"
 )
 
-// loadConfig loads and validates; enable names jobs the command will run
-// even if the schedule has them disabled, so their settings are checked too.
-func loadConfig(e env, path string, enable ...string) (config.Config, error) {
-	return loadAdjusted(e, path, func(c *config.Config) {
-		for _, name := range enable {
-			j := c.Jobs[name]
-			j.Enabled = true
-			c.Jobs[name] = j
-		}
-	})
+// checks says which configuration checks a command needs.
+type checks int
+
+const (
+	// checkJobs: every enabled job's settings (credentials included), as a
+	// command that runs jobs needs.
+	checkJobs checks = iota
+	// checkNoJobs: every job as if disabled, so no provider credentials are
+	// needed: commands that touch no provider (migrate, views) and the
+	// track commands, which run no job.
+	checkNoJobs
+	// checkReading: what reading the database and the configured schedules
+	// needs (jobs, gaps, check); each job keeps its configured enabled flag.
+	checkReading
+)
+
+// needs is what a command needs of the configuration and the database.
+type needs struct {
+	checks checks
+	// enable names jobs the command runs even if the schedule disables
+	// them, so their settings are checked too.
+	enable []string
+	// hashKey: the command needs SYNCER_HASH_KEY.
+	hashKey bool
+	// daemon: the pool is sized (or an explicit size checked) for every
+	// enabled job running at once.
+	daemon bool
 }
 
-// loadAdjusted loads the configuration (--config, else SYNCER_CONFIG, then
-// the environment), lets adjust change it, and validates the result.
-func loadAdjusted(e env, path string, adjust func(*config.Config)) (config.Config, error) {
+// load loads the configuration (--config, else SYNCER_CONFIG, then the
+// environment) and validates it as n says. Its errors are usage errors.
+func load(e env, path string, n needs) (config.Config, error) {
 	if path == "" {
 		path = lookupEnv(e.environ, config.EnvConfigFile)
 	}
@@ -38,28 +55,29 @@ func loadAdjusted(e env, path string, adjust func(*config.Config)) (config.Confi
 	if err != nil {
 		return cfg, usageError{err.Error()}
 	}
-	adjust(&cfg)
-	if err := cfg.Validate(); err != nil {
+	switch n.checks {
+	case checkReading:
+		err = cfg.ValidateForReading()
+	case checkNoJobs:
+		for name, j := range cfg.Jobs {
+			j.Enabled = false
+			cfg.Jobs[name] = j
+		}
+		err = cfg.Validate()
+	case checkJobs:
+		for _, name := range n.enable {
+			j := cfg.Jobs[name]
+			j.Enabled = true
+			cfg.Jobs[name] = j
+		}
+		err = cfg.Validate()
+	default:
+		panic(fmt.Sprintf("open: checks %d", n.checks))
+	}
+	if err != nil {
 		return cfg, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
 	}
-	return cfg, nil
-}
-
-// loadTrackConfig loads and validates the configuration for the track
-// commands. They run no job, so no job's provider credentials are required:
-// every job is validated as disabled. hashKey: the command needs
-// SYNCER_HASH_KEY.
-func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
-		}
-	})
-	if err != nil {
-		return cfg, err
-	}
-	if hashKey {
+	if n.hashKey {
 		if err := cfg.RequireHashKey(); err != nil {
 			return cfg, usageError{err.Error()}
 		}
@@ -67,68 +85,29 @@ func loadTrackConfig(e env, path string, hashKey bool) (config.Config, error) {
 	return cfg, nil
 }
 
-// openTrack loads the configuration (with SYNCER_HASH_KEY when needed) and
-// connects to the database.
-func openTrack(ctx context.Context, e env, path string, hashKey bool) (*app, error) {
-	cfg, err := loadTrackConfig(e, path, hashKey)
+// open is load, then openConfig: what most commands start with.
+func open(ctx context.Context, e env, path string, n needs) (*app, error) {
+	cfg, err := load(e, path, n)
 	if err != nil {
 		return nil, err
 	}
-	return openApp(ctx, e, cfg)
+	return openConfig(ctx, e, cfg, n)
 }
 
-// openForDatabase opens the database for a command that touches no
-// provider (migrate, views, gaps): jobs are treated as disabled while the
-// configuration is validated, so a newcomer needs no provider credentials
-// to create the schema.
-func openForDatabase(ctx context.Context, e env, path string) (*app, error) {
-	cfg, err := loadAdjusted(e, path, func(c *config.Config) {
-		for n, j := range c.Jobs {
-			j.Enabled = false
-			c.Jobs[n] = j
+// openConfig opens the app on a configuration already loaded, for the
+// commands that look at it in between (backfill's concurrency, an import's
+// rows, a token reference).
+func openConfig(ctx context.Context, e env, cfg config.Config, n needs) (*app, error) {
+	concurrent := 0
+	if n.daemon {
+		for _, name := range config.JobNames {
+			if cfg.Jobs[name].Enabled {
+				concurrent++
+			}
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	return openApp(ctx, e, cfg)
-}
-
-// openForReading opens the database for a command that reads it and the
-// configured schedules (jobs, gaps, check): no provider credentials are
-// needed, and each job keeps its configured enabled flag.
-func openForReading(ctx context.Context, e env, path string) (*app, error) {
-	if path == "" {
-		path = lookupEnv(e.environ, config.EnvConfigFile)
-	}
-	cfg, err := config.LoadEnviron(path, e.environ)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	if err := cfg.ValidateForReading(); err != nil {
-		return nil, usageError{"invalid configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")}
-	}
-	return openApp(ctx, e, cfg)
-}
-
-// loadAndOpen is loadConfig then openApp: what most commands start with.
-func loadAndOpen(ctx context.Context, e env, path string, enable ...string) (*app, error) {
-	cfg, err := loadConfig(e, path, enable...)
-	if err != nil {
-		return nil, err
-	}
-	return openApp(ctx, e, cfg)
-}
-
-func openApp(ctx context.Context, e env, cfg config.Config) (*app, error) {
-	return openAppForJobs(ctx, e, cfg, 0)
-}
-
-// openAppForJobs is openApp for a process that may run n jobs at once:
-// the pool is sized (or an explicit size checked) for them.
-func openAppForJobs(ctx context.Context, e env, cfg config.Config, n int) (*app, error) {
 	log := newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
-	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), n)
+	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), concurrent)
 	if errors.Is(err, store.ErrInvalidURL) || errors.Is(err, store.ErrPoolTooSmall) {
 		return nil, usageError{err.Error()}
 	}

@@ -100,6 +100,9 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPage(t, ctx, page, `data-job="mgid-balances" data-outcome="failed"`)
+	// The page's sections come from separately cached reads: the failing
+	// streak can show a refresh after the outcome (seen once at load 3).
+	waitPage(t, ctx, page, `<span class="failing">failing since `)
 	dom = dumpDOM(t, ctx, chromium, page)
 	for _, want := range []string{
 		`data-healthy="false"`, "Unhealthy", "Job mgid-balances: the last run failed (retryable).",
