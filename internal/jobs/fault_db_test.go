@@ -81,10 +81,14 @@ func lockHolder(t *testing.T, db *store.DB, name string) int32 {
 	return pid
 }
 
+// terminate ends the session pid and waits (up to 5 s) until it has exited
+// and so released its locks: without the wait, pg_terminate_backend only
+// signals, and a run started next could still find the lock held (seen
+// once in CI: the second run skipped).
 func terminate(t *testing.T, db *store.DB, pid int32) {
 	t.Helper()
 	var ok bool
-	if err := testdb.QueryRow(t, db, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+	if err := testdb.QueryRow(t, db, `SELECT pg_terminate_backend($1, 5000)`, pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
 	}
 }
