@@ -17,28 +17,12 @@ func printAgencies(w io.Writer, states []store.AgencyState, now time.Time) error
 	if len(states) == 0 {
 		return nil
 	}
-	type tally struct{ all, fresh int }
-	var order []string
-	tallies := map[string]*tally{}
+	tallies := store.TallyAgencies(states)
 	var bad []store.AgencyState
-	for _, s := range states {
-		t, ok := tallies[s.Job]
-		if !ok {
-			t = &tally{}
-			tallies[s.Job] = t
-			order = append(order, s.Job)
-		}
-		t.all++
-		if s.Healthy() {
-			t.fresh++
-			continue
-		}
-		bad = append(bad, s)
-	}
 	fmt.Fprintln(w)
-	for _, job := range order {
-		t := tallies[job]
-		fmt.Fprintf(w, "%s: %d of %d agencies fresh and succeeding\n", job, t.fresh, t.all)
+	for _, t := range tallies {
+		fmt.Fprintf(w, "%s: %d of %d agencies fresh and succeeding\n", t.Job, t.Healthy, t.All)
+		bad = append(bad, t.Unhealthy...)
 	}
 	if len(bad) == 0 {
 		return nil

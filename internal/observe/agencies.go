@@ -121,56 +121,39 @@ type agencySection struct {
 // even when its run's other agencies succeeded.
 func (p *Page) buildAgencies(now time.Time, states []store.AgencyState, d *pageData) agencySection {
 	var sec agencySection
-	type tally struct {
-		all, fresh int
-		failing    []string
-	}
-	var order []string
-	tallies := map[string]*tally{}
-	for _, s := range states {
-		t, ok := tallies[s.Job]
-		if !ok {
-			t = &tally{}
-			tallies[s.Job] = t
-			order = append(order, s.Job)
+	for _, t := range store.TallyAgencies(states) {
+		sec.Summary = append(sec.Summary, fmt.Sprintf("%s: %d of %d agencies fresh and succeeding", t.Job, t.Healthy, t.All))
+		var failing []string
+		for _, s := range t.Unhealthy {
+			if s.Failing() {
+				failing = append(failing, s.Name)
+			}
+			if len(sec.Rows) == maxAgenciesListed {
+				sec.More++
+				continue
+			}
+			r := agencyRow{Job: s.Job, Name: s.Name, Login: s.Login, Outcome: s.LastStatus, Since: "-",
+				LastData: "never", ErrorClass: s.LastErrorClass, Error: s.LastError}
+			if r.Outcome == "" {
+				r.Outcome = "never run"
+			}
+			if s.FailingSince != nil {
+				r.Since = p.when(now, *s.FailingSince)
+			}
+			if s.LastSuccessAt != nil {
+				r.LastData = p.when(now, *s.LastSuccessAt)
+			}
+			if s.Stale {
+				r.LastData += " (stale)"
+			}
+			sec.Rows = append(sec.Rows, r)
 		}
-		t.all++
-		if s.Healthy() {
-			t.fresh++
-			continue
-		}
-		if s.Failing() {
-			t.failing = append(t.failing, s.Name)
-		}
-		if len(sec.Rows) == maxAgenciesListed {
-			sec.More++
-			continue
-		}
-		r := agencyRow{Job: s.Job, Name: s.Name, Login: s.Login, Outcome: s.LastStatus, Since: "-",
-			LastData: "never", ErrorClass: s.LastErrorClass, Error: s.LastError}
-		if r.Outcome == "" {
-			r.Outcome = "never run"
-		}
-		if s.FailingSince != nil {
-			r.Since = p.when(now, *s.FailingSince)
-		}
-		if s.LastSuccessAt != nil {
-			r.LastData = p.when(now, *s.LastSuccessAt)
-		}
-		if s.Stale {
-			r.LastData += " (stale)"
-		}
-		sec.Rows = append(sec.Rows, r)
-	}
-	for _, job := range order {
-		t := tallies[job]
-		sec.Summary = append(sec.Summary, fmt.Sprintf("%s: %d of %d agencies fresh and succeeding", job, t.fresh, t.all))
-		if n := len(t.failing); n > 0 {
-			names := t.failing
+		if n := len(failing); n > 0 {
+			names := failing
 			if n > 5 {
 				names = append(names[:5:5], fmt.Sprintf("and %d more", n-5))
 			}
-			d.Problems = append(d.Problems, fmt.Sprintf("%s: %d MGID agenc%s failing: %s.", job, n, map[bool]string{true: "y", false: "ies"}[n == 1], strings.Join(names, ", ")))
+			d.Problems = append(d.Problems, fmt.Sprintf("%s: %d MGID agenc%s failing: %s.", t.Job, n, map[bool]string{true: "y", false: "ies"}[n == 1], strings.Join(names, ", ")))
 		}
 	}
 	return sec

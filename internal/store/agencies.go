@@ -185,6 +185,37 @@ func (s AgencyState) Failing() bool { return s.LastStatus == "failed" }
 // not stale and not failing.
 func (s AgencyState) Healthy() bool { return !s.Stale && !s.Failing() }
 
+// AgencyTally is one job's agencies as `syncer jobs` and the status page
+// count them: how many there are, how many are Healthy, and the others.
+type AgencyTally struct {
+	Job       string
+	All       int
+	Healthy   int
+	Unhealthy []AgencyState // stale or failing, in the order given
+}
+
+// TallyAgencies groups states by job, in the order each job first appears.
+func TallyAgencies(states []AgencyState) []AgencyTally {
+	var out []AgencyTally
+	at := map[string]int{}
+	for _, s := range states {
+		i, ok := at[s.Job]
+		if !ok {
+			i = len(out)
+			at[s.Job] = i
+			out = append(out, AgencyTally{Job: s.Job})
+		}
+		t := &out[i]
+		t.All++
+		if s.Healthy() {
+			t.Healthy++
+		} else {
+			t.Unhealthy = append(t.Unhealthy, s)
+		}
+	}
+	return out
+}
+
 // AgencyStates reads bi.agency_freshness, by job and agency name.
 func (db *DB) AgencyStates(ctx context.Context) ([]AgencyState, error) {
 	rows, err := db.query(ctx, `
