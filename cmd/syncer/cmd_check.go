@@ -119,7 +119,7 @@ func (a *app) checkProblems(ctx context.Context, now time.Time, days int) ([]che
 			continue
 		}
 		// As bi.source_freshness judges it, but by this configuration.
-		staleAfter := s.ExpectedInterval + s.TickInterval
+		staleAfter := s.StaleAfter()
 		switch at := lastSuccess[s.Job]; {
 		case at == nil:
 			out = append(out, checkProblem{"stale", s.Job, "has never read provider data in a live run", "syncer once " + s.Job})

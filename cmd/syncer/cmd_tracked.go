@@ -19,29 +19,27 @@ import (
 	"syncer/internal/tracked"
 )
 
-// buildTrackedJob wires mawthoq-recheck and firstlight-redeem: a provider
+// buildMawthoqJob and buildFirstlightJob wire the tracked checks: a provider
 // client whose HTTP client keeps one connection per worker, the
 // tracked-check settings, and this process as the holder of its leases.
-func (a *app) buildTrackedJob(name string) (jobs.Job, error) {
-	switch name {
-	case config.JobMawthoqRecheck:
-		g := a.cfg.Gmedia
-		client := gmedia.New(g.CheckURL,
-			gmedia.Credentials{TokenURL: g.TokenURL, ClientID: g.ClientID, ClientSecret: g.ClientSecret.Value()},
-			gmedia.WithHTTPClient(a.httpClient(tracked.HTTPClient(g.RequestTimeout, g.Check.Concurrency))),
-			gmedia.WithCheckMethod(g.CheckMethod), gmedia.WithClientIDKey(g.ClientIDKey))
-		return &jobs.MawthoqRecheck{Gmedia: client, DB: a.db, Settings: g.Check, Replica: a.runner.Replica}, nil
-	case config.JobFirstlightRedeem:
-		f := a.cfg.Firstlight
-		client := firstlight.New(f.URL,
-			firstlight.Credentials{IAMToken: f.IAMToken.Value(), TokenURL: f.TokenURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret.Value()},
-			firstlight.WithHTTPClient(a.httpClient(tracked.HTTPClient(f.RequestTimeout, f.Check.Concurrency))))
-		// The process environment: user tokens are read at run time, so a
-		// rotated one is picked up without a restart (files) or with one (env).
-		tokens := tracked.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}
-		return &jobs.FirstlightRedeem{Firstlight: client, DB: a.db, UserTokens: tokens, Settings: f.Check, Replica: a.runner.Replica}, nil
-	}
-	return nil, fmt.Errorf("no job named %s", name)
+func (a *app) buildMawthoqJob() (jobs.Job, error) {
+	g := a.cfg.Gmedia
+	client := gmedia.New(g.CheckURL,
+		gmedia.Credentials{TokenURL: g.TokenURL, ClientID: g.ClientID, ClientSecret: g.ClientSecret.Value()},
+		gmedia.WithHTTPClient(a.httpClient(tracked.HTTPClient(g.RequestTimeout, g.Check.Concurrency))),
+		gmedia.WithCheckMethod(g.CheckMethod), gmedia.WithClientIDKey(g.ClientIDKey))
+	return &jobs.MawthoqRecheck{Gmedia: client, DB: a.db, Settings: g.Check, Replica: a.runner.Replica}, nil
+}
+
+func (a *app) buildFirstlightJob() (jobs.Job, error) {
+	f := a.cfg.Firstlight
+	client := firstlight.New(f.URL,
+		firstlight.Credentials{IAMToken: f.IAMToken.Value(), TokenURL: f.TokenURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret.Value()},
+		firstlight.WithHTTPClient(a.httpClient(tracked.HTTPClient(f.RequestTimeout, f.Check.Concurrency))))
+	// The process environment: user tokens are read at run time, so a
+	// rotated one is picked up without a restart (files) or with one (env).
+	tokens := tracked.UserTokens{Getenv: os.Getenv, Dir: f.UserTokenDir}
+	return &jobs.FirstlightRedeem{Firstlight: client, DB: a.db, UserTokens: tokens, Settings: f.Check, Replica: a.runner.Replica}, nil
 }
 
 // trackCommand is one provider's `track` subcommands.

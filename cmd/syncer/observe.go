@@ -18,18 +18,6 @@ type observer struct {
 	sched   atomic.Pointer[jobs.Scheduler]
 }
 
-// heartbeatEvery is how often the scheduler loop proves it is alive;
-// /healthz fails after six missed beats.
-const heartbeatEvery = 5 * time.Second
-
-// The status page's and /metrics' own pool, and how long their reads are
-// cached: a Prometheus scrape every 15 s and a page refreshing every 30 s
-// see numbers at most this old.
-const (
-	observePoolConns = 2
-	observeCacheTTL  = 5 * time.Second
-)
-
 // startObserver wires the metrics into the provider plumbing and the
 // runner, and serves SYNCER_HTTP_ADDR until ctx ends. It listens before
 // anything is written, so a taken port fails the start cleanly.
@@ -48,12 +36,12 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	// The page and /metrics read through a pool of their own, behind a
 	// cache: no number of viewers or scrapers can take a connection a job
 	// needs, and they cost the database one read of each kind per TTL.
-	obsDB, err := store.OpenSmall(ctx, a.cfg.DatabaseURL.Value(), observePoolConns)
+	obsDB, err := store.OpenSmall(ctx, a.cfg.DatabaseURL.Value(), observe.PoolConns)
 	if err != nil {
 		return nil, err
 	}
 	go func() { <-ctx.Done(); obsDB.Close() }()
-	cached := &observe.CachedStore{Store: obsDB, TTL: observeCacheTTL, Timeout: 3 * time.Second}
+	cached := &observe.CachedStore{Store: obsDB}
 	var specs []observe.JobSpec
 	for _, n := range config.JobNames {
 		j := a.cfg.Jobs[n]
@@ -73,7 +61,7 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.health = &observe.Health{DB: obsDB, WantVersion: want, MaxBeatAge: 6 * heartbeatEvery}
+	o.health = &observe.Health{DB: obsDB, WantVersion: want}
 	if a.cfg.HTTPAddr == "" {
 		a.log.Info("http disabled (SYNCER_HTTP_ADDR is empty): no /metrics, health checks or status page")
 		return o, nil
@@ -99,5 +87,5 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 // page, and the heartbeat for /healthz.
 func (o *observer) scheduling(s *jobs.Scheduler) {
 	o.sched.Store(s)
-	s.Heartbeat(heartbeatEvery, o.health.Beat)
+	s.Heartbeat(observe.HeartbeatEvery, o.health.Beat)
 }

@@ -23,26 +23,12 @@ func (a *app) recordSchedules(ctx context.Context) error {
 	return a.recordTimezone(ctx)
 }
 
-// jobSchedules is every job's schedule with its longest tick gap and the
-// interval fresh data is expected in: what the daemon records and what
-// `syncer check` judges staleness by.
+// jobSchedules is jobs.Schedules, with a schedule it cannot read as a usage
+// error (exit status 2).
 func jobSchedules(cfg config.Config, now time.Time) ([]store.JobSchedule, error) {
-	var out []store.JobSchedule
-	for _, spec := range config.Registry {
-		n := spec.Name
-		j := cfg.Jobs[n]
-		tick, err := jobs.LongestGap(j.Schedule, now)
-		if err != nil {
-			return nil, usagef("%sSCHEDULE %q: %v", config.JobEnvPrefix(n), j.Schedule, err)
-		}
-		expected := tick
-		// A tracked round checks only targets due again, so a target's
-		// status is refreshed once per recheck period, not per tick.
-		if spec.Recheck != nil {
-			expected += spec.Recheck(cfg)
-		}
-		out = append(out, store.JobSchedule{Job: n, Schedule: j.Schedule, Enabled: j.Enabled,
-			TickInterval: tick, ExpectedInterval: expected})
+	out, err := jobs.Schedules(cfg, now)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
 	return out, nil
 }

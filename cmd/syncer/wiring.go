@@ -92,11 +92,9 @@ var jobBuilders = map[string]func(*app) (jobs.Job, error){
 		}
 		return j, nil
 	},
-	config.JobMGIDTopUp:      (*app).buildTopUpJob,
-	config.JobMawthoqRecheck: func(a *app) (jobs.Job, error) { return a.buildTrackedJob(config.JobMawthoqRecheck) },
-	config.JobFirstlightRedeem: func(a *app) (jobs.Job, error) {
-		return a.buildTrackedJob(config.JobFirstlightRedeem)
-	},
+	config.JobMGIDTopUp:        (*app).buildTopUpJob,
+	config.JobMawthoqRecheck:   (*app).buildMawthoqJob,
+	config.JobFirstlightRedeem: (*app).buildFirstlightJob,
 	config.JobMGIDRetention: func(a *app) (jobs.Job, error) {
 		return &jobs.MGIDRetention{DB: a.db, DetailDays: a.cfg.RetentionDetailDays}, nil
 	},

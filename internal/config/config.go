@@ -41,16 +41,6 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 const redactedMark = "[redacted]"
 
-// Job names, as used in configuration keys, the runs table and the CLI.
-const (
-	JobMGIDBalances     = "mgid-balances"
-	JobMGIDSpend        = "mgid-spend"
-	JobMGIDTopUp        = "mgid-topup"
-	JobMawthoqRecheck   = "mawthoq-recheck"
-	JobFirstlightRedeem = "firstlight-redeem"
-	JobMGIDRetention    = "mgid-retention"
-)
-
 // Config is the whole configuration.
 type Config struct {
 	DatabaseURL   Secret        // DATABASE_URL; may hold a password

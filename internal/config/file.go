@@ -40,15 +40,80 @@ type fileConfig struct {
 	Transfer      fileTransfer   `yaml:"transfer"`
 }
 
-// fileJobs has one field per name in JobNames (a test keeps them in step),
-// so a misspelt job name is an unknown key like any other.
-type fileJobs struct {
-	MGIDBalances     fileJob `yaml:"mgid-balances"`
-	MGIDSpend        fileJob `yaml:"mgid-spend"`
-	MGIDTopUp        fileJob `yaml:"mgid-topup"`
-	MawthoqRecheck   fileJob `yaml:"mawthoq-recheck"`
-	FirstlightRedeem fileJob `yaml:"firstlight-redeem"`
-	MGIDRetention    fileJob `yaml:"mgid-retention"`
+// fileJobs is the jobs section keyed by job name. Its keys come from the
+// Registry, so a job is spelt once; a name that is not registered is an
+// unknown key like any other, with its line.
+type fileJobs map[string]fileJob
+
+// jobsSection and jobSection are how errors name the jobs section and one
+// job's block.
+var (
+	jobsSection = "jobs (known jobs: " + strings.Join(JobNames, ", ") + ")"
+	jobSection  = "a job"
+)
+
+// UnmarshalYAML decodes the jobs mapping itself: yaml.v3's KnownFields does
+// not reach a value decoded through a map or node.Decode, so unknown job names
+// and unknown keys in a job are checked here against the registry and
+// fileJob's own keys.
+func (j *fileJobs) UnmarshalYAML(n *yaml.Node) error {
+	if n.ShortTag() == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: jobs: want a mapping of job names", n.Line)
+	}
+	out := make(fileJobs, len(n.Content)/2)
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !slices.Contains(JobNames, k.Value) {
+			errs = append(errs, fmt.Errorf("line %d: unknown key %q in %s", k.Line, k.Value, jobsSection))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			errs = append(errs, fmt.Errorf("line %d: jobs: %q is given twice", k.Line, k.Value))
+			continue
+		}
+		fj, err := decodeJob(v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[k.Value] = fj
+	}
+	*j = out
+	return errors.Join(errs...)
+}
+
+// fileJobKeys are the keys a job's block may hold: fileJob's yaml tags.
+var fileJobKeys = func() []string {
+	t := reflect.TypeFor[fileJob]()
+	out := make([]string, t.NumField())
+	for i := range out {
+		out[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return out
+}()
+
+func decodeJob(n *yaml.Node) (fileJob, error) {
+	var fj fileJob
+	if n.ShortTag() == "!!null" {
+		return fj, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fj, fmt.Errorf("line %d: %s: want a mapping of %s", n.Line, jobSection, strings.Join(fileJobKeys, ", "))
+	}
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(fileJobKeys, k.Value) {
+			errs = append(errs, fmt.Errorf("line %d: unknown key %q in %s", k.Line, k.Value, jobSection))
+		}
+	}
+	if len(errs) > 0 {
+		return fj, errors.Join(errs...)
+	}
+	return fj, n.Decode(&fj)
 }
 
 type fileJob struct {
@@ -134,8 +199,6 @@ type fileRule struct {
 // sectionNames turns yaml.v3's Go type names into the section an operator sees.
 var sectionNames = map[reflect.Type]string{
 	reflect.TypeFor[fileConfig]():     "the top level",
-	reflect.TypeFor[fileJobs]():       "jobs (known jobs: " + strings.Join(JobNames, ", ") + ")",
-	reflect.TypeFor[fileJob]():        "a job",
 	reflect.TypeFor[fileBackfill]():   "backfill",
 	reflect.TypeFor[fileMGID]():       "mgid",
 	reflect.TypeFor[fileAgency]():     "mgid.agencies",
@@ -207,6 +270,12 @@ func fileLeaves(f *fileConfig) map[string]yaml.Node {
 				key = strings.TrimSuffix(prefix, ".")
 			}
 			switch {
+			case field.Type == reflect.TypeFor[fileJobs]():
+				// Every registered job has its keys, given or not.
+				jobs := fv.Interface().(fileJobs)
+				for _, name := range JobNames {
+					walk(reflect.ValueOf(jobs[name]), key+"."+name+".")
+				}
 			case field.Type == reflect.TypeFor[yaml.Node]():
 				out[key] = fv.Interface().(yaml.Node)
 			case field.Type.Kind() == reflect.Struct:

@@ -5,6 +5,19 @@ import (
 	"time"
 )
 
+// Job names, as used in configuration keys, the runs table and the CLI. A job
+// is added here, in Registry below, in cmd/syncer's jobBuilders (its
+// constructor; a test fails until it is there) and in its own file in
+// internal/jobs; everything else iterates Registry.
+const (
+	JobMGIDBalances     = "mgid-balances"
+	JobMGIDSpend        = "mgid-spend"
+	JobMGIDTopUp        = "mgid-topup"
+	JobMawthoqRecheck   = "mawthoq-recheck"
+	JobFirstlightRedeem = "firstlight-redeem"
+	JobMGIDRetention    = "mgid-retention"
+)
+
 // JobSpec is one job's static part: its name, its defaults, how the runner
 // treats it and the interval its fresh data is expected in. Registry lists
 // every job once; defaults, file keys, validation, the CLI's job names and
@@ -17,6 +30,9 @@ type JobSpec struct {
 	// NeedsMGID: enabled, the job needs MGID's URL and an agency's
 	// credentials (Validate).
 	NeedsMGID bool
+	// Requires, when set, checks the settings the job needs once enabled
+	// (Validate calls it with the job's name, for its messages).
+	Requires func(c *Config, p *problems, by string)
 	// Recheck, when set, is the tracked recheck period a target waits
 	// between checks: a round checks only targets due again, so fresh data
 	// is expected within a tick plus this, not within a tick.
@@ -47,14 +63,14 @@ var Registry = []JobSpec{
 	{Name: JobMGIDSpend, NeedsMGID: true, Default: Job{Enabled: true, Schedule: "0 * * * *", Timeout: 10 * time.Minute},
 		Traits: JobTraits{CommitsAsItGoes: true, SplitsAcrossReplicas: true, PerAgency: true}},
 	// A transfer's journal row commits before its request leaves.
-	{Name: JobMGIDTopUp, NeedsMGID: true, Default: Job{Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
+	{Name: JobMGIDTopUp, NeedsMGID: true, Requires: (*Config).requireTopUp, Default: Job{Enabled: false, Schedule: "@every 15m", Timeout: 5 * time.Minute},
 		Traits: JobTraits{CommitsAsItGoes: true}},
 	// The tracked checks commit each batch and claim their targets with
 	// FOR UPDATE SKIP LOCKED.
-	{Name: JobMawthoqRecheck, Default: Job{Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
+	{Name: JobMawthoqRecheck, Requires: (*Config).requireGmedia, Default: Job{Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
 		Traits:  JobTraits{CommitsAsItGoes: true, SplitsAcrossReplicas: true},
 		Recheck: func(c Config) time.Duration { return c.Gmedia.Check.RecheckAfter }},
-	{Name: JobFirstlightRedeem, Default: Job{Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
+	{Name: JobFirstlightRedeem, Requires: (*Config).requireFirstlight, Default: Job{Enabled: false, Schedule: "*/10 * * * *", Timeout: 30 * time.Minute},
 		Traits:  JobTraits{CommitsAsItGoes: true, SplitsAcrossReplicas: true},
 		Recheck: func(c Config) time.Duration { return c.Firstlight.Check.RecheckAfter }},
 	// Runs only when SYNCER_RETENTION_DETAIL_DAYS is set (Validate).

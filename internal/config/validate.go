@@ -58,6 +58,11 @@ func (c *Config) Validate() error {
 	c.validateFirstlight(&p)
 	c.validateTopUp(&p)
 	c.validateTransfer(&p)
+	for _, s := range Registry {
+		if s.Requires != nil && c.enabled(s.Name) {
+			s.Requires(c, &p, s.Name)
+		}
+	}
 	return errors.Join(p...)
 }
 
@@ -172,10 +177,11 @@ func (c *Config) validateGmedia(p *problems) {
 		p.add("GMEDIA_REQUEST_TIMEOUT", "must be positive, got %s", g.RequestTimeout)
 	}
 	validateCheck(p, "MAWTHOQ_", g.Check, "GMEDIA_REQUEST_TIMEOUT", g.RequestTimeout)
-	if !c.enabled(JobMawthoqRecheck) {
-		return
-	}
-	by := JobMawthoqRecheck
+}
+
+// requireGmedia checks what a job calling Gmedia needs (JobSpec.Requires).
+func (c *Config) requireGmedia(p *problems, by string) {
+	g := &c.Gmedia
 	checkURL(p, "GMEDIA_TOKEN_URL", g.TokenURL, by)
 	checkURL(p, "GMEDIA_CHECK_URL", g.CheckURL, by)
 	if g.ClientID == "" {
@@ -195,10 +201,12 @@ func (c *Config) validateFirstlight(p *problems) {
 		p.add("FIRSTLIGHT_REQUEST_TIMEOUT", "must be positive, got %s", f.RequestTimeout)
 	}
 	validateCheck(p, "FIRSTLIGHT_", f.Check, "FIRSTLIGHT_REQUEST_TIMEOUT", f.RequestTimeout)
-	if !c.enabled(JobFirstlightRedeem) {
-		return
-	}
-	by := JobFirstlightRedeem
+}
+
+// requireFirstlight checks what a job calling Firstlight needs
+// (JobSpec.Requires).
+func (c *Config) requireFirstlight(p *problems, by string) {
+	f := &c.Firstlight
 	checkURL(p, "FIRSTLIGHT_URL", f.URL, by)
 	grant := f.TokenURL != "" || f.ClientID != "" || f.ClientSecret != ""
 	switch {
@@ -249,23 +257,12 @@ func (c *Config) validateTopUp(p *problems) {
 	if t.AccountType != "personal" && t.AccountType != "bonus" {
 		p.add("topup.account_type", "%q is not personal or bonus", t.AccountType)
 	}
-	caps := []struct {
-		key string
-		v   money.Amount
-	}{
-		{"topup.max_per_transfer", t.MaxPerTransfer},
-		{"topup.max_per_client_day", t.MaxPerClientDay},
-		{"topup.max_per_agency_day", t.MaxPerAgencyDay},
-	}
-	on := c.enabled(JobMGIDTopUp)
-	for _, cp := range caps {
+	for _, cp := range t.caps() {
 		switch {
 		case cp.v.Sign() < 0:
 			p.add(cp.key, "%s must be positive", cp.v)
 		case !cp.v.MaxPlaces(2):
 			p.add(cp.key, "%s has more than 2 decimal places", cp.v)
-		case cp.v.Sign() == 0 && on:
-			p.add(cp.key, "required by %s", JobMGIDTopUp)
 		}
 	}
 	if t.Default != nil {
@@ -283,8 +280,32 @@ func (c *Config) validateTopUp(p *problems) {
 		}
 		validateRule(p, key, t.Clients[id])
 	}
-	if on && t.Default == nil && len(t.Clients) == 0 {
-		p.add("topup.default/topup.clients", "required by %s: at least one rule", JobMGIDTopUp)
+}
+
+// requireTopUp checks what a job sending top-ups needs (JobSpec.Requires):
+// every cap set and at least one rule.
+func (c *Config) requireTopUp(p *problems, by string) {
+	t := &c.TopUp
+	for _, cp := range t.caps() {
+		if cp.v.Sign() == 0 {
+			p.add(cp.key, "required by %s", by)
+		}
+	}
+	if t.Default == nil && len(t.Clients) == 0 {
+		p.add("topup.default/topup.clients", "required by %s: at least one rule", by)
+	}
+}
+
+type topUpCap struct {
+	key string
+	v   money.Amount
+}
+
+func (t *TopUp) caps() []topUpCap {
+	return []topUpCap{
+		{"topup.max_per_transfer", t.MaxPerTransfer},
+		{"topup.max_per_client_day", t.MaxPerClientDay},
+		{"topup.max_per_agency_day", t.MaxPerAgencyDay},
 	}
 }
 

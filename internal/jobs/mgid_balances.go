@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
@@ -47,7 +48,7 @@ type MGIDBalances struct {
 	Observer AgencyObserver
 }
 
-func (j *MGIDBalances) Name() string { return "mgid-balances" }
+func (j *MGIDBalances) Name() string { return config.JobMGIDBalances }
 
 // Run writes one snapshot per agency, each in its own transaction with its
 // own captured_at: a failure leaves no partial snapshot of that agency and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/store"
 )
 
@@ -18,7 +19,7 @@ type MGIDRetention struct {
 	Now        func() time.Time
 }
 
-func (j *MGIDRetention) Name() string { return "mgid-retention" }
+func (j *MGIDRetention) Name() string { return config.JobMGIDRetention }
 
 func (j *MGIDRetention) Run(ctx context.Context, run *Run) error {
 	if j.DetailDays <= 0 {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"syncer/internal/config"
 	"syncer/internal/providers"
 	"syncer/internal/providers/mgid"
 	"syncer/internal/store"
@@ -36,7 +37,7 @@ type MGIDSpend struct {
 	Now            func() time.Time
 }
 
-func (j *MGIDSpend) Name() string { return "mgid-spend" }
+func (j *MGIDSpend) Name() string { return config.JobMGIDSpend }
 
 // Run fetches every day of the window for each agency, then writes the
 // agency's days in its own transaction.

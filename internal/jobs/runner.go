@@ -39,8 +39,8 @@ type RunStore interface {
 	AbandonRunning(ctx context.Context, job string) (int64, error)
 	StartRun(ctx context.Context, r store.RunStart) (int64, error)
 	FinishRun(ctx context.Context, id int64, f store.RunFinish) error
-	LastSuccess(ctx context.Context, job string) (time.Time, bool, error)
-	RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error)
+	LastSuccess(ctx context.Context, job string) (time.Time, error)           // store.ErrNotFound if never
+	RunningTick(ctx context.Context, job string) (tick *time.Time, err error) // store.ErrNotFound if none
 }
 
 // Runner executes jobs and records them.
@@ -120,8 +120,12 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 	if o.FreshWithin > 0 {
 		// Re-check under the lock: another replica may have just caught up.
 		sctx, cancel := context.WithTimeout(ctx, step)
-		last, ok, err := r.Store.LastSuccess(sctx, job.Name())
+		last, err := r.Store.LastSuccess(sctx, job.Name())
 		cancel()
+		ok := err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
 		if err != nil {
 			err = dbStep(ctx, "check the last success", err)
 			r.stepFailed(ctx, log, "check the last success", err)
@@ -236,7 +240,11 @@ func (r *Runner) lock(ctx context.Context, job string, split bool, o Options, st
 // normal deduplication (INFO); otherwise a run is late or overrunning, which
 // an operator should hear about (WARN).
 func (r *Runner) logBusy(ctx context.Context, job string, o Options, log *slog.Logger) {
-	tick, found, err := r.Store.RunningTick(ctx, job)
+	tick, err := r.Store.RunningTick(ctx, job)
+	found := err == nil
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
 	switch {
 	case err == nil && o.ScheduledFor != nil && (!found || tick != nil && tick.Equal(*o.ScheduledFor)):
 		log.Info("skipped: another replica is running this tick", "tick", o.ScheduledFor)

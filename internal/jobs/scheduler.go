@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"syncer/internal/store"
 )
 
 // Entry is a job with its schedule.
@@ -113,8 +116,12 @@ func (s *Scheduler) CatchUp(ctx context.Context) {
 		}
 		period := Period(e.schedule, s.runner.now())
 		cctx, cancel := context.WithTimeout(ctx, StepTimeout(e.Timeout))
-		last, ok, err := s.runner.Store.LastSuccess(cctx, e.Job.Name())
+		last, err := s.runner.Store.LastSuccess(cctx, e.Job.Name())
 		cancel()
+		ok := err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
 		if err != nil {
 			s.runner.stepFailed(ctx, s.log.With("job", e.Job.Name(), "trigger", TriggerCatchUp),
 				"check whether the job needs a catch-up run", dbStep(ctx, "catch-up check", err))

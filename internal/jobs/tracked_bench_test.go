@@ -21,7 +21,7 @@ import (
 // The simulator runs in the benchmark's process, on httptest, and shares
 // its CPUs with the job and with Postgres.
 
-// benchGmedia is a client as buildTrackedJob makes it: one idle connection
+// benchGmedia is a client as buildMawthoqJob makes it: one idle connection
 // per worker.
 func benchGmedia(url string, concurrency int) *gmedia.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()

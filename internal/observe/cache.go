@@ -9,6 +9,10 @@ import (
 	"syncer/internal/store"
 )
 
+// PoolConns is the size of the page's and /metrics' own pool: one cached
+// read at a time plus one uncached agency or replica-guard reading.
+const PoolConns = 2
+
 // CacheableStore is every read the page and the collectors make.
 type CacheableStore interface {
 	PageStore
@@ -23,8 +27,10 @@ type CacheableStore interface {
 // read for the others; each caller still gives up at its own deadline.
 // Failures are cached too: an unreachable database is asked once per TTL.
 //
-// Wire it over a small pool of its own (store.OpenSmall): then no scrape
-// storm can take a connection a job needs.
+// Wire it over a small pool of its own (store.OpenSmall with PoolConns):
+// then no scrape storm can take a connection a job needs. The defaults mean
+// a Prometheus scrape every 15 s and a page refreshing every 30 s see
+// numbers at most 5 s old.
 type CachedStore struct {
 	Store   CacheableStore
 	TTL     time.Duration // default 5s

@@ -14,13 +14,17 @@ type SchemaReader interface {
 	SchemaVersion(ctx context.Context) (int64, error)
 }
 
+// HeartbeatEvery is how often the scheduler loop should Beat; /healthz fails
+// after six missed beats (Health.MaxBeatAge's default).
+const HeartbeatEvery = 5 * time.Second
+
 // Health answers /healthz (is the scheduler loop alive?) and /readyz (can
 // this replica do its work: Postgres answers within ReadyTimeout and the
 // schema is at the version this binary was built for).
 type Health struct {
 	DB           SchemaReader
 	WantVersion  int64         // the binary's migration version
-	MaxBeatAge   time.Duration // /healthz fails when the last beat is older; default 30s
+	MaxBeatAge   time.Duration // /healthz fails when the last beat is older; default 6 x HeartbeatEvery
 	ReadyTimeout time.Duration // default 1s
 	Now          func() time.Time
 
@@ -40,7 +44,7 @@ func (h *Health) Alive() (bool, time.Duration) {
 	age := h.now().Sub(time.Unix(0, b))
 	max := h.MaxBeatAge
 	if max <= 0 {
-		max = 30 * time.Second
+		max = 6 * HeartbeatEvery
 	}
 	return age <= max, age
 }

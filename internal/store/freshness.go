@@ -20,6 +20,11 @@ type JobSchedule struct {
 	ExpectedInterval time.Duration
 }
 
+// StaleAfter is how long after its last success the job's data is stale: a
+// tick late on top of the expected interval, as bi.source_freshness judges
+// (its stale_after column).
+func (s JobSchedule) StaleAfter() time.Duration { return s.ExpectedInterval + s.TickInterval }
+
 // SaveJobSchedules upserts the schedules; by names the replica that did.
 func (db *DB) SaveJobSchedules(ctx context.Context, by string, schedules []JobSchedule) error {
 	var (

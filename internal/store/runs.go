@@ -121,21 +121,21 @@ const abandonSQL = `
 	WHERE job = $1 AND status = 'running'`
 
 // LastSuccess is when the job last finished a live run that read provider
-// data, by the rule of bi.source_freshness; ok is false if never. Catch-up
-// uses it: a backfill or a round that read nothing leaves the source as
-// stale as it was, so it must not stop the catch-up run.
-func (db *DB) LastSuccess(ctx context.Context, job string) (at time.Time, ok bool, err error) {
+// data, by the rule of bi.source_freshness; ErrNotFound if it never did.
+// Catch-up uses it: a backfill or a round that read nothing leaves the
+// source as stale as it was, so it must not stop the catch-up run.
+func (db *DB) LastSuccess(ctx context.Context, job string) (time.Time, error) {
 	var t *time.Time
-	err = db.queryRow(ctx, `
+	err := db.queryRow(ctx, `
 		SELECT max(finished_at) FROM syncer.runs
 		WHERE job = $1 AND status = 'succeeded' AND observed AND trigger <> 'backfill'`, job).Scan(&t)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("last success of %s: %w", job, err)
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Errorf("last success of %s: %w", job, err)
+	case t == nil:
+		return time.Time{}, fmt.Errorf("last success of %s: %w", job, ErrNotFound)
 	}
-	if t == nil {
-		return time.Time{}, false, nil
-	}
-	return *t, true, nil
+	return *t, nil
 }
 
 // LastRun is the most recent run of a job.
@@ -157,19 +157,16 @@ func dateArg(t *time.Time) any {
 	return t.Format(time.DateOnly)
 }
 
-// RunningTick is the tick of the job's latest run still marked running:
-// found is false when none is, and tick is nil for a run that was not a
-// scheduled tick (manual, catch-up).
-func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, found bool, err error) {
+// RunningTick is the tick of the job's latest run still marked running,
+// ErrNotFound when none is; tick is nil for a run that was not a scheduled
+// tick (manual, catch-up).
+func (db *DB) RunningTick(ctx context.Context, job string) (tick *time.Time, err error) {
 	err = db.queryRow(ctx, `
 		SELECT scheduled_for FROM syncer.runs
 		WHERE job = $1 AND status = 'running' AND trigger <> 'backfill'
 		ORDER BY id DESC LIMIT 1`, job).Scan(&tick)
-	if errors.Is(err, ErrNotFound) {
-		return nil, false, nil
-	}
 	if err != nil {
-		return nil, false, fmt.Errorf("running tick of %s: %w", job, err)
+		return nil, fmt.Errorf("running tick of %s: %w", job, err)
 	}
-	return tick, true, nil
+	return tick, nil
 }
