@@ -126,6 +126,21 @@ func analystReport(b *testing.B, db *store.DB, dsn string, rep *strings.Builder,
 			 WHERE agency_id = $1 AND balance < 50 AND valid_to > $2::timestamptz - interval '30 days' AND valid_from < $2::timestamptz) p
 			 JOIN bi.mgid_clients c ON c.agency_id = $1 AND c.client_id = p.client_id`,
 			[]any{agency, end}},
+		// The same question asked of the day's low (README: which view for
+		// which question): 30 rows a client, not every period.
+		{"clients whose lowest balance of a day was below 50, last 30 days (bi.mgid_client_balance_daily)", 1000 * ms,
+			`SELECT DISTINCT client_id FROM bi.mgid_client_balance_daily
+			 WHERE agency_id = $1 AND min_balance < 50 AND day > $2::date - 30`,
+			[]any{agency, today}},
+		{"the same with email", 1000 * ms,
+			`SELECT p.client_id, c.email FROM (SELECT DISTINCT client_id FROM bi.mgid_client_balance_daily
+			 WHERE agency_id = $1 AND min_balance < 50 AND day > $2::date - 30) p
+			 JOIN bi.mgid_clients c ON c.agency_id = $1 AND c.client_id = p.client_id`,
+			[]any{agency, today}},
+		{"every client's balance at every snapshot of the last day (bi.mgid_client_balance_history)", 1000 * ms,
+			`SELECT client_id, captured_at, balance FROM bi.mgid_client_balance_history
+			 WHERE agency_id = $1 AND captured_at > $2::timestamptz - interval '1 day'`,
+			[]any{agency, end}},
 		{"daily balance next to daily spend, 30 days, every client (bi.mgid_client_daily)", 800 * ms,
 			`SELECT client_id, day, closing_balance, spent FROM bi.mgid_client_daily WHERE agency_id = $1 AND day > $2::date - 30`,
 			[]any{agency, today}},
