@@ -31,6 +31,7 @@ type TxRunner interface {
 // (the month's partitions are made in a transaction of its own, via WithTx).
 type BalancesStore interface {
 	AgencyStore
+	PackWalletIndexes(ctx context.Context, now time.Time) ([]string, error)
 }
 
 // MGIDBalances snapshots every agency's wallets and every client's wallet,
@@ -85,7 +86,27 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 		work: func(ctx context.Context, i int, u *agencyUnit) error {
 			return j.snapshot(providers.WithLogger(ctx, u.log), j.Agencies[i], u)
 		}}
-	return round.do(ctx, run)
+	err := round.do(ctx, run)
+	j.packWallet(ctx, run)
+	return err
+}
+
+// packWallet rebuilds the wallet index of a month that has ended, once
+// (store.PackWalletIndexes): normally nothing to do, once a month a minute's
+// work that blocks no reader or snapshot. After the snapshots, so they are
+// never late for it; a failure is a warning, and the next run tries again.
+func (j *MGIDBalances) packWallet(ctx context.Context, run *Run) {
+	if ctx.Err() != nil {
+		return
+	}
+	t0 := time.Now()
+	packed, err := j.DB.PackWalletIndexes(ctx, j.now())
+	if len(packed) > 0 {
+		run.Log.Info("wallet indexes of ended months rebuilt", "partitions", packed, "took", time.Since(t0).Round(time.Millisecond))
+	}
+	if err != nil {
+		run.Log.Warn("wallet indexes of ended months not rebuilt; the next run retries", "err", err)
+	}
 }
 
 // snapshot is one agency's snapshot, in its own transaction.

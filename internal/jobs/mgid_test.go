@@ -336,3 +336,35 @@ func TestMGIDClientLogsCarryRunID(t *testing.T) {
 		t.Errorf("outside a run the client's own logger got %q", got)
 	}
 }
+
+// The first mgid-balances run of a month rebuilds the wallet index of the
+// month that ended (store.PackWalletIndexes), once, after its snapshots.
+func TestBalancesRunPacksTheEndedMonth(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := testutil.NewClock(t0) // 20 November
+	_, url := startSim(t, sim.Options{Clients: 50, Now: clk.Now}, nil)
+	job := &jobs.MGIDBalances{Agencies: []jobs.MGIDWallets{mgidClient(url)}, DB: db, Now: clk.Now}
+	run := func() {
+		t.Helper()
+		res := newRunner(db, "a", clk.Now).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual})
+		if res.Status != jobs.StatusSucceeded {
+			t.Fatalf("run: %+v", res)
+		}
+	}
+	run()
+	clk.Advance(time.Hour)
+	run() // closes periods into November's partition
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_wallet_packed`); n != 0 {
+		t.Fatalf("%d partitions packed in November; want none", n)
+	}
+	clk.Advance(15 * 24 * time.Hour) // 5 December
+	run()
+	var packedAt *time.Time
+	if err := testdb.QueryRow(t, db, `SELECT packed_at FROM syncer.mgid_wallet_packed WHERE partition = 'mgid_client_wallet_202611'`).Scan(&packedAt); err != nil || packedAt == nil {
+		t.Fatalf("November's partition after a December run: packed_at %v, %v", packedAt, err)
+	}
+	if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.mgid_wallet_packed WHERE partition >= 'mgid_client_wallet_202612'`); n != 0 {
+		t.Errorf("%d partitions of December or later packed in December", n)
+	}
+}

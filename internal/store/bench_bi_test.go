@@ -287,17 +287,26 @@ func storageReport(b *testing.B, db *store.DB, rep *strings.Builder, clients, sn
 	exec(b, db, `CREATE INDEX ON bench_e (client_key)`)
 	exec(b, db, `CREATE INDEX ON bench_e USING brin (valid_to)`)
 	exec(b, db, `INSERT INTO bench_e SELECT * FROM syncer.mgid_client_wallet ORDER BY valid_to`)
-	exec(b, db, `VACUUM ANALYZE bench_a, bench_b, bench_b8, bench_c, bench_d, bench_e`)
+	// The chosen indexes built in one pass after the rows, as
+	// store.PackWalletIndexes rebuilds an ended month's (00032); the
+	// partitions' indexes are as the snapshots wrote them.
+	exec(b, db, `CREATE TABLE bench_f (LIKE syncer.mgid_client_wallet INCLUDING DEFAULTS)`)
+	exec(b, db, `INSERT INTO bench_f SELECT * FROM syncer.mgid_client_wallet ORDER BY valid_to`)
+	exec(b, db, `CREATE INDEX ON bench_f (client_key, valid_to)`)
+	exec(b, db, `CREATE INDEX ON bench_f USING brin (valid_to)`)
+	exec(b, db, `VACUUM ANALYZE bench_a, bench_b, bench_b8, bench_c, bench_d, bench_e, bench_f`)
 
 	perRow := func(rel string, rows int64) float64 { return float64(relBytes(b, db, rel)) / float64(rows) }
 	a, bb, b8 := perRow("bench_a", sample), perRow("bench_b", sample), perRow("bench_b8", sample)
 	c, d, e := perRow("bench_c", closed), perRow("bench_d", closed), perRow("bench_e", closed)
-	chosen := perRow("syncer.mgid_client_wallet", closed)
+	chosen, packed := perRow("syncer.mgid_client_wallet", closed), perRow("bench_f", closed)
+	// A year holds eleven ended months, rebuilt, and the current one as written.
+	yearPer := (11*packed + chosen) / 12
 	dim := relBytes(b, db, "syncer.mgid_client") + relBytes(b, db, "syncer.mgid_client_email")
 	dayRows := count64(b, db, `SELECT count(*) FROM syncer.mgid_client_balance_day`)
 	dayBytes := relBytes(b, db, "syncer.mgid_client_balance_day")
 	dayYear := float64(dayBytes) / float64(dayRows) * float64(clients*365)
-	chosenYear := chosen*changeRate*yearRows + float64(dim) + dayYear
+	chosenYear := yearPer*changeRate*yearRows + float64(dim) + dayYear
 
 	fmt.Fprintf(rep, "### Storage\n\n")
 	fmt.Fprintf(rep, "Change rate measured on the generated history: %d closed periods over %d client snapshots = **%.4f** "+
@@ -315,10 +324,12 @@ func storageReport(b *testing.B, db *store.DB, rep *strings.Builder, clients, sn
 	row("change-only periods, email and ids inline", c, changeRate*yearRows)
 	row("change-only periods, client dimension, primary key (client_key, valid_to), unpartitioned", d, changeRate*yearRows)
 	row("change-only periods, client dimension, index on client_key + BRIN on valid_to, unpartitioned", e, changeRate*yearRows)
-	row("**chosen: the same, monthly partitions**", chosen, changeRate*yearRows)
+	row("chosen (00031): monthly partitions, index on (client_key, valid_to) + BRIN on valid_to, indexes as the snapshots wrote them", chosen, changeRate*yearRows)
+	row("the same, an ended month's indexes rebuilt in one pass (00032)", packed, changeRate*yearRows)
+	row("**chosen, a year: eleven ended months rebuilt, the current one as written**", yearPer, changeRate*yearRows)
 	fmt.Fprintf(rep, "\nChosen layout, everything included (periods %s + clients and emails %.1f MB + daily rows %s a year): **%s a year** (target 10 GB).\n\n",
-		gb(chosen*changeRate*yearRows), float64(dim)/1e6, gb(dayYear), gb(chosenYear))
-	exec(b, db, `DROP TABLE bench_sample, bench_a, bench_b, bench_b8, bench_c, bench_d, bench_e`)
+		gb(yearPer*changeRate*yearRows), float64(dim)/1e6, gb(dayYear), gb(chosenYear))
+	exec(b, db, `DROP TABLE bench_sample, bench_a, bench_b, bench_b8, bench_c, bench_d, bench_e, bench_f`)
 }
 
 type dashQuery struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // WalletMonthsAhead is how many months after the current one have their
@@ -45,4 +47,95 @@ func (db *DB) EnsureWalletPartitions(ctx context.Context, at time.Time) ([]strin
 		created = append(created, name)
 	}
 	return created, nil
+}
+
+// PackWalletIndexes rebuilds, once, the indexes of every partition of
+// closed wallet periods whose month ended before now's month (see migration
+// 00032: built as periods arrive, the (client_key, valid_to) index is about
+// 40% larger than built in one pass) and returns the partitions it rebuilt.
+// It runs outside any transaction (REINDEX CONCURRENTLY cannot run in one),
+// blocks neither readers nor writers, and waits for transactions already
+// running to end. A partition is claimed in syncer.mgid_wallet_packed first,
+// so replicas never rebuild the same one; a failed rebuild releases its claim,
+// and a claim left by a replica that died is taken again after an hour. The
+// half-built copy a stopped REINDEX leaves is dropped before a new try.
+func (db *DB) PackWalletIndexes(ctx context.Context, now time.Time) ([]string, error) {
+	monthStart := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
+	rows, err := db.query(ctx, `
+		SELECT c.relname
+		FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN syncer.mgid_wallet_packed p ON p.partition = c.relname
+		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass
+		  AND n.nspname = 'syncer' AND c.relname ~ '^mgid_client_wallet_[0-9]{6}$'
+		  AND (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp AT TIME ZONE 'UTC' <= $1
+		  AND (p.partition IS NULL OR p.packed_at IS NULL AND p.claimed_at < now() - interval '1 hour')
+		ORDER BY c.relname`, monthStart)
+	if err != nil {
+		return nil, fmt.Errorf("wallet partitions to pack: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("wallet partitions to pack: %w", err)
+	}
+	var packed []string
+	for _, name := range names {
+		tag, err := db.exec(ctx, `
+			INSERT INTO syncer.mgid_wallet_packed AS p (partition) VALUES ($1)
+			ON CONFLICT (partition) DO UPDATE SET claimed_at = now()
+			WHERE p.packed_at IS NULL AND p.claimed_at < now() - interval '1 hour'`, name)
+		if err != nil {
+			return packed, fmt.Errorf("claim %s: %w", name, err)
+		}
+		if tag.RowsAffected() == 0 {
+			continue // another replica has it
+		}
+		if err := db.dropInvalidIndexes(ctx, name); err != nil {
+			db.unclaimPack(name)
+			return packed, err
+		}
+		table := pgx.Identifier{"syncer", name}.Sanitize()
+		if _, err := db.exec(ctx, `REINDEX TABLE CONCURRENTLY `+table); err != nil {
+			db.unclaimPack(name)
+			return packed, fmt.Errorf("rebuild the indexes of %s: %w", name, err)
+		}
+		if _, err := db.exec(ctx, `UPDATE syncer.mgid_wallet_packed SET packed_at = now() WHERE partition = $1`, name); err != nil {
+			return packed, fmt.Errorf("record %s packed: %w", name, err)
+		}
+		packed = append(packed, name)
+	}
+	return packed, nil
+}
+
+// dropInvalidIndexes drops the invalid indexes of partition name: the copies
+// a REINDEX CONCURRENTLY that did not finish leaves (named ..._ccnew).
+func (db *DB) dropInvalidIndexes(ctx context.Context, name string) error {
+	rows, err := db.query(ctx, `
+		SELECT format('%I.%I', n.nspname, c.relname)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE i.indrelid = $1::regclass AND NOT i.indisvalid`, pgx.Identifier{"syncer", name}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("invalid indexes of %s: %w", name, err)
+	}
+	invalid, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("invalid indexes of %s: %w", name, err)
+	}
+	for _, idx := range invalid {
+		// From the catalog, quoted by format's %I.
+		if _, err := db.exec(ctx, `DROP INDEX CONCURRENTLY `+idx); err != nil {
+			return fmt.Errorf("drop %s: %w", idx, err)
+		}
+	}
+	return nil
+}
+
+// unclaimPack undoes a failed rebuild: the half-built copy and the claim, on
+// a context of its own (the run's may be what ended).
+func (db *DB) unclaimPack(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = db.dropInvalidIndexes(ctx, name)
+	_, _ = db.exec(ctx, `DELETE FROM syncer.mgid_wallet_packed WHERE partition = $1 AND packed_at IS NULL`, name)
 }
