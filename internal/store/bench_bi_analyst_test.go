@@ -137,7 +137,10 @@ func analystReport(b *testing.B, db *store.DB, dsn string, rep *strings.Builder,
 			 WHERE agency_id = $1 AND min_balance < 50 AND day > $2::date - 30) p
 			 JOIN bi.mgid_clients c ON c.agency_id = $1 AND c.client_id = p.client_id`,
 			[]any{agency, today}},
-		{"every client's balance at every snapshot of the last day (bi.mgid_client_balance_history)", 1000 * ms,
+		// No target in the issue: the shape 00031 made slower per row and
+		// faster per day of history kept. The old view took 5-6 s at a month
+		// of 10,000 clients and at a year of 1,000 (BENCHMARKS.md, by hand).
+		{"every client's balance at every snapshot of the last day (bi.mgid_client_balance_history; no issue target, the old view took 5-6 s)", 5000 * ms,
 			`SELECT client_id, captured_at, balance FROM bi.mgid_client_balance_history
 			 WHERE agency_id = $1 AND captured_at > $2::timestamptz - interval '1 day'`,
 			[]any{agency, end}},
