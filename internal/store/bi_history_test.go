@@ -12,12 +12,13 @@ import (
 // historyByPeriods is bi.mgid_client_balance_history as migration 00007
 // defined it: every period joined to the snapshots inside it. 00031 turned
 // the view around (each snapshot looks up its period) so that a time filter
-// reaches the periods; the rows must be the same.
+// reaches the periods; the rows must be the same. (The email falls back to
+// mgid_client's as in 00033, since the email history starts at a change.)
 const historyByPeriods = `
 SELECT c.agency_id, c.client_id,
-       (SELECT e.email FROM syncer.mgid_client_email e
-        WHERE e.client_key = p.client_key AND e.valid_from <= s.captured_at
-        ORDER BY e.valid_from DESC LIMIT 1) AS email,
+       coalesce((SELECT e.email FROM syncer.mgid_client_email e
+                 WHERE e.client_key = p.client_key AND e.valid_from <= s.captured_at
+                 ORDER BY e.valid_from DESC LIMIT 1), c.email) AS email,
        s.captured_at, p.balance, p.credit, p.income
 FROM syncer.mgid_client_period p
 JOIN syncer.mgid_client c ON c.client_key = p.client_key

@@ -109,7 +109,8 @@ func (db *DB) CopyClientBalances(ctx context.Context, agencyID int64, capturedAt
 
 // copyFirstSnapshot writes an agency's first snapshot: every client is new,
 // so there is nothing to diff and the rows go by COPY straight into
-// syncer.mgid_client, then their first emails in one statement. A client
+// syncer.mgid_client. No email history is written: a client's email history
+// starts at its first change (walletWriteSQL, migration 00033). A client
 // listed twice trips the table's unique key.
 func (db *DB) copyFirstSnapshot(ctx context.Context, agencyID int64, capturedAt time.Time, rows ClientBalanceRows) (int64, error) {
 	src := &walletSource{rows: rows, agencyID: agencyID, at: capturedAt, last: math.MinInt64, ascending: true}
@@ -124,11 +125,6 @@ func (db *DB) copyFirstSnapshot(ctx context.Context, agencyID int64, capturedAt 
 			return n, fmt.Errorf("client balances of agency %d: %s: %w", agencyID, pe.Detail, ErrClientListedTwice)
 		}
 		return n, fmt.Errorf("copy client balances of agency %d: %w", agencyID, err)
-	}
-	if _, err := db.exec(ctx, `
-		INSERT INTO syncer.mgid_client_email (client_key, valid_from, email)
-		SELECT client_key, $2, email FROM syncer.mgid_client WHERE agency_id = $1`, agencyID, capturedAt); err != nil {
-		return n, fmt.Errorf("record client emails of agency %d: %w", agencyID, err)
 	}
 	return n, nil
 }
@@ -209,7 +205,10 @@ WHERE CASE WHEN s.client_id IS NULL THEN c.present
 //   - updated: the known clients' rows, matched only while their open period
 //     is still the one diffed against (since, present): the caller compares
 //     the count with the diff's to tell a concurrent writer from success;
-//   - added: the new clients, with their first emails (emails).
+//   - added: the new clients;
+//   - emails: the email history, written only when an email changes (00033):
+//     the new email, and on a client's first change also the email it had
+//     since it was first seen, which until then only mgid_client held.
 //
 // It returns the known clients in the diff and the rows updated.
 const walletWriteSQL = `
@@ -238,11 +237,15 @@ WITH prev AS (
     SELECT $1, client_id, email, $2, $2, true, $2, balance, credit, income
     FROM mgid_wallet_diff WHERE client_key IS NULL
     ORDER BY client_id
-    RETURNING client_key, email
 ), emails AS (
     INSERT INTO syncer.mgid_client_email (client_key, valid_from, email)
-    SELECT client_key, $2, email FROM added
-    UNION ALL
     SELECT client_key, $2, email FROM mgid_wallet_diff WHERE client_key IS NOT NULL AND listed AND email_changed
+    UNION ALL
+    -- Every CTE reads mgid_client as it was before this statement: c.email
+    -- is the email held since first_seen_at when no history row exists.
+    SELECT c.client_key, c.first_seen_at, c.email
+    FROM mgid_wallet_diff d JOIN syncer.mgid_client c ON c.client_key = d.client_key
+    WHERE d.client_key IS NOT NULL AND d.listed AND d.email_changed
+      AND NOT EXISTS (SELECT 1 FROM syncer.mgid_client_email e WHERE e.client_key = d.client_key)
 )
 SELECT (SELECT count(*) FROM mgid_wallet_diff WHERE client_key IS NOT NULL), (SELECT count(*) FROM updated)`
