@@ -122,10 +122,7 @@ func (r *Runner) Execute(ctx context.Context, job Job, o Options) Result {
 		sctx, cancel := context.WithTimeout(ctx, step)
 		last, err := r.Store.LastSuccess(sctx, job.Name())
 		cancel()
-		ok := err == nil
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
-		}
+		ok, err := found(err)
 		if err != nil {
 			err = dbStep(ctx, "check the last success", err)
 			r.stepFailed(ctx, log, "check the last success", err)
@@ -241,19 +238,25 @@ func (r *Runner) lock(ctx context.Context, job string, split bool, o Options, st
 // an operator should hear about (WARN).
 func (r *Runner) logBusy(ctx context.Context, job string, o Options, log *slog.Logger) {
 	tick, err := r.Store.RunningTick(ctx, job)
-	found := err == nil
-	if errors.Is(err, store.ErrNotFound) {
-		err = nil
-	}
+	running, err := found(err)
 	switch {
-	case err == nil && o.ScheduledFor != nil && (!found || tick != nil && tick.Equal(*o.ScheduledFor)):
+	case err == nil && o.ScheduledFor != nil && (!running || tick != nil && tick.Equal(*o.ScheduledFor)):
 		log.Info("skipped: another replica is running this tick", "tick", o.ScheduledFor)
-	case err == nil && found && tick != nil:
+	case err == nil && running && tick != nil:
 		log.Warn("skipped tick: a run of an earlier tick is still going in another replica or process",
 			"tick", o.ScheduledFor, "running_tick", *tick)
 	default:
 		log.Warn("skipped: the job is running in another replica or process", "tick", o.ScheduledFor)
 	}
+}
+
+// found splits a store lookup's error: whether the row was there, and the
+// error left when "not found" is an answer rather than a failure.
+func found(err error) (bool, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // heartbeat pings the run's lock session (LockCheckEvery) until stop is called.

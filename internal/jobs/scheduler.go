@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"syncer/internal/store"
 )
 
 // Entry is a job with its schedule.
@@ -118,10 +115,7 @@ func (s *Scheduler) CatchUp(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, StepTimeout(e.Timeout))
 		last, err := s.runner.Store.LastSuccess(cctx, e.Job.Name())
 		cancel()
-		ok := err == nil
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
-		}
+		ok, err := found(err)
 		if err != nil {
 			s.runner.stepFailed(ctx, s.log.With("job", e.Job.Name(), "trigger", TriggerCatchUp),
 				"check whether the job needs a catch-up run", dbStep(ctx, "catch-up check", err))

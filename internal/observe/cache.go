@@ -9,8 +9,9 @@ import (
 	"syncer/internal/store"
 )
 
-// PoolConns is the size of the page's and /metrics' own pool: one cached
-// read at a time plus one uncached agency or replica-guard reading.
+// PoolConns is the size of the page's and /metrics' own pool: small and
+// apart from the jobs' pool, so viewers and scrapers never hold a connection
+// a job needs.
 const PoolConns = 2
 
 // CacheableStore is every read the page and the collectors make.

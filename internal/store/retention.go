@@ -22,14 +22,8 @@ func (db *DB) DropWalletDetail(ctx context.Context, before time.Time) ([]string,
 		return nil, fmt.Errorf("retention lock timeout: %w", err)
 	}
 	rows, err := db.query(ctx, `
-		SELECT c.relname
-		FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid
-		JOIN pg_namespace n ON n.oid = c.relnamespace
-		CROSS JOIN LATERAL (SELECT (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp
-		                           AT TIME ZONE 'UTC' AS month_end) m
-		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass
-		  AND n.nspname = 'syncer' AND c.relname ~ '^mgid_client_wallet_[0-9]{6}$'
+		SELECT c.relname`+walletPartitionsFrom+`
+		WHERE `+walletPartitionsWhere+`
 		  AND m.month_end <= $1
 		  AND m.month_end <= coalesce((SELECT min(through_at) FROM syncer.mgid_balance_rollup), '-infinity')
 		  AND NOT EXISTS (SELECT 1 FROM syncer.mgid_agency_balance a

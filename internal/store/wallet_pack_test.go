@@ -27,7 +27,9 @@ func TestPackWalletIndexesOnceAMonthEnded(t *testing.T) {
 		ORDER BY h, k`, jan)
 	size := func() (n int64) {
 		t.Helper()
-		testdb.QueryRow(t, db, `SELECT pg_relation_size('syncer.mgid_client_wallet_202601_client_key_valid_to_idx')`).Scan(&n)
+		if err := testdb.QueryRow(t, db, `SELECT pg_relation_size('syncer.mgid_client_wallet_202601_client_key_valid_to_idx')`).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("January's index size: %d, %v", n, err)
+		}
 		return n
 	}
 	before := size()
@@ -58,8 +60,10 @@ func TestPackWalletIndexesOnceAMonthEnded(t *testing.T) {
 	}
 	// The rebuilt index still serves a client's lookup.
 	var bal int64
-	testdb.QueryRow(t, db, `SELECT balance FROM syncer.mgid_client_wallet WHERE client_key = 7 AND valid_to > $1 ORDER BY valid_to LIMIT 1`,
-		jan.Add(50*time.Hour+time.Minute)).Scan(&bal)
+	if err := testdb.QueryRow(t, db, `SELECT balance FROM syncer.mgid_client_wallet WHERE client_key = 7 AND valid_to > $1 ORDER BY valid_to LIMIT 1`,
+		jan.Add(50*time.Hour+time.Minute)).Scan(&bal); err != nil {
+		t.Fatal(err)
+	}
 	if bal != 51 {
 		t.Errorf("client 7's period after hour 50: balance %d, want 51", bal)
 	}

@@ -49,6 +49,21 @@ func (db *DB) EnsureWalletPartitions(ctx context.Context, at time.Time) ([]strin
 	return created, nil
 }
 
+// walletPartitionsFrom and walletPartitionsWhere list the monthly partitions
+// of closed wallet periods (c.relname, syncer.mgid_client_wallet_YYYYMM) with
+// the end of each one's month (m.month_end): a partition holds the periods
+// that ended in its month, so nothing in it reaches past month_end.
+const (
+	walletPartitionsFrom = `
+		FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		CROSS JOIN LATERAL (SELECT (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp
+		                           AT TIME ZONE 'UTC' AS month_end) m`
+	walletPartitionsWhere = `i.inhparent = 'syncer.mgid_client_wallet'::regclass
+		  AND n.nspname = 'syncer' AND c.relname ~ '^mgid_client_wallet_[0-9]{6}$'`
+)
+
 // PackWalletIndexes rebuilds, once, the indexes of every partition of
 // closed wallet periods whose month ended before now's month (see migration
 // 00032: built as periods arrive, the (client_key, valid_to) index is about
@@ -62,14 +77,10 @@ func (db *DB) EnsureWalletPartitions(ctx context.Context, at time.Time) ([]strin
 func (db *DB) PackWalletIndexes(ctx context.Context, now time.Time) ([]string, error) {
 	monthStart := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	rows, err := db.query(ctx, `
-		SELECT c.relname
-		FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid
-		JOIN pg_namespace n ON n.oid = c.relnamespace
+		SELECT c.relname`+walletPartitionsFrom+`
 		LEFT JOIN syncer.mgid_wallet_packed p ON p.partition = c.relname
-		WHERE i.inhparent = 'syncer.mgid_client_wallet'::regclass
-		  AND n.nspname = 'syncer' AND c.relname ~ '^mgid_client_wallet_[0-9]{6}$'
-		  AND (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp AT TIME ZONE 'UTC' <= $1
+		WHERE `+walletPartitionsWhere+`
+		  AND m.month_end <= $1
 		  AND (p.partition IS NULL OR p.packed_at IS NULL AND p.claimed_at < now() - interval '1 hour')
 		ORDER BY c.relname`, monthStart)
 	if err != nil {
