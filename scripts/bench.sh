@@ -71,7 +71,7 @@ echo "| raw COPY, index-free heap, pgx stock numeric encoding | $stock | scaled-
 echo "| **snapshot append**, a quarter of wallets changed, the simulator's rate (mgid-balances: agency row, staging COPY, diff against open periods) | $append | **$(r "$append" "$raw")** of baseline (target 0.7); $(r "$append" "$heap") of the heap |"
 echo "| snapshot append, no wallet changed | $append_same | $(r "$append_same" "$raw") of baseline |"
 echo "| snapshot append, every wallet changed (a period closed and opened per client) | $append_all | $(r "$append_all" "$raw") of baseline |"
-echo "| **snapshot, an agency's first** (every client new: COPY into the clients table, then their emails) | $first | **$(r "$first" "$raw")** of baseline |"
+echo "| **snapshot, an agency's first** (every client new: COPY into the clients table; no email history until an email changes) | $first | **$(r "$first" "$raw")** of baseline |"
 echo "| raw COPY, empty table of the spend table's shape | $rawspend | spend baseline |"
 echo "| **spend, new days** (direct COPY path) | $new | **$(r "$new" "$rawspend")** of spend baseline (target 0.35) |"
 echo "| spend, stored days unchanged (read back and compared; nothing staged; rows written: $written) | $same | $(r "$same" "$rawspend") of spend baseline |"
