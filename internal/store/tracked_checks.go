@@ -174,7 +174,8 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 	https := make([]*int32, n)
 	details := make([]*string, n)
 	at := make([]time.Time, n)
-	expiries := make([]*string, n)
+	expiries, numbers := make([]*string, n), make([]*string, n)
+	numbersInSQL := make([]bool, n)
 	for i, c := range checks {
 		ids[i], at[i] = c.TargetID, c.CheckedAt
 		outcomes[i], statuses[i], codes[i], messages[i] = pgText(string(c.Outcome)), pgText(c.Status), pgText(c.Code), pgText(c.Message)
@@ -186,18 +187,20 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			details[i] = d
 		}
 		if c.Outcome == "found" {
-			expiries[i] = licenceExpiry(c.Detail)
+			expiries[i], numbers[i], numbersInSQL[i] = licence(details[i])
 		}
 	}
 	const input = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
 		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at)`
 	args := []any{ids, outcomes, statuses, codes, messages, https, details, at}
-	// The targets' update also reads each found answer's expiryDate ($10):
-	// taken out in Go, so SQL does not parse each detail as jsonb once more
-	// for syncer.iso_date (the write path's cost before and after is in
-	// BENCHMARKS.md, issue 15's Mawthoq section).
-	const inputExpiry = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[], $10::text[])
-		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at, expiry)`
+	// The targets' update also reads each found answer's expiryDate ($10)
+	// and licenseNumber ($11): taken out in Go, so SQL does not parse each
+	// detail as jsonb once more (the write path's cost before and after is
+	// in BENCHMARKS.md, issue 15's Mawthoq section); only a licenseNumber
+	// that is not a string ($12) is read by jsonb.
+	const inputLicence = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[],
+		$10::text[], $11::text[], $12::bool[])
+		AS c(target_id, outcome, status, code, message, http_status, detail, checked_at, expiry, license_number, number_in_sql)`
 
 	var res RecordResult
 	err := db.WithTx(ctx, func(tx *Tx) error {
@@ -209,11 +212,15 @@ func (db *DB) RecordChecks(ctx context.Context, replica string, runID int64, che
 			    leased_by = CASE WHEN t.leased_by = $9 THEN NULL ELSE t.leased_by END,
 			    -- A found answer is the licence bi shows from now on (the
 			    -- period below continues or opens with this detail): its
-			    -- expiry is kept here so an expiry filter is an index range.
+			    -- expiry and number are kept here so an expiry filter is an
+			    -- index range and bi reads no history row for either.
 			    license_expiry = CASE WHEN t.kind = 'mawthoq' AND t.active AND c.outcome = 'found'
-			        THEN syncer.iso_date(c.expiry) ELSE t.license_expiry END
-			FROM `+inputExpiry+`
-			WHERE t.id = c.target_id`, append(args[:len(args):len(args)], replica, expiries)...)
+			        THEN syncer.iso_date(c.expiry) ELSE t.license_expiry END,
+			    license_number = CASE WHEN t.kind = 'mawthoq' AND t.active AND c.outcome = 'found'
+			        THEN CASE WHEN c.number_in_sql THEN c.detail::jsonb ->> 'licenseNumber' ELSE c.license_number END
+			        ELSE t.license_number END
+			FROM `+inputLicence+`
+			WHERE t.id = c.target_id`, append(args[:len(args):len(args)], replica, expiries, numbers, numbersInSQL)...)
 		// One statement continues or closes each open period, found by
 		// primary key through the target: no plan here depends on how many
 		// periods the planner thinks are open.
@@ -368,15 +375,27 @@ func latestPerTarget(checks []CheckResult) []CheckResult {
 	return out
 }
 
-// licenceExpiry is a found Mawthoq answer's expiryDate as the bi views read
-// it (detail ->> 'expiryDate'), or nil: absent, or not a string (which
-// syncer.iso_date would not read as a date either).
-func licenceExpiry(detail json.RawMessage) *string {
-	var d struct {
-		ExpiryDate *string `json:"expiryDate"`
+// licence is a found Mawthoq answer's expiryDate and licenseNumber as the
+// bi views read them (detail ->> 'expiryDate', detail ->> 'licenseNumber'),
+// taken from the detail as stored (pgJSON's output, so the strings are the
+// ones jsonb holds) with exact key names as jsonb matches them. expiry is
+// nil when absent or not a string (syncer.iso_date would not read it as a
+// date either). number is nil when absent or null; inSQL is set when it is
+// something other than a string, which only jsonb prints as ->> does.
+func licence(detail *string) (expiry, number *string, inSQL bool) {
+	var d map[string]json.RawMessage
+	if detail == nil || json.Unmarshal([]byte(*detail), &d) != nil {
+		return nil, nil, false
 	}
-	if len(detail) == 0 || json.Unmarshal(detail, &d) != nil {
-		return nil
+	str := func(raw json.RawMessage) (*string, bool) {
+		var s string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+			return nil, false
+		}
+		return &s, true
 	}
-	return d.ExpiryDate
+	expiry, _ = str(d["expiryDate"])
+	raw := d["licenseNumber"]
+	number, ok := str(raw)
+	return expiry, number, !ok && len(raw) > 0 && string(raw) != "null"
 }

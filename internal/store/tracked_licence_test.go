@@ -13,7 +13,7 @@ import (
 )
 
 // bi.mawthoq_status_current reads the licence from what RecordChecks keeps
-// on each target (00023): a renewal inside a continuing active period moves
+// on each target (00023, 00034): a renewal inside a continuing active period moves
 // expiry_date, a status change opens a new found period, a failed check
 // keeps the last licence, a removed target leaves the view; and the kept
 // columns agree, for every target, with the last found period derived from
@@ -41,6 +41,12 @@ func TestMawthoqLicenceKeptOnTarget(t *testing.T) {
 			{TargetID: ids[2], Outcome: "provider_error", Code: "500", HTTPStatus: 500, CheckedAt: t0.Add(time.Hour)},
 			found(ids[3], 1, "active", "2026-12-16"), found(ids[5], 1, "active", "2026-12-25")},
 		{found(ids[5], 2, "active", "later")},
+		// Numbers as bi reads them from the answer: a NUL dropped as the
+		// stored detail drops it, a number printed as jsonb prints it.
+		{{TargetID: ids[0], Outcome: "found", Status: "active", HTTPStatus: 200, CheckedAt: t0.Add(3 * time.Hour),
+			Detail: json.RawMessage(`{"status":"active","licenseNumber":"M-\u0000R","expiryDate":"2027-12-10"}`)},
+			{TargetID: ids[5], Outcome: "found", Status: "active", HTTPStatus: 200, CheckedAt: t0.Add(3 * time.Hour),
+				Detail: json.RawMessage(`{"status":"active","licenseNumber":1.50,"expiryDate":"later"}`)}},
 	}
 	for _, r := range rounds {
 		if _, err := db.RecordChecks(ctx, "r", 1, r); err != nil {
@@ -51,15 +57,15 @@ func TestMawthoqLicenceKeptOnTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := viewLines(t, db, `
-		SELECT concat_ws(' ', label, coalesce(status, '-'), coalesce(expiry_date::text, '-'), coalesce(expiry_date_unparsed, '-'),
-		       coalesce(last_check_outcome, '-'))
+		SELECT concat_ws(' ', label, coalesce(status, '-'), coalesce(license_number, '-'), coalesce(expiry_date::text, '-'),
+		       coalesce(expiry_date_unparsed, '-'), coalesce(last_check_outcome, '-'))
 		FROM bi.mawthoq_status_current ORDER BY label`)
 	want := strings.Join([]string{
-		"expired expired 2026-12-05 - found",
-		"failed active 2026-12-20 - provider_error",
-		"never - - - -",
-		"odd active - later found",
-		"renewed active 2027-12-10 - found",
+		fmt.Sprintf("expired expired M-%d 2026-12-05 - found", ids[1]),
+		fmt.Sprintf("failed active M-%d 2026-12-20 - provider_error", ids[2]),
+		"never - - - - -",
+		"odd active 1.50 - later found",
+		"renewed active M-R 2027-12-10 - found",
 	}, "\n")
 	if got != want {
 		t.Errorf("bi.mawthoq_status_current:\n%s\nwant:\n%s", got, want)
@@ -75,7 +81,8 @@ func TestMawthoqLicenceKeptOnTarget(t *testing.T) {
 		LEFT JOIN (SELECT DISTINCT ON (x.target_id) x.target_id, x.id, x.detail
 		           FROM syncer.tracked_status_history x WHERE x.outcome = 'found'
 		           ORDER BY x.target_id, x.valid_from DESC, x.id DESC) f ON f.target_id = t.id
-		WHERE (t.found_history_id, t.license_expiry) IS DISTINCT FROM (f.id, syncer.iso_date(f.detail ->> 'expiryDate'))`)
+		WHERE (t.found_history_id, t.license_expiry, t.license_number)
+		      IS DISTINCT FROM (f.id, syncer.iso_date(f.detail ->> 'expiryDate'), f.detail ->> 'licenseNumber')`)
 	if got != "" {
 		t.Errorf("targets whose kept licence differs from their history: %s", got)
 	}
