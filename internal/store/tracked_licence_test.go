@@ -41,10 +41,11 @@ func TestMawthoqLicenceKeptOnTarget(t *testing.T) {
 			{TargetID: ids[2], Outcome: "provider_error", Code: "500", HTTPStatus: 500, CheckedAt: t0.Add(time.Hour)},
 			found(ids[3], 1, "active", "2026-12-16"), found(ids[5], 1, "active", "2026-12-25")},
 		{found(ids[5], 2, "active", "later")},
-		// Numbers as bi reads them from the answer: a NUL dropped as the
-		// stored detail drops it, a number printed as jsonb prints it.
+		// Values as bi reads them from the stored answer: a NUL dropped as
+		// the stored detail drops it (a NUL in expiryDate failed the whole
+		// batch before 00034), a number printed as jsonb prints it.
 		{{TargetID: ids[0], Outcome: "found", Status: "active", HTTPStatus: 200, CheckedAt: t0.Add(3 * time.Hour),
-			Detail: json.RawMessage(`{"status":"active","licenseNumber":"M-\u0000R","expiryDate":"2027-12-10"}`)},
+			Detail: json.RawMessage(`{"status":"active","licenseNumber":"M-\u0000R","expiryDate":"2027-12-\u000010"}`)},
 			{TargetID: ids[5], Outcome: "found", Status: "active", HTTPStatus: 200, CheckedAt: t0.Add(3 * time.Hour),
 				Detail: json.RawMessage(`{"status":"active","licenseNumber":1.50,"expiryDate":"later"}`)}},
 	}
