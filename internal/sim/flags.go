@@ -19,6 +19,7 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 	fs.DurationVar(&o.TokenTTL, "token-ttl", o.TokenTTL, "lifetime of issued tokens")
 	fs.BoolVar(&o.ClientsAsMap, "clients-as-map", false, "answer the MGID clients list as an object keyed by client id")
 	fs.DurationVar(&o.StatusPeriod, "status-period", o.StatusPeriod, "how often Mawthoq and Firstlight answers may change")
+	fs.DurationVar(&o.ClockOffset, "clock-offset", 0, "serve data as it will be this much later (e.g. 1h: the next hour's wallets)")
 	fs.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "fraction of requests answered 500")
 	fs.DurationVar(&o.Faults.Latency, "latency", 0, "latency added to every request")
 	fs.Float64Var(&o.Faults.MalformedRate, "malformed-rate", 0, "fraction of 2xx answers with a truncated or garbled body")

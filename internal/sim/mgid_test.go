@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -205,6 +206,25 @@ func TestMGIDClientsAndAgency(t *testing.T) {
 	}
 	if changed == 0 {
 		t.Fatalf("no balance drifted in 3h")
+	}
+}
+
+// --clock-offset serves the data of a later hour: what a server without it
+// serves once that hour has come, and not what it serves now.
+func TestClockOffset(t *testing.T) {
+	t.Parallel()
+	o := sim.Options{Clients: 200, Seed: 3, TokenTTL: 24 * time.Hour}
+	now := newEnv(t, o)
+	o.ClockOffset = time.Hour
+	ahead := newEnv(t, o) // both clocks start at the same instant
+	shifted := ahead.clients(ahead.demoToken())
+	tok := now.demoToken()
+	if same := now.clients(tok); slices.Equal(same, shifted) {
+		t.Fatalf("an hour ahead serves the same wallets as now")
+	}
+	now.clock.Advance(time.Hour)
+	if later := now.clients(tok); !slices.Equal(later, shifted) {
+		t.Fatalf("an hour ahead does not serve what now serves an hour later")
 	}
 }
 
