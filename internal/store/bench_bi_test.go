@@ -365,6 +365,11 @@ func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, clien
 			  ON s.client_id = c.client_id AND s.spend_date = g.day
 			WHERE c.agency_id = $1`,
 			200 * time.Millisecond, []any{agency, today}},
+		// Not a question: the same number of rows with nothing to join,
+		// the floor under the zero-filled month (reading 300,000 rows).
+		{"reference: the month's spend rows alone, not zero-filled", "-", `SELECT client_id, spend_date, spent FROM bi.mgid_client_spend_daily
+			WHERE agency_id = $1 AND spend_date BETWEEN $2::date - 29 AND $2::date`,
+			0, []any{agency, today}},
 		{"restatements after close, last 7 days", "50 ms", `SELECT agency_id, client_id, spend_date, spent, valid_from, valid_to
 			FROM bi.mgid_client_spend_revisions WHERE agency_id = $1 AND kind = 'restatement' AND valid_to > $2::timestamptz - interval '7 days'`,
 			50 * time.Millisecond, []any{agency, end}},
@@ -375,7 +380,9 @@ func queryReport(b *testing.B, db *store.DB, rep *strings.Builder, agency, clien
 	for _, q := range qs {
 		med, n := medianQuery(b, db, 7, q.name, q.sql, q.args...)
 		verdict := "met"
-		if med > q.limit {
+		if q.limit == 0 {
+			verdict = "reference"
+		} else if med > q.limit {
 			verdict = fmt.Sprintf("**missed by %.1f ms**", float64(med-q.limit)/1e6)
 		}
 		fmt.Fprintf(rep, "| %s | %d | %.1f ms | %s | %s |\n", q.name, n, float64(med)/1e6, q.target, verdict)
