@@ -84,6 +84,7 @@ echo "== snapshot of $n clients: curl, syncer first and re-read, requests+psycop
 start_sim --clients "$n" --latency "$latency"
 fetch >/dev/null # the simulator's hourly caches are built before timing
 start_next_sim --clients "$n" --latency "$latency"
+here=$sim_url; sim_url=$next_url; fetch >/dev/null; sim_url=$here # its caches too
 curl_t=() first_t=() reread_t=() next_t=() py_t=() changed=() next_changed=()
 for r in $(seq "$reps"); do
   curl_t+=("$(fetch)")
