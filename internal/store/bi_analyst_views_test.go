@@ -99,6 +99,71 @@ func TestClientDailyIsBalanceNextToSpend(t *testing.T) {
 	}
 }
 
+// bi.mgid_client_spend_daily_filled has a row for every client of the
+// agency on every day whose spend was read: the stored spend, or 0 where the
+// report did not list the client, also on a day read with no rows at all.
+// A client only a spend report named (no wallet snapshot lists it) is there
+// too, once, and stays once after a snapshot lists it. Filters give the
+// rows of the whole view that match.
+func TestSpendFilledIsEveryClientOnEveryDayRead(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	_, _, _, t4 := seedWalletHistory(t, db) // clients 10-13 of agency 1
+	spend := func(at time.Time, days []string, rows ...store.SpendDay) {
+		t.Helper()
+		var fetched []store.SpendFetch
+		for _, d := range days {
+			fetched = append(fetched, store.SpendFetch{AgencyID: 1, Day: day(d)})
+		}
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows); err != nil {
+				return err
+			}
+			return tx.RecordSpendFetches(ctx, 1, at, fetched)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sd := func(client int64, d, spent string) store.SpendDay {
+		return store.SpendDay{AgencyID: 1, ClientID: client, Day: day(d), Spent: money.MustParse(spent)}
+	}
+	spend(t4, []string{"2026-03-01", "2026-03-02"}, sd(10, "2026-03-01", "12.5"), sd(99, "2026-03-01", "7"))
+	// Another agency's days and clients stay out of agency 1's rows.
+	spend(t4, []string{"2026-03-01"}, store.SpendDay{AgencyID: 2, ClientID: 10, Day: day("2026-03-01"), Spent: money.MustParse("1")})
+	all := `SELECT client_id, spend_date::text, spent, reported FROM bi.mgid_client_spend_daily_filled WHERE agency_id = 1 ORDER BY 2, 1`
+	want := strings.Join([]string{
+		"10 2026-03-01 12.50 true",
+		"11 2026-03-01 0.00 false",
+		"12 2026-03-01 0.00 false",
+		"13 2026-03-01 0.00 false",
+		"99 2026-03-01 7.00 true",
+		"10 2026-03-02 0.00 false",
+		"11 2026-03-02 0.00 false",
+		"12 2026-03-02 0.00 false",
+		"13 2026-03-02 0.00 false",
+		"99 2026-03-02 0.00 false",
+	}, "\n")
+	if got := walletLines(t, db, all); got != want {
+		t.Errorf("filled:\n%s\nwant:\n%s", got, want)
+	}
+	for _, f := range []string{"client_id = 99", "client_id = 11 AND spend_date = '2026-03-02'", "spend_date > '2026-03-01'"} {
+		got := walletLines(t, db, `SELECT client_id, spend_date::text, spent, reported FROM bi.mgid_client_spend_daily_filled
+			WHERE agency_id = 1 AND `+f+` ORDER BY 2, 1`)
+		oracle := walletLines(t, db, `SELECT * FROM (`+all+`) a WHERE `+f+` ORDER BY 2, 1`)
+		if got != oracle || got == "" {
+			t.Errorf("filtered on %s:\n%s\nthe whole view filtered:\n%s", f, got, oracle)
+		}
+	}
+	// Client 99 joins the wallet snapshots: still one row a day.
+	writeSnapshot(t, db, 1, t4.Add(time.Hour), wallet(10, "a2@x", "120", ""), wallet(99, "z@x", "1", ""))
+	if got := walletLines(t, db, `SELECT client_id, count(*), sum(spent) FROM bi.mgid_client_spend_daily_filled
+		WHERE agency_id = 1 GROUP BY 1 ORDER BY 1`); got != "10 2 12.50\n11 2 0.00\n12 2 0.00\n13 2 0.00\n99 2 7.00" {
+		t.Errorf("after client 99 was listed: %q", got)
+	}
+}
+
 // The per-agency day totals follow every spend write: new days, intraday
 // growth and restatements, and the monthly view sums them.
 func TestAgencySpendTotalsFollowEveryWrite(t *testing.T) {

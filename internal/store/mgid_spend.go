@@ -97,10 +97,21 @@ func (db *Tx) UpsertSpend(ctx context.Context, runID int64, at time.Time, zone *
 // same transaction, so month-over-month questions read one row per day
 // instead of every client's. A day is summed again from the stored rows,
 // not adjusted by deltas: the total cannot drift from the rows it sums.
+//
+// The same statement records the clients of those days that no wallet
+// snapshot has listed (syncer.mgid_spend_client_unlisted, 00035), so the
+// zero-filled view (bi.mgid_client_spend_daily_filled) finds them without
+// scanning every spend row for them.
 func rollUpAgencySpend(ctx context.Context, tx dbtx, sets ...[]SpendDay) error {
 	seen := map[spendKey]bool{}
 	var agencies []int64
 	var dates []string
+	// The distinct clients written, checked against the wallet clients by
+	// key: a client already listed stays listed (clients are never
+	// removed), so only these can be new spend-only clients.
+	type clientKey struct{ agency, client int64 }
+	written := map[clientKey]bool{}
+	var cAgencies, cClients []int64
 	for _, days := range sets {
 		for _, d := range days {
 			if k := (spendKey{d.AgencyID, pgDate(d.Day)}); !seen[k] {
@@ -108,19 +119,30 @@ func rollUpAgencySpend(ctx context.Context, tx dbtx, sets ...[]SpendDay) error {
 				agencies = append(agencies, k.agency)
 				dates = append(dates, k.day)
 			}
+			if k := (clientKey{d.AgencyID, d.ClientID}); !written[k] {
+				written[k] = true
+				cAgencies = append(cAgencies, k.agency)
+				cClients = append(cClients, k.client)
+			}
 		}
 	}
 	if len(agencies) == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `
+		WITH unlisted AS (
+		    INSERT INTO syncer.mgid_spend_client_unlisted (agency_id, client_id)
+		    SELECT w.agency_id, w.client_id FROM unnest($3::bigint[], $4::bigint[]) AS w(agency_id, client_id)
+		    WHERE NOT EXISTS (SELECT 1 FROM syncer.mgid_client c WHERE c.agency_id = w.agency_id AND c.client_id = w.client_id)
+		    ON CONFLICT DO NOTHING
+		)
 		INSERT INTO syncer.mgid_spend_agency_day AS t (agency_id, spend_date, spent, clients)
 		SELECT d.agency_id, d.spend_date, sum(d.spent), count(*)
 		FROM unnest($1::bigint[], $2::date[]) AS p(agency_id, spend_date)
 		JOIN syncer.mgid_client_spend_daily d ON d.agency_id = p.agency_id AND d.spend_date = p.spend_date
 		GROUP BY d.agency_id, d.spend_date
 		ON CONFLICT (agency_id, spend_date) DO UPDATE SET spent = excluded.spent, clients = excluded.clients
-		WHERE (t.spent, t.clients) IS DISTINCT FROM (excluded.spent, excluded.clients)`, agencies, dates)
+		WHERE (t.spent, t.clients) IS DISTINCT FROM (excluded.spent, excluded.clients)`, agencies, dates, cAgencies, cClients)
 	if err != nil {
 		return fmt.Errorf("roll up agency spend days: %w", err)
 	}
