@@ -169,31 +169,20 @@ func envInt(b *testing.B, name string, def int) int {
 // the value (so the 23:00 one is an intraday revision); and every day 1% of
 // clients have the day before yesterday restated. Returns the restatements.
 func genSpend(b *testing.B, db *store.DB, first int64, clients int, end time.Time) int {
-	ctx := context.Background()
 	lastDay := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, time.UTC)
 	spent := func(client int64, d time.Time) money.Amount {
 		return money.FromUnits(int64(uint64(client*2654435761+d.Unix()/86400*40503)%5_000_000) * 100)
 	}
 	write := func(at time.Time, rows []store.SpendDay) {
-		// As mgid-spend writes: the rows, and the days read (what the
-		// zero-filled view fills).
-		var fetched []store.SpendFetch
+		var read []store.SpendFetch // the days of the rows, each once
 		seen := map[time.Time]bool{}
 		for _, r := range rows {
 			if !seen[r.Day] {
 				seen[r.Day] = true
-				fetched = append(fetched, store.SpendFetch{AgencyID: r.AgencyID, Day: r.Day})
+				read = append(read, store.SpendFetch{AgencyID: r.AgencyID, Day: r.Day})
 			}
 		}
-		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			if _, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows); err != nil {
-				return err
-			}
-			return tx.RecordSpendFetches(ctx, 1, at, fetched)
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		writeSpendRead(b, db, at, rows, read)
 	}
 	restated := 0
 	rows := make([]store.SpendDay, 0, clients+clients/100)

@@ -108,23 +108,14 @@ func TestClientDailyIsBalanceNextToSpend(t *testing.T) {
 func TestSpendFilledIsEveryClientOnEveryDayRead(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	ctx := context.Background()
 	_, _, _, t4 := seedWalletHistory(t, db) // clients 10-13 of agency 1
 	spend := func(at time.Time, days []string, rows ...store.SpendDay) {
 		t.Helper()
-		var fetched []store.SpendFetch
+		var read []store.SpendFetch
 		for _, d := range days {
-			fetched = append(fetched, store.SpendFetch{AgencyID: 1, Day: day(d)})
+			read = append(read, store.SpendFetch{AgencyID: 1, Day: day(d)})
 		}
-		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			if _, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows); err != nil {
-				return err
-			}
-			return tx.RecordSpendFetches(ctx, 1, at, fetched)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		writeSpendRead(t, db, at, rows, read)
 	}
 	sd := func(client int64, d, spent string) store.SpendDay {
 		return store.SpendDay{AgencyID: 1, ClientID: client, Day: day(d), Spent: money.MustParse(spent)}

@@ -35,6 +35,23 @@ func upsertIn(t *testing.T, db *store.DB, at time.Time, zone *time.Location, day
 	return res
 }
 
+// writeSpendRead writes spend as mgid-spend does: the rows and, in the same
+// transaction, the days read (with or without rows), which the zero-filled
+// view fills.
+func writeSpendRead(tb testing.TB, db *store.DB, at time.Time, rows []store.SpendDay, read []store.SpendFetch) {
+	tb.Helper()
+	ctx := context.Background()
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.UpsertSpend(ctx, 1, at, time.UTC, rows); err != nil {
+			return err
+		}
+		return tx.RecordSpendFetches(ctx, 1, at, read)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // spendViews renders both spend views, times as offsets from t0, one line a row.
 func spendViews(t *testing.T, db *store.DB, t0 time.Time) string {
 	t.Helper()
