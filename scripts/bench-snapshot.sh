@@ -36,6 +36,50 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# benthos core, built from the Go module proxy in a module of its own (not a
+# dependency of syncer): the benthos the issue compares with. Its pipeline is
+# scripts/bench_snapshot_benthos.yaml. If it cannot be built the table says so.
+benthos_version=v4.60.0
+benthos=""
+build_benthos() {
+  local dir=$tmp/benthos-build
+  mkdir -p "$dir"
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"context"
+
+	_ "github.com/redpanda-data/benthos/v4/public/components/io"
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+func main() { service.RunCLI(context.Background()) }
+GO
+  (cd "$dir" && go mod init benthosbench && go get "github.com/redpanda-data/benthos/v4/public/service@$benthos_version" &&
+    go mod tidy && go build -o benthos .) >"$tmp/benthos-build.log" 2>&1 && benthos=$dir/benthos
+}
+echo "== building benthos $benthos_version (cached after the first time)" >&2
+build_benthos || { echo "bench-snapshot: benthos could not be built:" >&2; tail -5 "$tmp/benthos-build.log" >&2; }
+script_table="CREATE TABLE script_client_balance (
+  agency_id bigint NOT NULL, captured_at timestamptz NOT NULL, client_id bigint NOT NULL,
+  email text NOT NULL, balance numeric(18,4), credit numeric(18,4), income numeric(18,4),
+  PRIMARY KEY (agency_id, captured_at, client_id))"
+# run_benthos DB: the pipeline into psql's \copy on a fresh database; prints
+# the seconds, and fails unless every client landed.
+run_benthos() {
+  psql "$1" -qc "$script_table"
+  local t0 t
+  t0=$(now)
+  MGID_BASE_URL=$sim_url MGID_LOGIN=$login MGID_PASSWORD=$password "$benthos" -c scripts/bench_snapshot_benthos.yaml |
+    psql "$1" -v ON_ERROR_STOP=1 -qc '\copy script_client_balance FROM STDIN WITH (FORMAT csv)'
+  t=$(secs "$t0" "$(now)")
+  [ "$(psql "$1" -Atc "SELECT count(*) FROM script_client_balance")" = "$n" ] ||
+    { echo "bench-snapshot: benthos did not write $n rows" >&2; return 1; }
+  echo "$t"
+}
+
 freshdb() { psql "$admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" >/dev/null; echo "$base/$db_name?sslmode=disable"; }
 start_sim() {
   [ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null && wait $sim_pid 2>/dev/null || true
@@ -85,7 +129,7 @@ start_sim --clients "$n" --latency "$latency"
 fetch >/dev/null # the simulator's hourly caches are built before timing
 start_next_sim --clients "$n" --latency "$latency"
 here=$sim_url; sim_url=$next_url; fetch >/dev/null; sim_url=$here # its caches too
-curl_t=() first_t=() reread_t=() next_t=() py_t=() changed=() next_changed=()
+curl_t=() first_t=() reread_t=() next_t=() py_t=() bt_t=() changed=() next_changed=()
 for r in $(seq "$reps"); do
   curl_t+=("$(fetch)")
   db=$(freshdb); env $(mgid_env "$db") bin/syncer migrate up >/dev/null
@@ -96,13 +140,42 @@ for r in $(seq "$reps"); do
   next_changed+=("$(( $(psql "$db" -Atc "SELECT count(*) FROM syncer.mgid_client_wallet") - ${changed[-1]} ))")
   db=$(freshdb)
   t0=$(now); "$py" scripts/bench_snapshot.py "$sim_url" "$login" "$password" "$db" >/dev/null; py_t+=("$(secs "$t0" "$(now)")")
+  if [ -n "$benthos" ]; then db=$(freshdb); bt_t+=("$(run_benthos "$db")"); fi
 done
 c=$(echo "${curl_t[*]}" | median); f=$(echo "${first_t[*]}" | median); rr=$(echo "${reread_t[*]}" | median); rn=$(echo "${next_t[*]}" | median); p=$(echo "${py_t[*]}" | median)
+if [ -n "$benthos" ]; then
+  bt=$(echo "${bt_t[*]}" | median)
+  bt_row="| benthos $benthos_version pipeline, COPY through psql | $bt | ${bt_t[*]} | $(ratio "$bt" "$c"); syncer's first snapshot is **$(ratio "$bt" "$f")x** faster (target 5) |"
+else
+  bt_row="| benthos $benthos_version pipeline | not measured: it could not be built here | | |"
+fi
 
 # Snapshots every 15 minutes of wallets that change hourly: three re-reads
 # in four find the hour's list unchanged, the fourth finds it changed.
 rate=$(awk -v a="$rr" -v b="$rn" 'BEGIN { printf "%.2f", (3 * a + b) / 4 }')
 kill $next_pid 2>/dev/null; wait $next_pid 2>/dev/null || true; next_pid=""
+
+# The same first snapshot without the added latency: what each tool costs
+# beyond a fetch that takes almost no time.
+echo "== first snapshot of $n clients without added latency" >&2
+start_sim --clients "$n"
+fetch >/dev/null
+c0_t=() f0_t=() py0_t=() bt0_t=()
+for r in $(seq "$reps"); do
+  c0_t+=("$(fetch)")
+  db=$(freshdb); env $(mgid_env "$db") bin/syncer migrate up >/dev/null
+  read -r t _ < <(once "$db"); f0_t+=("$t")
+  db=$(freshdb)
+  t0=$(now); "$py" scripts/bench_snapshot.py "$sim_url" "$login" "$password" "$db" >/dev/null; py0_t+=("$(secs "$t0" "$(now)")")
+  if [ -n "$benthos" ]; then db=$(freshdb); bt0_t+=("$(run_benthos "$db")"); fi
+done
+c0=$(echo "${c0_t[*]}" | median); f0=$(echo "${f0_t[*]}" | median); p0=$(echo "${py0_t[*]}" | median)
+if [ -n "$benthos" ]; then
+  bt0=$(echo "${bt0_t[*]}" | median)
+  bt0_row="| benthos pipeline, COPY through psql | $bt0 | ${bt0_t[*]} | **$(ratio "$bt0" "$f0")x** |"
+else
+  bt0_row="| benthos pipeline | not measured | | |"
+fi
 
 echo "== peak RSS with 1,000,000 clients" >&2
 start_sim --clients 1000000
@@ -131,12 +204,29 @@ wall times from \`/usr/bin/time\` (0.01 s resolution) and \`date\`, process star
 | syncer, re-read after the hourly change (periods closed: ${next_changed[*]} of $n) | $rn | ${next_t[*]} | $(ratio "$rn" "$c") |
 | **syncer, re-read at the simulator's rate** (15-minute snapshots of hourly changes: (3 x same hour + 1 x changed) / 4) | $rate | | **$(ratio "$rate" "$c")** (target 1.3) |
 | requests + psycopg2 script | $p | ${py_t[*]} | $(ratio "$p" "$c"); syncer's first snapshot is **$(ratio "$p" "$f")x** faster (target 5) |
+$bt_row
 
 The first re-read runs seconds after the first snapshot, inside the simulator's hour, so no wallet changed;
 the second reads a simulator serving the same data an hour ahead (\`--clock-offset 1h\`), after the hourly
 change of nearly every wallet. At 15-minute snapshots three re-reads in four are the first kind and one is
-the second: their weighted mean is the re-read at the simulator's rate. benthos was not measured: it is not
-in this machine's package lists and building it from the Go module proxy was not attempted.
+the second: their weighted mean is the re-read at the simulator's rate.
+
+benthos is benthos core ($benthos_version, built from the Go module proxy by this script) running
+\`scripts/bench_snapshot_benthos.yaml\`: the same three requests, the list mapped to CSV in one bloblang
+mapping, piped into \`psql -c '\\copy ... FROM STDIN'\` into a table of the per-snapshot shape on a fresh
+database. benthos core has no Postgres output (those are in redpanda-data/connect, whose licence rules it out
+here) and COPY is the fastest way in, so this is benthos at its quickest. With $latency on every request no tool
+can beat the fetch (curl's column), which bounds how many times faster than benthos syncer can be: the
+benthos time divided by curl's.
+
+The same first snapshot with no latency added (\`syncer sim --clients $n\`), $reps repetitions, medians:
+
+| what | $n clients, s | runs | syncer's first snapshot is faster by |
+|---|---:|---|---:|
+| curl: the same three requests | $c0 | ${c0_t[*]} | |
+| **syncer, first snapshot** | $f0 | ${f0_t[*]} | 1.00 |
+$bt0_row
+| requests + psycopg2 script | $p0 | ${py0_t[*]} | **$(ratio "$p0" "$f0")x** |
 
 Peak RSS of syncer with \`syncer sim --clients 1000000\` (fresh database; curl fetch of the same: $big_curl s):
 
