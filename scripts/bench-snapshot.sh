@@ -60,14 +60,23 @@ GO
   (cd "$dir" && go mod init benthosbench && go get "github.com/redpanda-data/benthos/v4/public/service@$benthos_version" &&
     go mod tidy && go build -o benthos .) >"$tmp/benthos-build.log" 2>&1 && benthos=$dir/benthos
 }
-echo "== building benthos $benthos_version (cached after the first time)" >&2
+echo "== building benthos $benthos_version (quick after the first time: Go's module and build caches)" >&2
 build_benthos || { echo "bench-snapshot: benthos could not be built:" >&2; tail -5 "$tmp/benthos-build.log" >&2; }
 script_table="CREATE TABLE script_client_balance (
   agency_id bigint NOT NULL, captured_at timestamptz NOT NULL, client_id bigint NOT NULL,
   email text NOT NULL, balance numeric(18,4), credit numeric(18,4), income numeric(18,4),
   PRIMARY KEY (agency_id, captured_at, client_id))"
+# run_script DB: scripts/bench_snapshot.py on a fresh database; prints the
+# seconds.
+run_script() {
+  local t0
+  t0=$(now)
+  "$py" scripts/bench_snapshot.py "$sim_url" "$login" "$password" "$1" >/dev/null
+  secs "$t0" "$(now)"
+}
 # run_benthos DB: the pipeline into psql's \copy on a fresh database; prints
-# the seconds, and fails unless every client landed.
+# the seconds, and fails unless every client landed. Its table (script_table)
+# has the shape of the one bench_snapshot.py creates.
 run_benthos() {
   psql "$1" -qc "$script_table"
   local t0 t
@@ -138,9 +147,8 @@ for r in $(seq "$reps"); do
   changed+=("$(psql "$db" -Atc "SELECT count(*) FROM syncer.mgid_client_wallet")")
   read -r t _ < <(once "$db" "$next_url"); next_t+=("$t")
   next_changed+=("$(( $(psql "$db" -Atc "SELECT count(*) FROM syncer.mgid_client_wallet") - ${changed[-1]} ))")
-  db=$(freshdb)
-  t0=$(now); "$py" scripts/bench_snapshot.py "$sim_url" "$login" "$password" "$db" >/dev/null; py_t+=("$(secs "$t0" "$(now)")")
-  if [ -n "$benthos" ]; then db=$(freshdb); bt_t+=("$(run_benthos "$db")"); fi
+  db=$(freshdb); t=$(run_script "$db"); py_t+=("$t")
+  if [ -n "$benthos" ]; then db=$(freshdb); t=$(run_benthos "$db"); bt_t+=("$t"); fi
 done
 c=$(echo "${curl_t[*]}" | median); f=$(echo "${first_t[*]}" | median); rr=$(echo "${reread_t[*]}" | median); rn=$(echo "${next_t[*]}" | median); p=$(echo "${py_t[*]}" | median)
 if [ -n "$benthos" ]; then
@@ -165,9 +173,8 @@ for r in $(seq "$reps"); do
   c0_t+=("$(fetch)")
   db=$(freshdb); env $(mgid_env "$db") bin/syncer migrate up >/dev/null
   read -r t _ < <(once "$db"); f0_t+=("$t")
-  db=$(freshdb)
-  t0=$(now); "$py" scripts/bench_snapshot.py "$sim_url" "$login" "$password" "$db" >/dev/null; py0_t+=("$(secs "$t0" "$(now)")")
-  if [ -n "$benthos" ]; then db=$(freshdb); bt0_t+=("$(run_benthos "$db")"); fi
+  db=$(freshdb); t=$(run_script "$db"); py0_t+=("$t")
+  if [ -n "$benthos" ]; then db=$(freshdb); t=$(run_benthos "$db"); bt0_t+=("$t"); fi
 done
 c0=$(echo "${c0_t[*]}" | median); f0=$(echo "${f0_t[*]}" | median); p0=$(echo "${py0_t[*]}" | median)
 if [ -n "$benthos" ]; then
