@@ -62,8 +62,8 @@ func (a *app) startObserver(ctx context.Context) (*observer, error) {
 		return nil, err
 	}
 	o.health = &observe.Health{DB: obsDB, WantVersion: want}
-	if a.cfg.HTTPAddr == "" {
-		a.log.Info("http disabled (SYNCER_HTTP_ADDR is empty): no /metrics, health checks or status page")
+	if !a.cfg.HTTPEnabled() {
+		a.log.Info("http disabled (SYNCER_HTTP_ADDR=off): no /metrics, health checks or status page")
 		return o, nil
 	}
 	page := &observe.Page{

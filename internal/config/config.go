@@ -41,6 +41,13 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 const redactedMark = "[redacted]"
 
+// HTTPOff as SYNCER_HTTP_ADDR turns the listener off. An empty variable
+// cannot say it: every empty variable counts as unset (the default).
+const HTTPOff = "off"
+
+// HTTPEnabled reports whether `syncer run` listens on HTTPAddr.
+func (c Config) HTTPEnabled() bool { return c.HTTPAddr != "" && c.HTTPAddr != HTTPOff }
+
 // Config is the whole configuration.
 type Config struct {
 	DatabaseURL   Secret        // DATABASE_URL; may hold a password
@@ -48,7 +55,8 @@ type Config struct {
 	ShutdownGrace time.Duration // SYNCER_SHUTDOWN_GRACE: how long a running job may finish after SIGTERM (default 30s)
 	LogLevel      string        // SYNCER_LOG_LEVEL: debug|info|warn|error (default info)
 	// HTTPAddr is where `syncer run` serves /metrics, /healthz, /readyz and
-	// the status page (SYNCER_HTTP_ADDR, default 127.0.0.1:9188); "" disables it.
+	// the status page (SYNCER_HTTP_ADDR, default 127.0.0.1:9188); HTTPOff
+	// (or "" in the YAML file) disables it. See HTTPEnabled.
 	HTTPAddr  string
 	LogFormat string // SYNCER_LOG_FORMAT: text|json (json: one object per line; default text)
 	// HashKey keys the stable hash of personal identifiers shown in bi views

@@ -15,7 +15,8 @@ func TestValidateHTTPAddr(t *testing.T) {
 		{":9188", true},
 		{"127.0.0.1:0", true},
 		{"[::1]:9188", true},
-		{"", true}, // disabled
+		{"", true},    // disabled (YAML http_addr: "")
+		{"off", true}, // disabled
 		{"9188", false},
 		{"127.0.0.1:http", false},
 		{"127.0.0.1:70000", false},
@@ -50,5 +51,29 @@ func TestHTTPAddrFromEnvironmentAndShown(t *testing.T) {
 	}
 	if d := Defaults().HTTPAddr; d != "127.0.0.1:9188" {
 		t.Fatalf("default HTTPAddr = %q", d)
+	}
+}
+
+// SYNCER_HTTP_ADDR=off turns the listener off; an empty variable, like any
+// empty variable, means the default. (Several replicas on one host started
+// with SYNCER_HTTP_ADDR= all tried 127.0.0.1:9188 and all but one exited.)
+func TestHTTPAddrOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env     string
+		enabled bool
+		addr    string
+	}{
+		{"SYNCER_HTTP_ADDR=off", false, "off"},
+		{"SYNCER_HTTP_ADDR=", true, "127.0.0.1:9188"},
+		{"SYNCER_HTTP_ADDR=127.0.0.1:0", true, "127.0.0.1:0"},
+	} {
+		c, err := LoadEnviron("", []string{tc.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.HTTPEnabled() != tc.enabled || c.HTTPAddr != tc.addr {
+			t.Errorf("%s: HTTPEnabled() = %v, HTTPAddr = %q; want %v, %q", tc.env, c.HTTPEnabled(), c.HTTPAddr, tc.enabled, tc.addr)
+		}
 	}
 }

@@ -346,12 +346,12 @@ func checkURL(p *problems, env, raw, neededBy string) {
 // validateListenAddr accepts "" (no listener) or host:port with a port in
 // 0..65535; port 0 picks a free one (tests).
 func validateListenAddr(addr string) error {
-	if addr == "" {
+	if addr == "" || addr == HTTPOff {
 		return nil
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return errors.New("want host:port such as 127.0.0.1:9188 or :9188, or empty to disable")
+		return errors.New("want host:port such as 127.0.0.1:9188 or :9188, or off to disable")
 	}
 	if strings.ContainsAny(host, " /") {
 		return fmt.Errorf("host %q is not a host name or IP address", host)
