@@ -388,3 +388,38 @@ func TestOneAgencyDatabaseFailureKeepsTheOthers(t *testing.T) {
 		t.Errorf("%d agencies landed, want 2", n)
 	}
 }
+
+// TestAgencyOutcomeTimesTheWork: an agency's outcome says when its work
+// ended, so finished_at - started_at is how long the agency took. (It was
+// the default now(): on the agency's transaction, the moment it began,
+// before any request, so every agency seemed to take no time.)
+func TestAgencyOutcomeTimesTheWork(t *testing.T) {
+	t.Parallel()
+	const latency = 150 * time.Millisecond
+	db := testdb.New(t)
+	agencies := []sim.Agency{sim.GeneratedAgency(0)}
+	_, url := startSim(t, sim.Options{Clients: 10, Agencies: agencies, Faults: sim.Faults{Latency: latency}}, nil)
+	job := &jobs.MGIDBalances{DB: db}
+	for _, c := range agencyClients(url, agencies, nil, 10*time.Second) {
+		job.Agencies = append(job.Agencies, c)
+	}
+	res := newRunner(db, "a", nil).Execute(context.Background(), job, jobs.Options{Trigger: jobs.TriggerManual, Timeout: time.Minute})
+	if res.Status != jobs.StatusSucceeded {
+		t.Fatalf("%+v", res)
+	}
+	var took time.Duration
+	var afterRun bool
+	if err := testdb.QueryRow(t, db, `
+		SELECT a.finished_at - a.started_at, a.finished_at <= r.finished_at
+		FROM bi.sync_run_agencies a JOIN bi.sync_runs r USING (run_id) WHERE a.run_id = $1`, res.RunID).Scan(&took, &afterRun); err != nil {
+		t.Fatal(err)
+	}
+	// The agency's balances and its clients list are asked for at once,
+	// each behind the simulator's latency: the work takes at least that.
+	if took < latency || took > 30*time.Second {
+		t.Errorf("the agency's outcome says it took %s, want at least the simulator's %s", took, latency)
+	}
+	if !afterRun {
+		t.Error("the agency's finished_at is after its run's")
+	}
+}

@@ -126,7 +126,9 @@ type AgencyOutcome struct {
 
 // RecordAgencyOutcome stores how an agency's unit ended. For a success call
 // it on the agency's transaction, so the outcome commits with the data; for
-// a failure, on the pool after the rollback.
+// a failure, on the pool after the rollback. finished_at is the clock's time,
+// not now(): on the agency's transaction now() is when it began, before the
+// fetch and the write.
 func (db *DB) RecordAgencyOutcome(ctx context.Context, o AgencyOutcome) error {
 	var agencyID *int64
 	if o.AgencyID != 0 {
@@ -134,8 +136,8 @@ func (db *DB) RecordAgencyOutcome(ctx context.Context, o AgencyOutcome) error {
 	}
 	_, err := db.exec(ctx, `
 		INSERT INTO syncer.agency_runs (run_id, job, agency_name, agency_login, agency_id, window_date,
-		    status, started_at, rows_written, error_class, error_message, observed, tick)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), NULLIF($11, ''), $12 AND $7 = 'succeeded', $13)`,
+		    status, started_at, finished_at, rows_written, error_class, error_message, observed, tick)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9, NULLIF($10, ''), NULLIF($11, ''), $12 AND $7 = 'succeeded', $13)`,
 		o.RunID, o.Job, o.Agency.Name, o.Agency.Login, agencyID, dateArg(o.WindowDate),
 		o.Status, o.StartedAt, o.RowsWritten, o.ErrorClass, o.ErrorMessage, o.Observed, o.Tick)
 	if err != nil {

@@ -57,12 +57,14 @@ func (db *Tx) LockDay(ctx context.Context, job string, day time.Time) (bool, err
 }
 
 // MarkDayDone checkpoints a finished day in the same transaction as its data,
-// so a killed backfill either has both or neither.
+// so a killed backfill either has both or neither. Its finished_at is the
+// clock's time: now() would be when the day's transaction began.
 func (db *DB) MarkDayDone(ctx context.Context, job string, day time.Time, runID, rows int64) error {
 	_, err := db.exec(ctx, `
-		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written) VALUES ($1, $2, $3, $4)
+		INSERT INTO syncer.backfill_days (job, day, run_id, rows_written, finished_at)
+		VALUES ($1, $2, $3, $4, clock_timestamp())
 		ON CONFLICT (job, day) DO UPDATE
-		SET run_id = excluded.run_id, rows_written = excluded.rows_written, finished_at = now()`,
+		SET run_id = excluded.run_id, rows_written = excluded.rows_written, finished_at = excluded.finished_at`,
 		job, pgDate(day), runID, rows)
 	if err != nil {
 		return fmt.Errorf("checkpoint backfill day %s: %w", pgDate(day), err)
