@@ -137,6 +137,17 @@ func TestOneAgencyFailingKeepsTheOthers(t *testing.T) {
 			if strings.Contains(log, agencies[1].Password) {
 				t.Error("the log holds the agency's password")
 			}
+			// The MGID client's own lines (a login refused, logged in) add
+			// no second login to the agency's: a repeated key is a JSON
+			// object with two "login" members.
+			if !strings.Contains(log, `msg="mgid logged in"`) {
+				t.Errorf("no login line in the log:\n%s", log)
+			}
+			for _, line := range strings.Split(log, "\n") {
+				if strings.Count(line, " login=") > 1 {
+					t.Errorf("a line names the login twice: %s", line)
+				}
+			}
 			if n := testdb.Count(t, db, `SELECT count(*) FROM syncer.agency_runs WHERE error_message LIKE '%' || $1 || '%'`, agencies[1].Password); n != 0 {
 				t.Error("a stored error holds the agency's password")
 			}

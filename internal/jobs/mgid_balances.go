@@ -84,7 +84,7 @@ func (j *MGIDBalances) Run(ctx context.Context, run *Run) error {
 	}
 	round := &agencyRound{job: j.Name(), db: j.DB, agencies: agencies, parallel: j.parallel(), observer: j.Observer,
 		work: func(ctx context.Context, i int, u *agencyUnit) error {
-			return j.snapshot(providers.WithLogger(ctx, u.log), j.Agencies[i], u)
+			return j.snapshot(providers.WithAccountLogger(ctx, u.log), j.Agencies[i], u)
 		}}
 	err := round.do(ctx, run)
 	j.packWallet(ctx, run)

@@ -54,7 +54,7 @@ func (j *MGIDSpend) Run(ctx context.Context, run *Run) error {
 	}
 	round := &agencyRound{job: j.Name(), db: j.DB, agencies: agencies, parallel: j.agencyParallel(), observer: j.Observer,
 		work: func(ctx context.Context, i int, u *agencyUnit) error {
-			ctx = providers.WithLogger(ctx, u.log)
+			ctx = providers.WithAccountLogger(ctx, u.log)
 			rows, fetched, err := j.fetch(ctx, j.Agencies[i], days, u)
 			if err != nil {
 				return err
@@ -98,7 +98,7 @@ func (j *MGIDSpend) RunDay(ctx context.Context, run *Run, tx *store.Tx, day time
 				return
 			}
 			defer func() { <-sem }()
-			results[i].rows, results[i].fetched, results[i].err = j.fetch(providers.WithLogger(ctx, u.log), a, []time.Time{day}, u)
+			results[i].rows, results[i].fetched, results[i].err = j.fetch(providers.WithAccountLogger(ctx, u.log), a, []time.Time{day}, u)
 		}()
 	}
 	wg.Wait()

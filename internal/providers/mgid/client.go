@@ -124,8 +124,16 @@ func New(baseURL, login string, password string, opts ...Option) *Client {
 	return c
 }
 
-// logger is the run's logger when ctx carries one, else the client's own.
-func (c *Client) logger(ctx context.Context) *slog.Logger { return providers.Logger(ctx, c.log) }
+// logger is the run's logger when ctx carries one, else the client's own,
+// with the agency's login added unless that logger names the agency already
+// (a job's per-agency logger: providers.WithAccountLogger).
+func (c *Client) logger(ctx context.Context) *slog.Logger {
+	l := providers.Logger(ctx, c.log)
+	if providers.NamesAccount(ctx) {
+		return l
+	}
+	return l.With("login", c.login)
+}
 
 // Login is the agency's login.
 func (c *Client) Login() string { return c.login }
@@ -230,13 +238,13 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 			// Cancelled by the caller (a sibling agency's failure, a
 			// shutdown, the run's deadline): the run reports the cause
 			// once; a WARN per cancelled login was noise beside it.
-			c.logger(ctx).DebugContext(ctx, "mgid login cancelled", "login", c.login, "err", err)
+			c.logger(ctx).DebugContext(ctx, "mgid login cancelled", "err", err)
 		} else {
-			c.logger(ctx).WarnContext(ctx, "mgid login failed", "login", c.login, "err", err)
+			c.logger(ctx).WarnContext(ctx, "mgid login failed", "err", err)
 		}
 		return nil, c.wrap(ctx, opLogin, err)
 	}
-	c.logger(ctx).InfoContext(ctx, "mgid logged in", "login", c.login, "account_id", s.accountID)
+	c.logger(ctx).InfoContext(ctx, "mgid logged in", "account_id", s.accountID)
 	return s, nil
 }
 
@@ -252,7 +260,7 @@ func (c *Client) authed(ctx context.Context, op string, resend func() bool, send
 	if !tokenRefused(err) || (resend != nil && !resend()) {
 		return c.wrap(ctx, op, err)
 	}
-	c.logger(ctx).WarnContext(ctx, "mgid token refused, logging in again", "login", c.login, "op", op)
+	c.logger(ctx).WarnContext(ctx, "mgid token refused, logging in again", "op", op)
 	if s, err = c.session(ctx, s); err != nil {
 		return err
 	}
