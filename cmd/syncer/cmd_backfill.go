@@ -63,7 +63,7 @@ func cmdBackfill(ctx context.Context, e env, args []string) error {
 	if *conc == 0 {
 		*conc = cfg.Backfill.Concurrency
 	}
-	a, err := openConfig(ctx, e, cfg, needs{})
+	a, err := openConfig(ctx, e, cfg, needs{conns: *conc})
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,41 @@ type needs struct {
 	// daemon: the pool is sized (or an explicit size checked) for every
 	// enabled job running at once.
 	daemon bool
+	// conns: pool connections the command holds at once besides its jobs'
+	// (a backfill's days in flight).
+	conns int
+}
+
+// jobConns is how many pool connections a job holds at once: an MGID agency
+// job one per agency in flight (each agency is a transaction of its own),
+// any other job one.
+func jobConns(cfg config.Config, name string) int {
+	switch name {
+	case config.JobMGIDBalances, config.JobMGIDSpend:
+		return max(1, min(cfg.MGID.AgencyConcurrency, len(cfg.MGID.Agencies)))
+	}
+	return 1
+}
+
+// poolNeeds is what the pool is opened for (store.OpenForJobs): the jobs
+// that may run at once (the daemon's enabled jobs), and the connections they
+// and the command hold together. The jobs of once run one after another.
+func poolNeeds(cfg config.Config, n needs) (jobs, conns int) {
+	conns = n.conns
+	if n.daemon {
+		held := 0
+		for _, name := range config.JobNames {
+			if cfg.Jobs[name].Enabled {
+				jobs++
+				held += jobConns(cfg, name)
+			}
+		}
+		conns = max(conns, held)
+	}
+	for _, name := range n.enable {
+		conns = max(conns, jobConns(cfg, name))
+	}
+	return jobs, conns
 }
 
 // load loads the configuration (--config, else SYNCER_CONFIG, then the
@@ -98,16 +133,9 @@ func open(ctx context.Context, e env, path string, n needs) (*app, error) {
 // commands that look at it in between (backfill's concurrency, an import's
 // rows, a token reference).
 func openConfig(ctx context.Context, e env, cfg config.Config, n needs) (*app, error) {
-	concurrent := 0
-	if n.daemon {
-		for _, name := range config.JobNames {
-			if cfg.Jobs[name].Enabled {
-				concurrent++
-			}
-		}
-	}
+	running, conns := poolNeeds(cfg, n)
 	log := newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
-	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), concurrent)
+	db, err := store.OpenForJobs(ctx, cfg.DatabaseURL.Value(), running, conns)
 	if errors.Is(err, store.ErrInvalidURL) || errors.Is(err, store.ErrPoolTooSmall) {
 		return nil, usageError{err.Error()}
 	}

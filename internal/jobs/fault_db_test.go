@@ -192,7 +192,7 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 	}
 
 	// The daemon's own pool is sized for its jobs; an explicit size too small is refused.
-	sized, err := store.OpenForJobs(context.Background(), url, 5)
+	sized, err := store.OpenForJobs(context.Background(), url, 5, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,9 +200,29 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 		t.Errorf("pool for 5 jobs has %d connections", got)
 	}
 	sized.Close()
-	if _, err := store.OpenForJobs(context.Background(), url+"&pool_max_conns=3", 5); err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
+	if _, err := store.OpenForJobs(context.Background(), url+"&pool_max_conns=3", 5, 5); err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
 		t.Errorf("pool_max_conns=3 for 5 jobs: %v", err)
 	}
+	// Agencies in flight each hold a connection: 12 of them and 4 other
+	// jobs want 12 + 4 - 1 + 2 (pgx's own default is 4 on 2 cores, and
+	// MGID_AGENCY_CONCURRENCY=12 waited on it). An explicit size is the
+	// operator's: only one below jobs+1 is refused.
+	sized, err = store.OpenForJobs(context.Background(), url, 5, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sized.MaxConns(); got != 18 {
+		t.Errorf("pool for 16 connections held at once has %d connections, want 18", got)
+	}
+	sized.Close()
+	explicit, err := store.OpenForJobs(context.Background(), url+"&pool_max_conns=8", 5, 16)
+	if err != nil {
+		t.Fatalf("pool_max_conns=8 for 5 jobs holding 16 connections: %v", err)
+	}
+	if got := explicit.MaxConns(); got != 8 {
+		t.Errorf("explicit pool_max_conns=8 gave %d connections", got)
+	}
+	explicit.Close()
 }
 
 // Packets swallowed: the database stops answering mid-run (the connection

@@ -140,29 +140,35 @@ const connectTimeout = 10 * time.Second
 
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string) (*DB, error) {
-	return OpenForJobs(ctx, url, 0)
+	return OpenForJobs(ctx, url, 0, 0)
 }
 
-// OpenForJobs is Open for a process that may run jobs of them at once. Job
-// locks live outside the pool, so each running job needs one pool
-// connection at a time for its work; the pool is sized to jobs+2 (one more
-// for the scheduler's checks, one spare) when DATABASE_URL leaves the size
-// to pgx's default, and an explicit pool_max_conns below jobs+1 is refused
-// with ErrPoolTooSmall before anything runs.
-func OpenForJobs(ctx context.Context, url string, jobs int) (*DB, error) {
+// OpenForJobs is Open for a process that may run jobs of them at once,
+// holding up to conns pool connections together (an MGID agency job holds
+// one per agency in flight, a backfill one per day; conns is at least jobs).
+// Job locks live outside the pool. When DATABASE_URL leaves the size to
+// pgx's default (4 on 2 cores), the pool is sized to conns+2 (one more for
+// the scheduler's checks and the agency claims, one spare): a smaller one
+// made agencies wait for a connection, and MGID_AGENCY_CONCURRENCY above 4
+// gained nothing. An explicit pool_max_conns below jobs+1 is refused with
+// ErrPoolTooSmall before anything runs; one below conns+2 is the operator's
+// choice, and agencies then wait for a connection
+// (syncer_db_pool_acquire_waits_total).
+func OpenForJobs(ctx context.Context, url string, jobs, conns int) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse error may quote the URL, password included.
 		return nil, ErrInvalidURL
 	}
-	if jobs > 0 {
+	conns = max(conns, jobs)
+	if conns > 0 {
 		explicit := strings.Contains(url, "pool_max_conns")
-		switch need := int32(jobs) + 2; {
+		switch want := int32(conns) + 2; {
 		case explicit && cfg.MaxConns < int32(jobs)+1:
 			return nil, fmt.Errorf("%w: it is %d; %d jobs are enabled, so set it to at least %d or leave it out",
 				ErrPoolTooSmall, cfg.MaxConns, jobs, jobs+1)
-		case !explicit && cfg.MaxConns < need:
-			cfg.MaxConns = need
+		case !explicit && cfg.MaxConns < want:
+			cfg.MaxConns = want
 		}
 	}
 	return OpenConfig(ctx, cfg)
