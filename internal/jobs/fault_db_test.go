@@ -203,8 +203,9 @@ func TestAllJobsTickingAtOnceWithDefaultPool(t *testing.T) {
 	if _, err := store.OpenForJobs(context.Background(), url+"&pool_max_conns=3", 5, 5); err == nil || !strings.Contains(err.Error(), "pool_max_conns") {
 		t.Errorf("pool_max_conns=3 for 5 jobs: %v", err)
 	}
-	// Agencies in flight each hold a connection: 12 of them and 4 other
-	// jobs want 12 + 4 - 1 + 2 (pgx's own default is 4 on 2 cores, and
+	// Agencies in flight each hold a connection: 5 jobs, one of them an
+	// agency job with 12 agencies in flight, hold 12 + 4 = 16 at once, and
+	// the pool is that + 2 (pgx's own default is 4 on 2 cores, and
 	// MGID_AGENCY_CONCURRENCY=12 waited on it). An explicit size is the
 	// operator's: only one below jobs+1 is refused.
 	sized, err = store.OpenForJobs(context.Background(), url, 5, 16)
