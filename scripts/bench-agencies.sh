@@ -42,6 +42,16 @@ echo "## Many agencies: \`mgid-balances\` over $agencies agencies on 1, 2 and 3 
 echo
 echo "| replicas | agencies/s | tick wall time | agencies done | done twice | failed | done by each replica |"
 echo "|---:|---:|---:|---:|---:|---:|---|"
+# alive: every replica of this row ($r of them, $pids) still runs. One that
+# exited (a taken port, a bad setting) would leave the others to do its share,
+# and the row would measure fewer replicas than it says.
+alive() {
+  for i in $(seq 1 "$r"); do
+    kill -0 "${pids[$((i - 1))]}" 2>/dev/null ||
+      { echo "bench-agencies: replica $i of $r exited early:" >&2; tail -5 "$tmp/run$i.log" >&2; return 1; }
+  done
+}
+
 for r in ${BENCH_AGENCY_REPLICAS:-1 2 3}; do
   echo "== $agencies agencies, $r replica(s)" >&2
   psql "$admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" >/dev/null
@@ -56,15 +66,6 @@ for r in ${BENCH_AGENCY_REPLICAS:-1 2 3}; do
       JOB_MGID_BALANCES_TIMEOUT=10m bin/syncer run --no-migrate >"$tmp/run$i.log" 2>&1 &
     pids+=($!)
   done
-  # Every replica must run until the tick is done: one that exited (a taken
-  # port, a bad setting) would leave the others to do its share, and the row
-  # would measure fewer replicas than it says.
-  alive() {
-    for i in $(seq 1 "$r"); do
-      kill -0 "${pids[$((i - 1))]}" 2>/dev/null ||
-        { echo "bench-agencies: replica $i of $r exited early:" >&2; tail -5 "$tmp/run$i.log" >&2; return 1; }
-    done
-  }
   for _ in $(seq 1200); do
     alive
     n=$(psql "$url" -Atc "SELECT count(DISTINCT agency_login) FROM syncer.agency_runs" 2>/dev/null || echo 0)
@@ -81,10 +82,10 @@ for r in ${BENCH_AGENCY_REPLICAS:-1 2 3}; do
            count(*) FILTER (WHERE status <> 'succeeded'),
            extract(epoch FROM max(finished_at) - min(started_at))
     FROM syncer.agency_runs")
-  shares=$(psql "$url" -Atc "
-    SELECT string_agg(n::text, ' + ' ORDER BY n DESC) FROM (
+  IFS='|' read -r working shares < <(psql "$url" -AtF'|' -c "
+    SELECT count(*), string_agg(n::text, ' + ' ORDER BY n DESC) FROM (
       SELECT count(*) AS n FROM syncer.agency_runs a JOIN syncer.runs r ON r.id = a.run_id GROUP BY r.replica) s")
-  [ "$(psql "$url" -Atc "SELECT count(DISTINCT r.replica) FROM syncer.agency_runs a JOIN syncer.runs r ON r.id = a.run_id")" = "$r" ] ||
+  [ "$working" = "$r" ] ||
     { echo "bench-agencies: not every one of the $r replicas snapshotted an agency ($shares)" >&2; exit 1; }
   rate=$(awk -v n="$done" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
   echo "| $r | $rate | $(printf '%.1f' "$secs") s | $done | $twice | $failed | $shares |"

@@ -18,10 +18,7 @@ type ctxLogger struct {
 // ctx belong to. The runner sets it so a provider client's lines carry the
 // run's job and run_id, which the client itself cannot know.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	if l == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, loggerKey{}, ctxLogger{l: l})
+	return withLogger(ctx, ctxLogger{l: l})
 }
 
 // WithAccountLogger is WithLogger for a logger whose lines name the account
@@ -29,10 +26,14 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 // name and login), so the client adds no attribute of its own for it and no
 // line carries a key twice.
 func WithAccountLogger(ctx context.Context, l *slog.Logger) context.Context {
-	if l == nil {
+	return withLogger(ctx, ctxLogger{l: l, named: true})
+}
+
+func withLogger(ctx context.Context, c ctxLogger) context.Context {
+	if c.l == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, loggerKey{}, ctxLogger{l: l, named: true})
+	return context.WithValue(ctx, loggerKey{}, c)
 }
 
 // Logger is the logger ctx carries, or fallback (the client's own) outside
